@@ -1,0 +1,51 @@
+"""The ``atlas-taxii`` command: one subcommand per module in this package.
+
+Each subcommand module exposes ``configure(parser)`` (adds its arguments and sets
+``parser.set_defaults(run=...)``) and keeps its top-level imports light: heavy imports
+(the converter, Flask, database drivers) happen inside the run function, so
+``atlas-taxii --help`` stays fast and a missing optional driver only affects the
+command that needs it.  This package is the one place where ``converters`` and
+``taxii_server`` meet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+__all__ = ["main", "COMMANDS"]
+
+# subcommand name -> (module, one-line help).  Order is the order of ``--help``.
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="atlas-taxii",
+        description="STIX 2.1 / TAXII 2.1 server and research-package converter.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module, help_text) in COMMANDS.items():
+        mod = importlib.import_module(module)
+        configure: Callable[[argparse.ArgumentParser], None] = mod.configure
+        configure(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 1 failed check, 2 bad input)."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

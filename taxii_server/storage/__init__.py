@@ -1,0 +1,1 @@
+"""Stores behind one small interface (see :mod:`taxii_server.storage.base`)."""

@@ -1,0 +1,396 @@
+"""The storage boundary: records exchanged with the stores, and the Storage protocol.
+
+Everything here is in TAXII 2.1 domain terms (§4 API roots, §5 collections, objects,
+manifests, versions, status) and plain Python values.  Nothing here knows about HTTP:
+no Flask, no status codes, no query strings.  Backends (``sql.py`` for SQLite and
+PostgreSQL, ``mongo.py`` for MongoDB) implement :class:`Storage`; the TAXII rules
+(which filters a request means, how ``next`` tokens look, who may see what) live in
+``taxii_server/service.py`` and reach a backend only as the literal, already-decided
+values of an :class:`ObjectQuery`.
+
+Conventions every backend follows:
+
+* Timestamps are integers: microseconds since the Unix epoch, UTC.  ``date_added`` is
+  unique and strictly increasing per collection, assigned inside the write transaction
+  while the collection's write lock is held, so commit order equals ``date_added``
+  order and a poller resuming after the last ``date_added`` it saw never misses an
+  object committed concurrently (TAXII 2.1 §3.4.2, ``added_after``).
+* Object bodies are stored as the canonical compact JSON bytes produced by
+  :func:`taxii_server.storage.versions.canonical_json` (sorted keys), and served back
+  without re-parsing.
+* TLP clearance is an integer rank (see :mod:`converters.tlp`): 0 clear, 1 green,
+  2 amber, 3 amber+strict, 4 red.  A stored version with ``tlp`` greater than a
+  query's ``clearance`` does not exist for that query.
+* Version selection (``match[version]`` first/last) is answered per clearance: each
+  stored version carries ``first_mask``/``latest_mask`` bit sets (bit *c* set when it
+  is the first/latest version visible to clearance *c*), recomputed for an object id
+  whenever one of its versions is added or deleted, by the one shared function
+  :func:`taxii_server.storage.versions.version_masks`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+__all__ = [
+    "AddOutcome",
+    "AddResult",
+    "ApiKey",
+    "ApiRoot",
+    "Collection",
+    "Grant",
+    "ManifestEntry",
+    "NewObject",
+    "ObjectQuery",
+    "Page",
+    "SchemaTooNew",
+    "Status",
+    "StatusDetail",
+    "Storage",
+    "StorageConflict",
+    "StorageError",
+    "StorageNotFound",
+    "StorageUnavailable",
+    "StoredObject",
+    "User",
+    "VersionSelector",
+    "STIX_21",
+]
+
+STIX_21 = "2.1"
+
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class StorageError(Exception):
+    """Root of every error a backend raises; driver exceptions are translated into it."""
+
+
+class StorageUnavailable(StorageError):
+    """The database cannot be reached or refused the operation for a transient reason."""
+
+
+class StorageNotFound(StorageError):
+    """A record the caller named (API root, collection, user, key) does not exist."""
+
+
+class StorageConflict(StorageError):
+    """A uniqueness rule was broken (duplicate collection title, user name, key id)."""
+
+
+class SchemaTooNew(StorageError):
+    """The database was written by a newer atlas-taxii; refuse to touch it."""
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRoot:
+    """An API root (TAXII 2.1 §4.2), addressed by its URL path segment ``name``."""
+
+    name: str
+    title: str
+    description: str = ""
+    max_content_length: int = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """A collection (TAXII 2.1 §5.2).  ``id`` is a UUIDv4 string; ``title`` is unique
+    within its API root; ``alias`` (optional) is unique within its API root too.
+    ``public`` grants anonymous read (at clearance ``clear``)."""
+
+    id: str
+    api_root: str
+    title: str
+    description: str = ""
+    alias: str | None = None
+    public: bool = False
+    media_types: tuple[str, ...] = ("application/stix+json;version=2.1",)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSelector:
+    """The literal meaning of ``match[version]`` (TAXII 2.1 §3.4.1).
+
+    A stored version matches when ``all`` is set, or it is the first/latest version
+    visible at the query's clearance and ``first``/``last`` is set, or its version
+    timestamp is one of ``at``.  The TAXII default is ``last`` only.
+    """
+
+    first: bool = False
+    last: bool = True
+    all: bool = False
+    at: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectQuery:
+    """One page request against one collection, with every filter already decided.
+
+    ``after`` is the exclusive lower bound on ``date_added`` (the larger of the
+    client's ``added_after`` and the position a ``next`` token resumes from).  The
+    store returns at most ``limit`` items ordered by ``date_added`` ascending and
+    says whether more match.  Empty tuples mean "no filter on this field";
+    ``spec_versions`` empty means the latest spec version (only 2.1 is stored).
+    """
+
+    clearance: int
+    limit: int
+    after: int | None = None
+    ids: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    versions: VersionSelector = field(default_factory=VersionSelector)
+    spec_versions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """A page of query results in ``date_added`` order; ``more`` is true when further
+    matching items exist after the last one."""
+
+    items: list[T]
+    more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """One stored version of a STIX object, with its body as canonical JSON bytes."""
+
+    id: str
+    date_added: int
+    version: int
+    spec_version: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """The manifest view of one stored version (TAXII 2.1 §5.3)."""
+
+    id: str
+    date_added: int
+    version: int
+    spec_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewObject:
+    """A validated STIX object ready to store.
+
+    ``version`` is the object's ``modified`` (or ``created``) in microseconds, or
+    ``None`` for objects with neither (most SCOs): those are versioned by content,
+    taking their ``date_added`` as version, and an identical body is not stored again.
+    ``tlp`` is the highest TLP rank among the object's markings (0 when unmarked).
+    """
+
+    id: str
+    type: str
+    spec_version: str
+    version: int | None
+    tlp: int
+    data: bytes
+
+
+class AddOutcome(enum.Enum):
+    """What happened to one object handed to :meth:`Storage.add_objects`."""
+
+    ADDED = "added"  # stored as a new version
+    UNCHANGED = "unchanged"  # the same id and version with the same body was already stored
+    CONFLICT = "conflict"  # the same id and version is stored with a different body
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    """The outcome for one object, with the version it has in the store (for objects
+    without ``modified``/``created``: the ``date_added`` it got, or had when it was
+    first stored)."""
+
+    outcome: AddOutcome
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusDetail:
+    """One entry of a status resource's successes, failures or pendings (§4.3.1)."""
+
+    id: str
+    version: str
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """A status resource (TAXII 2.1 §4.3) together with who may read it.
+
+    ``owner`` is the user who posted (``None`` for anonymous, which never writes);
+    ``collection_id`` is the collection written to.  ``updated`` is the last time a
+    backend changed it, so a status abandoned by a killed worker can be told apart from
+    one in progress.
+    """
+
+    id: str
+    api_root: str
+    collection_id: str
+    owner: str | None
+    request_timestamp: int
+    updated: int
+    total_count: int
+    successes: tuple[StatusDetail, ...] = ()
+    failures: tuple[StatusDetail, ...] = ()
+    pendings: tuple[StatusDetail, ...] = ()
+
+    @property
+    def success_count(self) -> int:
+        return len(self.successes)
+
+    @property
+    def failure_count(self) -> int:
+        return len(self.failures)
+
+    @property
+    def pending_count(self) -> int:
+        return len(self.pendings)
+
+    @property
+    def complete(self) -> bool:
+        return not self.pendings
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A user.  ``password_hash`` is a slow salted hash (see ``taxii_server.auth``) or
+    ``None`` for key-only users; ``clearance`` is the highest TLP rank they receive."""
+
+    name: str
+    clearance: int
+    password_hash: str | None = None
+    admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key.  ``key_id`` is the public, indexed part of the key; ``secret_hash``
+    a slow salted hash of the secret part.  ``created`` is in microseconds."""
+
+    key_id: str
+    user: str
+    secret_hash: str
+    label: str = ""
+    created: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What one user may do in one collection."""
+
+    user: str
+    collection_id: str
+    can_read: bool
+    can_write: bool
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+class Storage(Protocol):
+    """What the TAXII layer needs from a store.  Every method is one transaction."""
+
+    # -- lifecycle ---------------------------------------------------------------
+    def close(self) -> None:
+        """Release connections and pools."""
+
+    # -- API roots and collections (TAXII 2.1 §4.2, §5.1, §5.2) -------------------
+    def list_api_roots(self) -> list[ApiRoot]: ...
+
+    def get_api_root(self, name: str) -> ApiRoot | None: ...
+
+    def put_api_root(self, api_root: ApiRoot) -> None:
+        """Create or replace an API root (by ``name``)."""
+
+    def list_collections(self, api_root: str) -> list[Collection]: ...
+
+    def get_collection(self, api_root: str, collection_id: str) -> Collection | None:
+        """Look a collection up by id, or by alias when no id matches."""
+
+    def create_collection(self, collection: Collection) -> None:
+        """Raises :class:`StorageConflict` on a duplicate id, title or alias and
+        :class:`StorageNotFound` when the API root does not exist."""
+
+    def update_collection(self, collection: Collection) -> None: ...
+
+    def delete_collection(self, api_root: str, collection_id: str) -> None:
+        """Delete a collection with its objects, grants and statuses."""
+
+    # -- objects (TAXII 2.1 §5.3–§5.8) --------------------------------------------
+    def query_objects(self, collection_id: str, query: ObjectQuery) -> Page[StoredObject]: ...
+
+    def query_manifest(self, collection_id: str, query: ObjectQuery) -> Page[ManifestEntry]: ...
+
+    def add_objects(
+        self,
+        collection_id: str,
+        objects: Sequence[NewObject],
+        *,
+        status_id: str | None = None,
+    ) -> list[AddResult]:
+        """Store ``objects`` in one transaction and return one result per object.
+
+        Assigns each added version a fresh, strictly increasing ``date_added`` and
+        recomputes version masks for the touched ids.  When ``status_id`` is given, the
+        same transaction moves each object's entry from the status's pendings (matched
+        by object id, first match) to the list and entry that
+        :func:`taxii_server.storage.versions.status_entry` gives.
+        """
+
+    def delete_objects(
+        self,
+        collection_id: str,
+        object_id: str,
+        query: ObjectQuery,
+    ) -> int:
+        """Delete the versions of ``object_id`` that ``query`` selects (its
+        ``versions``, ``spec_versions`` and ``clearance``; ``limit`` and ``after`` are
+        ignored) and return how many were deleted."""
+
+    # -- status (TAXII 2.1 §4.3) ----------------------------------------------------
+    def create_status(self, status: Status) -> None: ...
+
+    def get_status(self, api_root: str, status_id: str) -> Status | None: ...
+
+    def purge_statuses(self, older_than: int) -> int:
+        """Delete statuses whose ``updated`` is before ``older_than``; return the count."""
+
+    # -- users, keys and grants -------------------------------------------------------
+    def get_user(self, name: str) -> User | None: ...
+
+    def list_users(self) -> list[User]: ...
+
+    def put_user(self, user: User) -> None:
+        """Create or replace a user."""
+
+    def delete_user(self, name: str) -> None:
+        """Delete a user with their keys and grants."""
+
+    def add_api_key(self, key: ApiKey) -> None: ...
+
+    def get_api_key(self, key_id: str) -> ApiKey | None: ...
+
+    def list_api_keys(self, user: str) -> list[ApiKey]: ...
+
+    def delete_api_key(self, key_id: str) -> None: ...
+
+    def set_grant(self, grant: Grant) -> None:
+        """Create or replace the grant for (user, collection); a grant with neither
+        right removes it."""
+
+    def get_grant(self, user: str, collection_id: str) -> Grant | None: ...
+
+    def list_grants(self, user: str) -> list[Grant]: ...

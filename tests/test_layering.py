@@ -1,0 +1,63 @@
+"""The package boundaries of docs/design.md, checked on the source."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _offending(paths: list[Path], forbidden: tuple[str, ...]) -> list[str]:
+    bad = []
+    for path in paths:
+        for name in _imports(path):
+            if name == forbidden or any(name == f or name.startswith(f + ".") for f in forbidden):
+                bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    return bad
+
+
+def test_converters_never_import_the_server_or_flask() -> None:
+    forbidden = ("taxii_server", "flask", "werkzeug", "psycopg", "pymongo", "gunicorn")
+    assert _offending(_modules("converters"), forbidden) == []
+
+
+def test_storage_never_imports_http_or_service() -> None:
+    forbidden = (
+        "flask",
+        "werkzeug",
+        "taxii_server.service",
+        "taxii_server.api",
+        "taxii_server.media",
+        "taxii_server.errors",
+    )
+    assert _offending(_modules("taxii_server/storage"), forbidden) == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in _modules("taxii_server") if "cli" not in p.relative_to(ROOT).parts],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_only_the_cli_imports_the_conversion_engine(path: Path) -> None:
+    allowed = ("converters.tlp", "converters.validation")
+    for name in _imports(path):
+        if name == "converters" or name.startswith("converters."):
+            assert name.startswith(allowed), f"{path.relative_to(ROOT)} imports {name}"
