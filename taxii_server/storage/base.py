@@ -307,6 +307,11 @@ class Storage(Protocol):
     def close(self) -> None:
         """Release connections and pools."""
 
+    def ensure_secret(self, name: str, candidate: str) -> str:
+        """Store ``candidate`` under ``name`` unless a secret is already stored there;
+        return the stored one.  Lets every worker and host on one store share e.g. the
+        ``next`` signing key when the configuration names none."""
+
     # -- API roots and collections (TAXII 2.1 §4.2, §5.1, §5.2) -------------------
     def list_api_roots(self) -> list[ApiRoot]: ...
 

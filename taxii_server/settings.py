@@ -1,0 +1,326 @@
+"""Server configuration: one frozen :class:`Settings`, loaded from defaults, a TOML
+file, then ``ATLAS_TAXII_<SECTION>_<KEY>`` environment variables, then explicit
+overrides.  Nothing is read at import time; problems raise :class:`ConfigError` with
+the file and key that was wrong.
+
+The file (all sections optional)::
+
+    [server]
+    host = "127.0.0.1"
+    port = 8000
+    workers = 2
+    title = "atlas-taxii"
+    description = ""
+    contact = ""
+    default_api_root = "community"     # advertised in discovery (TAXII 2.1 §4.1)
+    max_content_length = 10485760      # bytes; per API root unless overridden there
+    max_objects_per_request = 50000    # objects in one POSTed envelope
+    request_timeout = 120              # seconds a gunicorn worker may spend on a request
+
+    [storage]
+    url = "sqlite:///atlas-taxii.db"   # or postgresql://…, mongodb://…
+
+    [paging]
+    default_limit = 1000               # objects per page when the client sends no limit
+    max_limit = 10000                  # the most a client may ask for
+    next_ttl = 86400                   # seconds a `next` token stays valid
+
+    [security]
+    next_secrets = ["…"]               # signs `next`; first signs, all verify (rotation)
+    auth_cache_ttl = 60                # seconds a verified credential is remembered
+    status_ttl = 604800                # seconds a status resource is kept (>= 24 h)
+    auth_failures_per_minute = 30      # failed logins per client address before 429
+
+    [[api_roots]]
+    name = "community"                 # the URL path segment
+    title = "Community"
+    description = ""
+    max_content_length = 10485760
+
+    [[collections]]
+    api_root = "community"
+    title = "Indicators"
+    id = "…uuid4…"                     # optional; a random UUIDv4 when created
+    alias = "indicators"               # optional
+    description = ""
+    public = false                     # anonymous read at TLP:CLEAR
+
+Environment: ``ATLAS_TAXII_CONFIG`` names the file; ``ATLAS_TAXII_STORAGE_URL``,
+``ATLAS_TAXII_SERVER_PORT``, ``ATLAS_TAXII_PAGING_MAX_LIMIT``,
+``ATLAS_TAXII_SECURITY_NEXT_SECRETS`` (comma-separated) … override single keys.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import uuid
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "ApiRootConfig",
+    "CollectionConfig",
+    "ConfigError",
+    "ENV_PREFIX",
+    "Settings",
+    "load_settings",
+]
+
+ENV_PREFIX = "ATLAS_TAXII_"
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; the message names the file and key."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRootConfig:
+    """An API root declared in the configuration file."""
+
+    name: str
+    title: str
+    description: str = ""
+    max_content_length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionConfig:
+    """A collection declared in the configuration file; ensured in the store at start."""
+
+    api_root: str
+    title: str
+    id: str | None = None
+    alias: str | None = None
+    description: str = ""
+    public: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the server reads from its configuration."""
+
+    # [server]
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    title: str = "atlas-taxii"
+    description: str = "STIX 2.1 / TAXII 2.1 server for cybercrime-mapping communities"
+    contact: str = ""
+    default_api_root: str | None = None
+    max_content_length: int = 10 * 1024 * 1024
+    max_objects_per_request: int = 50_000
+    request_timeout: int = 120
+    # [storage]
+    storage_url: str = "sqlite:///atlas-taxii.db"
+    # [paging]
+    default_limit: int = 1000
+    max_limit: int = 10_000
+    next_ttl: int = 86_400
+    # [security]
+    next_secrets: tuple[str, ...] = ()
+    auth_cache_ttl: float = 60.0
+    status_ttl: int = 7 * 86_400
+    auth_failures_per_minute: int = 30
+    # [[api_roots]], [[collections]]
+    api_roots: tuple[ApiRootConfig, ...] = ()
+    collections: tuple[CollectionConfig, ...] = field(default_factory=tuple)
+
+    def validate(self) -> Settings:
+        """Check cross-field rules; return self or raise :class:`ConfigError`."""
+        if not 1 <= self.default_limit <= self.max_limit:
+            raise ConfigError(
+                f"paging.default_limit ({self.default_limit}) must be between 1 and "
+                f"paging.max_limit ({self.max_limit})"
+            )
+        for key in ("port", "workers", "max_content_length", "max_objects_per_request"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{_SECTION_OF[key]}.{key} must be a positive integer")
+        if self.status_ttl < 86_400:
+            raise ConfigError("security.status_ttl must be at least 86400 (TAXII 2.1 §4.3)")
+        if any(len(secret) < 16 for secret in self.next_secrets):
+            raise ConfigError("security.next_secrets: each secret needs at least 16 characters")
+        names = [root.name for root in self.api_roots]
+        for root in self.api_roots:
+            if not _NAME.match(root.name):
+                raise ConfigError(f"api_roots: {root.name!r} is not a usable URL path segment")
+            if names.count(root.name) > 1:
+                raise ConfigError(f"api_roots: {root.name!r} is declared twice")
+        if self.default_api_root is not None and self.default_api_root not in names:
+            raise ConfigError(
+                f"server.default_api_root {self.default_api_root!r} is not one of the api_roots"
+            )
+        for coll in self.collections:
+            if coll.api_root not in names:
+                raise ConfigError(
+                    f"collections: {coll.title!r} names api_root {coll.api_root!r}, "
+                    "which is not declared in [[api_roots]]"
+                )
+            if coll.id is not None and not _is_uuid4(coll.id):
+                raise ConfigError(
+                    f"collections: id {coll.id!r} of {coll.title!r} is not a UUIDv4 "
+                    "(Microsoft Sentinel refuses other collection ids)"
+                )
+        return self
+
+
+def _is_uuid4(text: str) -> bool:
+    try:
+        return uuid.UUID(text).version == 4 and str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        return False
+
+
+# Which file section each scalar setting lives in, and its name there.
+_SECTION_OF: dict[str, str] = {
+    "host": "server",
+    "port": "server",
+    "workers": "server",
+    "title": "server",
+    "description": "server",
+    "contact": "server",
+    "default_api_root": "server",
+    "max_content_length": "server",
+    "max_objects_per_request": "server",
+    "request_timeout": "server",
+    "storage_url": "storage",
+    "default_limit": "paging",
+    "max_limit": "paging",
+    "next_ttl": "paging",
+    "next_secrets": "security",
+    "auth_cache_ttl": "security",
+    "status_ttl": "security",
+    "auth_failures_per_minute": "security",
+}
+
+
+def _key_in_section(attr: str) -> str:
+    return "url" if attr == "storage_url" else attr
+
+
+_SCALARS: dict[tuple[str, str], str] = {
+    (section, _key_in_section(attr)): attr for attr, section in _SECTION_OF.items()
+}
+_TYPES: dict[str, Any] = {f.name: f.type for f in fields(Settings)}
+
+
+def _coerce(attr: str, value: Any, where: str) -> Any:
+    kind = _TYPES[attr]
+    try:
+        if kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise TypeError
+            return int(value)
+        if kind == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise TypeError
+            return float(value)
+        if kind == "tuple[str, ...]":
+            if isinstance(value, str):
+                return tuple(part.strip() for part in value.split(",") if part.strip())
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return tuple(value)
+            raise TypeError
+        if kind == "str | None":
+            return None if value in (None, "") else str(value)
+        if not isinstance(value, str):
+            raise TypeError
+        return value
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: expected {kind}, got {value!r}") from None
+
+
+def _table_list(data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
+    items = data.get(key, [])
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ConfigError(f"{where}: [[{key}]] must be an array of tables")
+    return items
+
+
+def _record(cls: type[Any], item: Mapping[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(item) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    required = [n for n, f in known.items() if f.default is MISSING and n not in item]
+    if required:
+        raise ConfigError(f"{where}: missing required key(s) {', '.join(required)}")
+    for name, value in item.items():
+        expected = known[name].type
+        ok = {
+            "str": isinstance(value, str),
+            "str | None": isinstance(value, str),
+            "bool": isinstance(value, bool),
+            "int | None": isinstance(value, int) and not isinstance(value, bool),
+        }.get(str(expected), True)
+        if not ok:
+            raise ConfigError(f"{where}.{name}: expected {expected}, got {value!r}")
+    return cls(**item)
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    values: dict[str, Any] = {}
+    for section, content in data.items():
+        if section in ("api_roots", "collections"):
+            continue
+        if not isinstance(content, dict):
+            raise ConfigError(f"{path}: [{section}] must be a table")
+        for key, value in content.items():
+            attr = _SCALARS.get((section, key))
+            if attr is None:
+                raise ConfigError(f"{path}: unknown key {section}.{key}")
+            values[attr] = _coerce(attr, value, f"{path}: {section}.{key}")
+    unknown_sections = set(data) - {s for s, _ in _SCALARS} - {"api_roots", "collections"}
+    if unknown_sections:
+        raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown_sections))}")
+    values["api_roots"] = tuple(
+        _record(ApiRootConfig, item, f"{path}: api_roots[{i}]")
+        for i, item in enumerate(_table_list(data, "api_roots", str(path)))
+    )
+    values["collections"] = tuple(
+        _record(CollectionConfig, item, f"{path}: collections[{i}]")
+        for i, item in enumerate(_table_list(data, "collections", str(path)))
+    )
+    return values
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for (section, key), attr in _SCALARS.items():
+        name = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+        if name in environ:
+            values[attr] = _coerce(attr, environ[name], name)
+    return values
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Load settings: defaults < file (``path`` or ``$ATLAS_TAXII_CONFIG``) < environment
+    < ``overrides`` (attribute names of :class:`Settings`)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    file_name = path if path is not None else env.get(f"{ENV_PREFIX}CONFIG")
+    if file_name:
+        values.update(_from_file(Path(file_name)))
+    values.update(_from_env(env))
+    unknown = sorted(set(overrides) - set(_TYPES))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)}")
+    values.update(overrides)
+    return replace(Settings(), **values).validate()
