@@ -1,0 +1,29 @@
+"""``python -m benchmarks SUBCOMMAND``: run one benchmark suite."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable
+
+# subcommand -> (module, one-line help)
+SUITES: dict[str, tuple[str, str]] = {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    sub = parser.add_subparsers(dest="suite", metavar="SUITE")
+    sub.required = True
+    for name, (module, help_text) in SUITES.items():
+        configure: Callable[[argparse.ArgumentParser], None] = importlib.import_module(
+            module
+        ).configure
+        configure(sub.add_parser(name, help=help_text, description=help_text))
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
