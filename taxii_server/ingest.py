@@ -1,0 +1,119 @@
+"""A POSTed envelope into objects ready to store and per-object failures (TAXII 2.1 §5.5).
+
+The body must be a JSON object with an ``objects`` list (a TAXII envelope, §3.7; a
+STIX bundle has the same shape and is accepted too).  A body that is not JSON, or not
+that shape, is refused as a whole (400, saying the line and column or the path).
+Within a well-formed envelope each object is judged on its own: one that fails STIX
+2.1 validation becomes a status failure whose message says why, and never stops the
+others (§5.5: the status lists successes and failures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from converters.tlp import object_rank
+from converters.validation import Problem, StixValidator
+from taxii_server.errors import BadRequest
+from taxii_server.storage.base import NewObject, StatusDetail
+from taxii_server.storage.versions import canonical_json
+from taxii_server.timestamps import TimestampError, parse_timestamp
+
+__all__ = ["Prepared", "parse_envelope", "prepare_objects"]
+
+_MAX_PROBLEMS_SHOWN = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The objects of an envelope split into what to store and what failed."""
+
+    valid: list[NewObject]
+    failures: list[StatusDetail]
+
+
+def parse_envelope(raw: bytes) -> list[Any]:
+    """The ``objects`` of a POSTed envelope, or 400 saying what is wrong and where."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(
+            f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            details={"line": exc.lineno, "column": exc.colno},
+        ) from None
+    if not isinstance(body, dict):
+        raise BadRequest(
+            f"$: expected a TAXII envelope (a JSON object with an 'objects' list), "
+            f"got {_kind(body)}"
+        )
+    if "objects" not in body:
+        raise BadRequest("$.objects: missing; a TAXII envelope carries its objects there")
+    objects = body["objects"]
+    if not isinstance(objects, list):
+        raise BadRequest(f"$.objects: expected a list of STIX objects, got {_kind(objects)}")
+    return objects
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number"
+    )
+
+
+def _describe(problems: Sequence[Problem]) -> str:
+    shown = "; ".join(f"{p.path}: {p.message}" for p in problems[:_MAX_PROBLEMS_SHOWN])
+    hidden = len(problems) - _MAX_PROBLEMS_SHOWN
+    return shown + (f"; and {hidden} more problem(s)" if hidden > 0 else "")
+
+
+def _identity(obj: object, path: str) -> tuple[str, str]:
+    """The ``id`` and ``version`` a status entry names for an object: its own when it
+    has them, else the JSON path, so the poster can find the object they mean."""
+    if not isinstance(obj, dict):
+        return path, ""
+    object_id = obj.get("id")
+    version = obj.get("modified", obj.get("created", ""))
+    return (
+        object_id if isinstance(object_id, str) and object_id else path,
+        version if isinstance(version, str) else "",
+    )
+
+
+def _version(obj: dict[str, Any]) -> int | None:
+    stamp = obj.get("modified", obj.get("created"))
+    return None if stamp is None else parse_timestamp(stamp)
+
+
+def prepare_objects(objects: Sequence[Any], validator: StixValidator) -> Prepared:
+    """Validate each object against STIX 2.1 and turn the valid ones into records."""
+    valid: list[NewObject] = []
+    failures: list[StatusDetail] = []
+    for index, obj in enumerate(objects):
+        path = f"$.objects[{index}]"
+        problems = validator.check_object(obj, path)
+        if not problems:
+            try:
+                valid.append(
+                    NewObject(
+                        id=obj["id"],
+                        type=obj["type"],
+                        spec_version=obj.get("spec_version", "2.1"),
+                        version=_version(obj),
+                        tlp=object_rank(obj),
+                        data=canonical_json(obj),
+                    )
+                )
+                continue
+            except (TimestampError, orjson.JSONEncodeError, KeyError, TypeError) as exc:
+                # The validator passed it, so this is a rule it does not share with
+                # the store (e.g. an integer beyond 64 bits): still a per-object failure.
+                problems = [Problem(obj.get("id"), path, f"cannot be stored: {exc}")]
+        object_id, version = _identity(obj, path)
+        failures.append(StatusDetail(object_id, version, _describe(problems)))
+    return Prepared(valid, failures)

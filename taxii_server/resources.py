@@ -1,0 +1,121 @@
+"""TAXII 2.1 resources as JSON: records from the store, rendered once for every view.
+
+Objects pages are assembled from the stored canonical bytes without parsing them
+(docs/design.md: a poll costs index lookups plus bytes already serialised); the other
+resources are small and go through orjson.  Timestamps are formatted here, at the
+edge, with six fractional digits and ``Z`` (TAXII 2.1 §2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from taxii_server.media import MEDIA_TYPE_TAXII_V21
+from taxii_server.storage.base import (
+    ApiRoot,
+    Collection,
+    ManifestEntry,
+    Status,
+    StatusDetail,
+    StoredObject,
+)
+from taxii_server.timestamps import format_timestamp
+
+__all__ = [
+    "api_root_resource",
+    "collection_resource",
+    "envelope_bytes",
+    "manifest_resource",
+    "status_resource",
+    "versions_resource",
+]
+
+
+def _paging(more: bool, next_token: str | None) -> dict[str, Any]:
+    # `next` whenever `more` is true: OpenCTI loops forever on `more` without `next`.
+    return {"more": True, "next": next_token} if more else {"more": False}
+
+
+def envelope_bytes(items: Sequence[StoredObject], more: bool, next_token: str | None) -> bytes:
+    """An envelope (§3.7) around stored object bodies, without re-serialising them."""
+    head = orjson.dumps(_paging(more, next_token))[:-1]  # drop the closing brace
+    return b"".join((head, b',"objects":[', b",".join(o.data for o in items), b"]}"))
+
+
+def manifest_resource(
+    items: Sequence[ManifestEntry], more: bool, next_token: str | None
+) -> dict[str, Any]:
+    """A manifest resource (§5.3.1)."""
+    return {
+        **_paging(more, next_token),
+        "objects": [
+            {
+                "id": e.id,
+                "date_added": format_timestamp(e.date_added),
+                "version": format_timestamp(e.version),
+                "media_type": f"application/stix+json;version={e.spec_version}",
+            }
+            for e in items
+        ],
+    }
+
+
+def versions_resource(
+    items: Sequence[ManifestEntry], more: bool, next_token: str | None
+) -> dict[str, Any]:
+    """A versions resource (§5.8.1), in ``date_added`` order like every paged list."""
+    return {**_paging(more, next_token), "versions": [format_timestamp(e.version) for e in items]}
+
+
+def api_root_resource(root: ApiRoot) -> dict[str, Any]:
+    """An API root resource (§4.2.1); ``max_content_length`` is what POST enforces."""
+    body: dict[str, Any] = {
+        "title": root.title,
+        "versions": [MEDIA_TYPE_TAXII_V21],
+        "max_content_length": root.max_content_length,
+    }
+    if root.description:
+        body["description"] = root.description
+    return body
+
+
+def collection_resource(collection: Collection, can_read: bool, can_write: bool) -> dict[str, Any]:
+    """A collection resource (§5.2.1); ``can_read``/``can_write`` are the caller's."""
+    body: dict[str, Any] = {"id": collection.id, "title": collection.title}
+    if collection.description:
+        body["description"] = collection.description
+    if collection.alias:
+        body["alias"] = collection.alias
+    body["can_read"] = can_read
+    body["can_write"] = can_write
+    body["media_types"] = list(collection.media_types)
+    return body
+
+
+def _details(entries: Sequence[StatusDetail]) -> list[dict[str, str]]:
+    out = []
+    for e in entries:
+        item = {"id": e.id, "version": e.version}
+        if e.message:
+            item["message"] = e.message
+        out.append(item)
+    return out
+
+
+def status_resource(status: Status) -> dict[str, Any]:
+    """A status resource (§4.3.1) with full counts and lists."""
+    return {
+        "id": status.id,
+        "status": "complete" if status.complete else "pending",
+        "request_timestamp": format_timestamp(status.request_timestamp),
+        "total_count": status.total_count,
+        "success_count": status.success_count,
+        "successes": _details(status.successes),
+        "failure_count": status.failure_count,
+        "failures": _details(status.failures),
+        "pending_count": status.pending_count,
+        "pendings": _details(status.pendings),
+    }

@@ -1,0 +1,439 @@
+"""TAXII 2.1 semantics, written once: who may see what, pages, deletes and status.
+
+Views hand this module parsed path parameters, the query string (as a mapping of
+lists) and the caller; it applies the rules and returns records.  Nothing here knows
+Flask; nothing in the stores knows these rules.
+
+Who may see what:
+
+* A collection is readable by admins, by users granted read, and by anyone when it is
+  public; writable by admins and users granted write.
+* A collection the caller can neither read nor write does not exist for them (404,
+  never 403), so a user of collection A learns nothing about collection B.  Anonymous
+  callers get 401 instead, which tells them to authenticate and reveals nothing.
+* TLP: every store query carries the caller's clearance; an object above it does not
+  exist for them in any endpoint (objects, manifest, object, versions, delete, counts
+  and headers).
+* A status resource is visible only to the user who posted it, and to admins.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Generic, Protocol, TypeVar
+
+from converters.validation import StixValidator
+from taxii_server.auth import Principal
+from taxii_server.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthorized,
+)
+from taxii_server.ingest import parse_envelope, prepare_objects
+from taxii_server.query import (
+    Endpoint,
+    NextToken,
+    NextTokenCodec,
+    build_query,
+    check_object_id,
+    parse_delete_filters,
+    parse_page_request,
+)
+from taxii_server.settings import Settings
+from taxii_server.storage.base import (
+    ApiRoot,
+    Collection,
+    ManifestEntry,
+    ObjectQuery,
+    Status,
+    StatusDetail,
+    Storage,
+    StoredObject,
+    VersionSelector,
+)
+from taxii_server.timestamps import format_timestamp
+
+__all__ = ["ABANDONED_MESSAGE", "CollectionAccess", "RequestBody", "ResultPage", "TaxiiService"]
+
+_log = logging.getLogger(__name__)
+
+#: Objects handed to the store per transaction while processing a POST.  Each chunk
+#: moves its status entries from pendings in the same transaction, so the status
+#: never claims more than is stored.
+ADD_CHUNK = 1000
+
+#: How often (seconds) one process purges statuses older than ``status_ttl``.
+_PURGE_EVERY = 3600
+
+ABANDONED_MESSAGE = (
+    "not stored: the server stopped processing this request (restarted or timed out) "
+    "before reaching this object; post it again"
+)
+
+T = TypeVar("T", StoredObject, ManifestEntry)
+Args = Mapping[str, Sequence[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionAccess:
+    """A collection with what the caller may do in it."""
+
+    collection: Collection
+    can_read: bool
+    can_write: bool
+
+
+class RequestBody(Protocol):
+    """The body of a POST, read no further than a limit."""
+
+    @property
+    def content_length(self) -> int | None:
+        """The declared length, when the client sent one."""
+
+    def read(self, limit: int) -> bytes:
+        """At most ``limit + 1`` bytes of the body (one more tells it is too long)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResultPage(Generic[T]):
+    """One page of a paged endpoint, ready to render: items in ``date_added`` order,
+    ``next`` whenever ``more``, and the ``X-TAXII-Date-Added-First``/``-Last`` values
+    (the query's lower bound, or the epoch, when the page is empty)."""
+
+    items: list[T]
+    more: bool
+    next: str | None
+    date_added: tuple[int, int]
+
+
+class TaxiiService:
+    """The TAXII rules over one store.  ``clock`` returns microseconds since the epoch."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        settings: Settings,
+        *,
+        codec: NextTokenCodec,
+        clock: Callable[[], int],
+        validator: Callable[[], StixValidator],
+    ) -> None:
+        self.storage = storage
+        self.settings = settings
+        self.codec = codec
+        self.clock = clock
+        self.validator = validator
+        self._last_purge: int | None = None
+
+    # -- discovery and API roots (§4.1, §4.2) ------------------------------------------
+    def api_roots(self) -> list[ApiRoot]:
+        """Every API root, for discovery."""
+        return self.storage.list_api_roots()
+
+    def api_root(self, name: str) -> ApiRoot:
+        """An API root, or 404."""
+        root = self.storage.get_api_root(name)
+        if root is None:
+            raise NotFound(f"there is no API root {name!r} on this server")
+        return root
+
+    # -- collections (§5.1, §5.2) ------------------------------------------------------
+    def access(self, caller: Principal, collection: Collection) -> CollectionAccess:
+        """What ``caller`` may do in ``collection``."""
+        if caller.admin:
+            return CollectionAccess(collection, True, True)
+        grant = (
+            self.storage.get_grant(caller.name, collection.id) if caller.name is not None else None
+        )
+        can_read = collection.public or (grant is not None and grant.can_read)
+        can_write = grant is not None and grant.can_write
+        return CollectionAccess(collection, can_read, can_write)
+
+    def list_collections(self, caller: Principal, api_root: str) -> list[CollectionAccess]:
+        """The collections of an API root the caller can read or write (§5.1)."""
+        self.api_root(api_root)
+        collections = self.storage.list_collections(api_root)
+        if caller.anonymous:
+            # Anonymous callers only ever see public collections; with none, the
+            # useful answer is "authenticate", not an empty list.
+            visible = [CollectionAccess(c, True, False) for c in collections if c.public]
+            if not visible:
+                raise Unauthorized(f"API root {api_root!r} has no public collections")
+            return visible
+        if caller.admin:
+            return [CollectionAccess(c, True, True) for c in collections]
+        grants = {g.collection_id: g for g in self.storage.list_grants(caller.name or "")}
+        out = []
+        for c in collections:
+            grant = grants.get(c.id)
+            can_read = c.public or (grant is not None and grant.can_read)
+            can_write = grant is not None and grant.can_write
+            if can_read or can_write:
+                out.append(CollectionAccess(c, can_read, can_write))
+        return out
+
+    def collection(self, caller: Principal, api_root: str, collection_id: str) -> CollectionAccess:
+        """A collection the caller can read or write; 404 (401 anonymous) otherwise."""
+        self.api_root(api_root)
+        collection = self.storage.get_collection(api_root, collection_id)
+        access = self.access(caller, collection) if collection is not None else None
+        if access is None or not (access.can_read or access.can_write):
+            if caller.anonymous:
+                raise Unauthorized("authenticate to use this collection")
+            raise NotFound(f"there is no collection {collection_id!r} in API root {api_root!r}")
+        return access
+
+    def readable(self, caller: Principal, api_root: str, collection_id: str) -> CollectionAccess:
+        """A collection the caller may read, or the error that says why not."""
+        access = self.collection(caller, api_root, collection_id)
+        if not access.can_read:
+            raise Forbidden(f"you may add objects to collection {collection_id!r} but not read it")
+        return access
+
+    def writable(self, caller: Principal, api_root: str, collection_id: str) -> CollectionAccess:
+        """A collection the caller may write, or the error that says why not."""
+        access = self.collection(caller, api_root, collection_id)
+        if not access.can_write:
+            if caller.anonymous:
+                raise Unauthorized("authenticate to add objects to this collection")
+            raise Forbidden(f"collection {collection_id!r} is read-only for you")
+        return access
+
+    # -- paged endpoints (§5.3, §5.4, §5.6, §5.8) --------------------------------------
+    def objects(
+        self, caller: Principal, api_root: str, collection_id: str, args: Args
+    ) -> ResultPage[StoredObject]:
+        """Get Objects (§5.4)."""
+        access = self.readable(caller, api_root, collection_id)
+        query, start = self._query(caller, api_root, access, Endpoint.OBJECTS, args, None)
+        page = self.storage.query_objects(access.collection.id, query)
+        return self._result(start, query, page.items, page.more)
+
+    def manifest(
+        self, caller: Principal, api_root: str, collection_id: str, args: Args
+    ) -> ResultPage[ManifestEntry]:
+        """Get Object Manifests (§5.3)."""
+        access = self.readable(caller, api_root, collection_id)
+        query, start = self._query(caller, api_root, access, Endpoint.MANIFEST, args, None)
+        page = self.storage.query_manifest(access.collection.id, query)
+        return self._result(start, query, page.items, page.more)
+
+    def object(
+        self, caller: Principal, api_root: str, collection_id: str, object_id: str, args: Args
+    ) -> ResultPage[StoredObject]:
+        """Get an Object (§5.6): 404 when no version of it is visible to the caller."""
+        access = self.readable(caller, api_root, collection_id)
+        check_object_id(object_id)
+        query, start = self._query(caller, api_root, access, Endpoint.OBJECT, args, object_id)
+        page = self.storage.query_objects(access.collection.id, query)
+        if not page.items:
+            self._require_object(caller, access, object_id)
+        return self._result(start, query, page.items, page.more)
+
+    def versions(
+        self, caller: Principal, api_root: str, collection_id: str, object_id: str, args: Args
+    ) -> ResultPage[ManifestEntry]:
+        """Get Object Versions (§5.8): every visible version, unless filtered."""
+        access = self.readable(caller, api_root, collection_id)
+        check_object_id(object_id)
+        query, start = self._query(caller, api_root, access, Endpoint.VERSIONS, args, object_id)
+        page = self.storage.query_manifest(access.collection.id, query)
+        if not page.items:
+            self._require_object(caller, access, object_id)
+        return self._result(start, query, page.items, page.more)
+
+    def delete_object(
+        self, caller: Principal, api_root: str, collection_id: str, object_id: str, args: Args
+    ) -> int:
+        """Delete an Object (§5.7): every visible version, or those ``match[version]``
+        and ``match[spec_version]`` select; needs read and write.  404 when none matched."""
+        access = self.writable(caller, api_root, collection_id)
+        if not access.can_read:
+            raise Forbidden(f"deleting from collection {collection_id!r} needs read access too")
+        check_object_id(object_id)
+        query = build_query(
+            parse_delete_filters(args), endpoint=None, clearance=caller.clearance, limit=1
+        )
+        deleted = self.storage.delete_objects(access.collection.id, object_id, query)
+        if not deleted:
+            raise NotFound(f"no version of {object_id!r} matches in this collection")
+        return deleted
+
+    def _require_object(self, caller: Principal, access: CollectionAccess, object_id: str) -> None:
+        probe = ObjectQuery(
+            clearance=caller.clearance,
+            limit=1,
+            ids=(object_id,),
+            versions=VersionSelector(last=False, all=True),
+        )
+        if not self.storage.query_manifest(access.collection.id, probe).items:
+            raise NotFound(f"there is no object {object_id!r} in this collection")
+
+    def _query(
+        self,
+        caller: Principal,
+        api_root: str,
+        access: CollectionAccess,
+        endpoint: Endpoint,
+        args: Args,
+        object_id: str | None,
+    ) -> tuple[ObjectQuery, NextToken]:
+        """The store query of one page, and the token that the next page would resume
+        (its ``position`` still unset)."""
+        request = parse_page_request(args, endpoint, max_limit=self.settings.max_limit)
+        filters = request.filters
+        limit = request.limit or self.settings.default_limit
+        position = None
+        if request.next is not None:
+            token = self.codec.decode(request.next, now=self.clock())
+            issued_for = (token.api_root, token.collection_id, token.endpoint, token.object_id)
+            if issued_for != (api_root, access.collection.id, endpoint, object_id):
+                raise BadRequest(
+                    "this next token continues another query (API root, collection, "
+                    "endpoint or object); it cannot be used here",
+                    details={"parameter": "next"},
+                )
+            filters = filters.resumed_from(token.filters)
+            limit = min(request.limit or token.limit, self.settings.max_limit)
+            position = token.position
+        query = build_query(
+            filters,
+            endpoint=endpoint,
+            clearance=caller.clearance,  # from the caller, never from the token
+            limit=limit,
+            position=position,
+            object_id=object_id,
+        )
+        start = NextToken(
+            api_root=api_root,
+            collection_id=access.collection.id,
+            endpoint=endpoint,
+            object_id=object_id,
+            filters=filters,
+            limit=limit,
+            position=0,
+            expires=0,
+        )
+        return query, start
+
+    def _result(
+        self, start: NextToken, query: ObjectQuery, items: list[T], more: bool
+    ) -> ResultPage[T]:
+        lower = query.after or 0
+        if not items:
+            return ResultPage(items, False, None, (lower, lower))
+        first, last = items[0].date_added, items[-1].date_added
+        next_token = None
+        if more:
+            resume = NextToken(
+                api_root=start.api_root,
+                collection_id=start.collection_id,
+                endpoint=start.endpoint,
+                object_id=start.object_id,
+                filters=start.filters,
+                limit=start.limit,
+                position=last,
+                expires=self.clock() + self.settings.next_ttl * 1_000_000,
+            )
+            next_token = self.codec.encode(resume)
+        return ResultPage(items, more, next_token, (first, last))
+
+    # -- Add Objects (§5.5) -------------------------------------------------------------
+    def add_objects(
+        self, caller: Principal, api_root: str, collection_id: str, body: RequestBody
+    ) -> Status:
+        """Validate and store a POSTed envelope; return its status (complete).
+
+        Every object is accounted for: invalid ones are status failures saying why,
+        re-posted identical ones are successes stored once, and a different body under
+        a stored id and version is a failure (STIX 2.1 §3.6).  The status is created
+        before the first object is stored and updated in the same transactions as the
+        objects, so it tells the truth even if this worker dies half-way.
+        """
+        access = self.writable(caller, api_root, collection_id)
+        limit = self.api_root(api_root).max_content_length
+        too_large = PayloadTooLarge(
+            f"the body exceeds this API root's max_content_length of {limit} bytes; "
+            "split the envelope",
+            details={"max_content_length": limit},
+        )
+        if body.content_length is not None and body.content_length > limit:
+            raise too_large
+        raw = body.read(limit)
+        if len(raw) > limit:
+            raise too_large
+        objects = parse_envelope(raw)
+        most = self.settings.max_objects_per_request
+        if len(objects) > most:
+            raise PayloadTooLarge(
+                f"the envelope holds {len(objects)} objects; at most {most} are accepted "
+                "per request: split it",
+                details={"max_objects_per_request": most},
+            )
+        requested = self.clock()
+        prepared = prepare_objects(objects, self.validator())
+        status_id = str(uuid.uuid4())
+        self._purge_statuses(requested)
+        self.storage.create_status(
+            Status(
+                id=status_id,
+                api_root=api_root,
+                collection_id=access.collection.id,
+                owner=caller.name,
+                request_timestamp=requested,
+                updated=requested,
+                total_count=len(objects),
+                failures=tuple(prepared.failures),
+                pendings=tuple(
+                    StatusDetail(o.id, "" if o.version is None else format_timestamp(o.version))
+                    for o in prepared.valid
+                ),
+            )
+        )
+        for start in range(0, len(prepared.valid), ADD_CHUNK):
+            chunk = prepared.valid[start : start + ADD_CHUNK]
+            self.storage.add_objects(access.collection.id, chunk, status_id=status_id)
+        status = self.storage.get_status(api_root, status_id)
+        if status is None:
+            raise ServiceUnavailable(f"the store lost status {status_id!r} while processing")
+        return status
+
+    def _purge_statuses(self, now: int) -> None:
+        """Drop statuses past ``status_ttl``, at most once per ``_PURGE_EVERY`` per process."""
+        if self._last_purge is not None and now - self._last_purge < _PURGE_EVERY * 1_000_000:
+            return
+        self._last_purge = now
+        purged = self.storage.purge_statuses(now - self.settings.status_ttl * 1_000_000)
+        if purged:
+            _log.info("purged %d statuses older than %d s", purged, self.settings.status_ttl)
+
+    # -- status (§4.3) ---------------------------------------------------------------------
+    def status(self, caller: Principal, api_root: str, status_id: str) -> Status:
+        """A status resource, to the user who posted it (or an admin); 404 to anyone else.
+
+        A status whose pendings have not moved for twice the request timeout belongs to
+        a request whose worker was killed: no worker is still processing it, so its
+        pendings are reported as failures (:data:`ABANDONED_MESSAGE`) and it is complete.
+        """
+        self.api_root(api_root)
+        if caller.anonymous:
+            raise Unauthorized("authenticate to read a status resource")
+        status = self.storage.get_status(api_root, status_id)
+        now = self.clock()
+        if (
+            status is None
+            or (status.owner != caller.name and not caller.admin)
+            or status.updated < now - self.settings.status_ttl * 1_000_000
+        ):
+            raise NotFound(f"there is no status {status_id!r} in API root {api_root!r}")
+        abandoned_before = now - 2 * self.settings.request_timeout * 1_000_000
+        if status.pendings and status.updated < abandoned_before:
+            lost = tuple(StatusDetail(p.id, p.version, ABANDONED_MESSAGE) for p in status.pendings)
+            status = replace(status, failures=status.failures + lost, pendings=())
+        return status
