@@ -1,0 +1,297 @@
+"""Objects in SQL: the page queries, adding versions, deleting them (TAXII 2.1 §5.3–§5.8).
+
+Every page is one statement that walks an index in ``date_added`` order and stops
+after ``limit + 1`` matching rows, so its cost is O(log n + page) index work whatever
+the collection's size:
+
+* no id or type filter: the ``(collection, date_added)`` primary key;
+* ``match[id]``: the ``(collection, id, version)`` index (few rows, sorted after);
+* ``match[type]``: one arm per type on ``(collection, type, date_added)``, each
+  already ordered and limited, merged by a ``UNION ALL`` (a plain ``type IN (…)`` would
+  make the database collect and sort every match of every type before the limit).
+
+Writers hold the collection's write lock for the whole transaction (see
+:mod:`taxii_server.storage.sql`), so the existence checks, version masks and
+``date_added`` values computed here cannot be invalidated by another writer before
+commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from taxii_server.storage.base import (
+    AddOutcome,
+    AddResult,
+    NewObject,
+    ObjectQuery,
+    StorageNotFound,
+)
+from taxii_server.storage.sql_dialect import Transaction
+from taxii_server.storage.versions import ALL_CLEARANCES, clearance_bit, version_masks
+from taxii_server.timestamps import now_us
+
+__all__ = [
+    "MANIFEST_COLUMNS",
+    "OBJECT_COLUMNS",
+    "add_objects",
+    "delete_objects",
+    "lock_collection",
+    "select_page",
+]
+
+OBJECT_COLUMNS = "o.id, o.date_added, o.version, o.spec_version, o.data"
+MANIFEST_COLUMNS = "o.id, o.date_added, o.version, o.spec_version"
+
+# Ids per "IN (…)" list: well below SQLite's and PostgreSQL's parameter limits.
+_CHUNK = 500
+
+_INSERT = (
+    "INSERT INTO objects (collection, date_added, id, type, version, spec_version, tlp, "
+    "first_mask, latest_mask, by_content, digest, data) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPDATE_MASKS = (
+    "UPDATE objects SET first_mask = ?, latest_mask = ? "
+    "WHERE collection = ? AND id = ? AND version = ?"
+)
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def _filters(query: ObjectQuery) -> tuple[list[str], list[Any]]:
+    """The conditions every endpoint applies: clearance, spec versions, version
+    selection (TAXII 2.1 §3.4.1 ``match[version]``, ``match[spec_version]``)."""
+    clauses = ["o.tlp <= ?"]
+    params: list[Any] = [query.clearance]
+    if query.spec_versions:
+        clauses.append(f"o.spec_version IN ({_marks(len(query.spec_versions))})")
+        params.extend(query.spec_versions)
+    selector = query.versions
+    if not selector.all:
+        # The masks hold one bit per clearance level; a query above the top level
+        # sees what the top level sees.
+        bit = clearance_bit(min(max(query.clearance, 0), ALL_CLEARANCES - 1))
+        either: list[str] = []
+        if selector.first:
+            either.append("(o.first_mask & ?) <> 0")
+            params.append(bit)
+        if selector.last:
+            either.append("(o.latest_mask & ?) <> 0")
+            params.append(bit)
+        if selector.at:
+            either.append(f"o.version IN ({_marks(len(selector.at))})")
+            params.extend(selector.at)
+        clauses.append("(" + " OR ".join(either) + ")" if either else "1 = 0")
+    return clauses, params
+
+
+def select_page(
+    tx: Transaction, collection_id: str, query: ObjectQuery, columns: str
+) -> tuple[list[tuple[Any, ...]], bool]:
+    """Up to ``query.limit`` rows of ``columns`` in ``date_added`` order, and whether
+    more match."""
+    if query.limit < 1:
+        return [], False
+    head = ["o.collection = (SELECT seq FROM collections WHERE id = ?)"]
+    head_params: list[Any] = [collection_id]
+    if query.after is not None:
+        head.append("o.date_added > ?")
+        head_params.append(query.after)
+    clauses, params = _filters(query)
+    types = list(dict.fromkeys(query.types))  # a repeated type must not repeat rows
+    fetch = query.limit + 1
+    if query.ids or len(types) <= 1:
+        where = head + clauses
+        all_params = head_params + params
+        if query.ids:
+            where.append(f"o.id IN ({_marks(len(query.ids))})")
+            all_params.extend(query.ids)
+        if types:
+            where.append(f"o.type IN ({_marks(len(types))})")
+            all_params.extend(types)
+        sql = (
+            f"SELECT {columns} FROM objects o WHERE {' AND '.join(where)} "
+            "ORDER BY o.date_added LIMIT ?"
+        )
+        rows = tx.rows(sql, [*all_params, fetch])
+    else:
+        arms: list[str] = []
+        all_params = []
+        for number, type_ in enumerate(types):
+            arm_where = " AND ".join([*head, "o.type = ?", *clauses])
+            arms.append(
+                f"SELECT * FROM (SELECT {columns} FROM objects o WHERE {arm_where} "
+                f"ORDER BY o.date_added LIMIT ?) AS arm{number}"
+            )
+            all_params.extend([*head_params, type_, *params, fetch])
+        sql = " UNION ALL ".join(arms) + " ORDER BY date_added LIMIT ?"
+        rows = tx.rows(sql, [*all_params, fetch])
+    return rows[: query.limit], len(rows) > query.limit
+
+
+def lock_collection(tx: Transaction, collection_id: str) -> tuple[int, int] | None:
+    """Take the collection's write lock; return its ``(seq, last_date_added)``."""
+    row = tx.row(
+        f"SELECT seq, last_date_added FROM collections WHERE id = ?{tx.dialect.for_update}",
+        (collection_id,),
+    )
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+@dataclass(slots=True)
+class _Version:
+    """One version of an object id while a write transaction works on it."""
+
+    version: int  # 0 until a content-versioned row gets its date_added
+    tlp: int
+    by_content: bool
+    digest: bytes
+    first_mask: int = -1  # -1: not stored yet
+    latest_mask: int = -1
+    new: NewObject | None = None  # set for rows this transaction inserts
+    date_added: int = 0
+
+
+def _stored_versions(tx: Transaction, seq: int, ids: Sequence[str]) -> dict[str, list[_Version]]:
+    found: dict[str, list[_Version]] = {object_id: [] for object_id in ids}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for object_id, version, tlp, by_content, digest, first, latest in tx.rows(
+            "SELECT id, version, tlp, by_content, digest, first_mask, latest_mask "
+            f"FROM objects WHERE collection = ? AND id IN ({_marks(len(chunk))})",
+            [seq, *chunk],
+        ):
+            found[object_id].append(
+                _Version(int(version), tlp, bool(by_content), bytes(digest), first, latest)
+            )
+    return found
+
+
+def add_objects(
+    tx: Transaction, collection_id: str, objects: Sequence[NewObject]
+) -> list[AddResult]:
+    """Store new versions of ``objects``; must run in a write transaction.
+
+    Same id and version with the same body is :attr:`AddOutcome.UNCHANGED`, with a
+    different body :attr:`AddOutcome.CONFLICT` (STIX 2.1 §3.6); an object without
+    ``modified``/``created`` whose body is already stored under its id is unchanged,
+    otherwise a new version whose ``version`` is its ``date_added``.
+    """
+    locked = lock_collection(tx, collection_id)
+    if locked is None:
+        raise StorageNotFound(f"collection {collection_id} does not exist")
+    seq, last_date_added = locked
+    versions = _stored_versions(tx, seq, list(dict.fromkeys(o.id for o in objects)))
+    # Per object: the version row it resolved to, and whether that is a new row.
+    resolved: list[tuple[_Version, AddOutcome]] = []
+    added: list[_Version] = []
+    for obj in objects:
+        digest = hashlib.sha256(obj.data).digest()
+        known = versions[obj.id]
+        if obj.version is not None:
+            match = next((v for v in known if v.version == obj.version), None)
+            if match is not None:
+                same = match.digest == digest
+                resolved.append((match, AddOutcome.UNCHANGED if same else AddOutcome.CONFLICT))
+                continue
+        else:
+            match = next((v for v in known if v.by_content and v.digest == digest), None)
+            if match is not None:
+                resolved.append((match, AddOutcome.UNCHANGED))
+                continue
+        row = _Version(
+            0 if obj.version is None else obj.version, obj.tlp, obj.version is None, digest, new=obj
+        )
+        known.append(row)
+        added.append(row)
+        resolved.append((row, AddOutcome.ADDED))
+    if added:
+        # date_added as late as possible: right before the rows are written.
+        date_added = max(now_us(), last_date_added + 1)
+        for row in added:
+            row.date_added = date_added
+            if row.by_content:
+                row.version = date_added
+            date_added += 1
+        _write_versions(tx, seq, versions, added)
+        tx.run(
+            "UPDATE collections SET last_date_added = ? WHERE seq = ?",
+            (added[-1].date_added, seq),
+        )
+    return [AddResult(outcome, row.version) for row, outcome in resolved]
+
+
+def _write_versions(
+    tx: Transaction, seq: int, versions: dict[str, list[_Version]], added: list[_Version]
+) -> None:
+    touched = {row.new.id for row in added if row.new is not None}
+    updates: list[tuple[int, int, int, str, int]] = []
+    for object_id in touched:
+        known = versions[object_id]
+        masks = version_masks([(v.version, v.tlp) for v in known])
+        for row, (first, latest) in zip(known, masks, strict=True):
+            if row.new is None and (row.first_mask, row.latest_mask) != (first, latest):
+                updates.append((first, latest, seq, object_id, row.version))
+            row.first_mask, row.latest_mask = first, latest
+    tx.run_many(_UPDATE_MASKS, updates)
+    tx.run_many(
+        _INSERT,
+        [
+            (
+                seq,
+                row.date_added,
+                row.new.id,
+                row.new.type,
+                row.version,
+                row.new.spec_version,
+                row.tlp,
+                row.first_mask,
+                row.latest_mask,
+                row.by_content,
+                row.digest,
+                row.new.data,
+            )
+            for row in added
+            if row.new is not None
+        ],
+    )
+
+
+def delete_objects(tx: Transaction, collection_id: str, object_id: str, query: ObjectQuery) -> int:
+    """Delete the versions of ``object_id`` that ``query`` selects and recompute the
+    masks of the versions that remain; must run in a write transaction."""
+    locked = lock_collection(tx, collection_id)
+    if locked is None:
+        return 0
+    seq = locked[0]
+    clauses, params = _filters(query)
+    where = " AND ".join(["o.collection = ?", "o.id = ?", *clauses])
+    deleted = tx.run(
+        f"DELETE FROM objects AS o WHERE {where}",
+        [seq, object_id, *params],
+    )
+    if deleted:
+        remaining = [
+            _Version(int(version), tlp, False, b"", first, latest)
+            for version, tlp, first, latest in tx.rows(
+                "SELECT version, tlp, first_mask, latest_mask FROM objects "
+                "WHERE collection = ? AND id = ?",
+                (seq, object_id),
+            )
+        ]
+        masks = version_masks([(v.version, v.tlp) for v in remaining])
+        tx.run_many(
+            _UPDATE_MASKS,
+            [
+                (first, latest, seq, object_id, row.version)
+                for row, (first, latest) in zip(remaining, masks, strict=True)
+                if (row.first_mask, row.latest_mask) != (first, latest)
+            ],
+        )
+    return deleted

@@ -1,0 +1,205 @@
+"""The SQL schema as an ordered list of migrations, and the rules for applying them.
+
+The database records the number of migrations applied in ``schema_version`` (one
+row).  Opening a store checks it: equal to :data:`LATEST` is ready; higher means a
+newer atlas-taxii wrote it (:class:`~taxii_server.storage.base.SchemaTooNew`, refuse to
+touch it); lower is upgraded only when the caller asked to migrate (``atlas-taxii db
+upgrade``, or a first start on an empty database), otherwise the operator is told to.
+
+Migrations are append-only: never edit a released one, add the next.  Each runs in
+its own transaction (both SQLite and PostgreSQL have transactional DDL) under a lock,
+so several workers starting at once on an empty database apply each step exactly once
+and a failed step leaves the previous version intact.
+
+Tables (version 1):
+
+``collections``
+    One row per collection; ``seq`` is the compact key object rows refer to, and
+    ``last_date_added`` is what a writer locks and advances (see ``sql.py``).
+``objects``
+    One row per stored version.  ``data`` is the canonical JSON body served as is;
+    ``digest`` (SHA-256 of ``data``) tells an identical re-post from a conflicting
+    one without reading bodies back; ``by_content`` marks versions of objects that
+    have neither ``modified`` nor ``created`` (their ``version`` is their
+    ``date_added``).  PostgreSQL adds ``doc``, a JSONB copy generated from ``data``
+    for operators' ad-hoc queries; the server never reads it.
+    Indexes: ``(collection, date_added)`` primary key (every page),
+    ``(collection, type, date_added)`` (``match[type]``), ``(collection, id, version)``
+    unique (``match[id]``, the object and versions endpoints, re-post detection).
+``statuses`` / ``status_details``
+    A status and one row per entry, so moving a chunk of entries from pending to
+    success is an indexed update of those rows, not a rewrite of the whole status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from taxii_server.storage.base import SchemaTooNew, StorageError
+from taxii_server.storage.sql_dialect import Database, Mode, Transaction
+
+__all__ = ["LATEST", "MIGRATIONS", "Migration", "check_schema", "read_version", "upgrade"]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: DDL templates whose ``{slots}`` the dialect fills; a slot may
+    expand to nothing, and an empty statement is skipped."""
+
+    summary: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "initial schema",
+        (
+            "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+            "INSERT INTO schema_version (version) VALUES (0)",
+            "CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            """CREATE TABLE api_roots (
+                name TEXT PRIMARY KEY,
+                title TEXT NOT NULL,
+                description TEXT NOT NULL,
+                max_content_length BIGINT NOT NULL
+            )""",
+            """CREATE TABLE collections (
+                seq {serial_pk},
+                id TEXT NOT NULL UNIQUE,
+                api_root TEXT NOT NULL REFERENCES api_roots (name) ON DELETE CASCADE,
+                title TEXT NOT NULL,
+                description TEXT NOT NULL,
+                alias TEXT,
+                public {bool} NOT NULL,
+                media_types TEXT NOT NULL,
+                last_date_added BIGINT NOT NULL DEFAULT 0,
+                UNIQUE (api_root, title),
+                UNIQUE (api_root, alias)
+            )""",
+            "{body_function}",
+            """CREATE TABLE objects (
+                collection BIGINT NOT NULL REFERENCES collections (seq) ON DELETE CASCADE,
+                date_added BIGINT NOT NULL,
+                id TEXT NOT NULL,
+                type TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                spec_version TEXT NOT NULL,
+                tlp INTEGER NOT NULL,
+                first_mask INTEGER NOT NULL,
+                latest_mask INTEGER NOT NULL,
+                by_content {bool} NOT NULL,
+                digest {bytes} NOT NULL,
+                data {bytes} NOT NULL{body_doc},
+                PRIMARY KEY (collection, date_added)
+            )""",
+            "CREATE UNIQUE INDEX objects_version ON objects (collection, id, version)",
+            "CREATE INDEX objects_type ON objects (collection, type, date_added)",
+            """CREATE TABLE statuses (
+                id TEXT PRIMARY KEY,
+                api_root TEXT NOT NULL,
+                collection BIGINT NOT NULL REFERENCES collections (seq) ON DELETE CASCADE,
+                owner TEXT,
+                request_timestamp BIGINT NOT NULL,
+                updated BIGINT NOT NULL,
+                total_count INTEGER NOT NULL
+            )""",
+            "CREATE INDEX statuses_updated ON statuses (updated)",
+            "CREATE INDEX statuses_collection ON statuses (collection)",
+            """CREATE TABLE status_details (
+                status TEXT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                state INTEGER NOT NULL,
+                object_id TEXT NOT NULL,
+                version TEXT NOT NULL,
+                message TEXT,
+                PRIMARY KEY (status, position)
+            )""",
+            "CREATE INDEX status_details_object ON status_details (status, object_id, position)",
+            """CREATE TABLE users (
+                name TEXT PRIMARY KEY,
+                clearance INTEGER NOT NULL,
+                password_hash TEXT,
+                admin {bool} NOT NULL
+            )""",
+            """CREATE TABLE api_keys (
+                key_id TEXT PRIMARY KEY,
+                user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+                secret_hash TEXT NOT NULL,
+                label TEXT NOT NULL,
+                created BIGINT NOT NULL
+            )""",
+            "CREATE INDEX api_keys_user ON api_keys (user_name)",
+            """CREATE TABLE grants (
+                user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+                collection BIGINT NOT NULL REFERENCES collections (seq) ON DELETE CASCADE,
+                can_read {bool} NOT NULL,
+                can_write {bool} NOT NULL,
+                PRIMARY KEY (user_name, collection)
+            )""",
+            "CREATE INDEX grants_collection ON grants (collection)",
+        ),
+    ),
+)
+
+#: The schema version this code reads and writes.
+LATEST = len(MIGRATIONS)
+
+
+def read_version(tx: Transaction) -> int:
+    """The schema version recorded in the database; 0 when it has no schema at all."""
+    if tx.row(tx.dialect.table_exists, ("schema_version",)) is None:
+        return 0
+    row = tx.row("SELECT version FROM schema_version")
+    if row is None:
+        raise StorageError("the schema_version table is empty; the database is damaged")
+    return int(row[0])
+
+
+def _too_new(location: str, version: int) -> SchemaTooNew:
+    return SchemaTooNew(
+        f"{location}: the database schema is at version {version}, written by a newer "
+        f"atlas-taxii; this one knows versions up to {LATEST}. Upgrade atlas-taxii."
+    )
+
+
+def upgrade(db: Database) -> int:
+    """Apply every missing migration, one transaction each; return the final version."""
+    while True:
+        with db.transaction(Mode.WRITE) as tx:
+            if tx.dialect.migration_lock:
+                tx.script(tx.dialect.migration_lock)
+            version = read_version(tx)
+            if version > LATEST:
+                raise _too_new(db.location, version)
+            if version == LATEST:
+                return version
+            for template in MIGRATIONS[version].statements:
+                statement = tx.dialect.ddl(template).strip()
+                if statement:
+                    tx.script(statement)
+            tx.run("UPDATE schema_version SET version = ?", (version + 1,))
+
+
+def check_schema(db: Database, *, migrate: bool) -> None:
+    """Make sure the database holds the schema this code knows, upgrading it when
+    ``migrate`` is set; otherwise raise a :class:`StorageError` that tells the operator
+    what to do."""
+    with db.transaction(Mode.READ) as tx:
+        version = read_version(tx)
+    if version == LATEST:
+        return
+    if version > LATEST:
+        raise _too_new(db.location, version)
+    if migrate:
+        upgrade(db)
+        return
+    if version == 0:
+        raise StorageError(
+            f"{db.location} holds no atlas-taxii schema yet; create it with "
+            "`atlas-taxii db upgrade`"
+        )
+    raise StorageError(
+        f"{db.location}: the database schema is at version {version} and this "
+        f"atlas-taxii needs version {LATEST}; back the database up, then run "
+        "`atlas-taxii db upgrade`"
+    )

@@ -1,0 +1,188 @@
+"""SQLite connections for :class:`~taxii_server.storage.sql.SqlStorage` (stdlib sqlite3).
+
+One connection per thread and process: gunicorn's gthread workers run requests on
+several threads, and its workers are forked processes, none of which may share a
+connection (SQLite forbids carrying one across ``fork``).  The database runs in WAL
+mode so readers never wait for the writer and the writer never waits for readers;
+writers queue on the database lock for up to :data:`BUSY_TIMEOUT` seconds.  Every
+write transaction starts with ``BEGIN IMMEDIATE``: taking the write lock up front is
+what makes ``date_added`` assignment race-free across processes, and it avoids the
+deadlock of two deferred readers both trying to become the writer.
+
+``sqlite:///:memory:`` keeps one private database in the process, shared by its
+threads through a single connection and a lock (tests and demos).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from taxii_server.storage.base import (
+    StorageConflict,
+    StorageError,
+    StorageUnavailable,
+)
+from taxii_server.storage.sql_dialect import Dialect, Mode, Transaction
+
+__all__ = ["BUSY_TIMEOUT", "SQLITE", "SqliteDatabase"]
+
+#: Seconds a writer waits for another process's write transaction to finish.  An add
+#: of a large envelope holds the lock for a second or two; the gunicorn request
+#: timeout (120 s by default) bounds the wait from above.
+BUSY_TIMEOUT = 30.0
+
+SQLITE = Dialect(
+    name="sqlite",
+    types={
+        "serial_pk": "INTEGER PRIMARY KEY AUTOINCREMENT",  # never reuse a deleted key
+        "bool": "INTEGER",
+        "bytes": "BLOB",
+        "body_function": "",
+        "body_doc": "",
+    },
+    table_exists="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+)
+
+# Primary result codes that mean "the database is there but not usable right now".
+_UNAVAILABLE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_PROTOCOL,
+    }
+)
+
+
+@contextmanager
+def _translated(location: str) -> Iterator[None]:
+    """Raise sqlite3's exceptions as :class:`StorageError` subclasses."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise StorageConflict(f"{location}: {exc}") from exc
+    except sqlite3.Error as exc:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in _UNAVAILABLE_CODES:
+            raise StorageUnavailable(f"{location}: {exc}") from exc
+        raise StorageError(f"{location}: {exc}") from exc
+
+
+class SqliteDatabase:
+    """SQLite connections for one database file (or one in-memory database)."""
+
+    dialect = SQLITE
+
+    def __init__(self, path: str, *, create: bool) -> None:
+        """Open nothing yet; ``create`` allows creating a missing database file."""
+        self._memory = path == ":memory:"
+        self._path = path if self._memory else str(Path(path).absolute())
+        self._create = create
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        # (pid, connection): a forked child must neither use nor close its parent's.
+        self._connections: list[tuple[int, sqlite3.Connection]] = []
+        self._shared_lock = threading.RLock()
+
+    @property
+    def location(self) -> str:
+        return f"sqlite:///{self._path}" if not self._memory else "sqlite:///:memory:"
+
+    def _open(self) -> sqlite3.Connection:
+        if self._memory:
+            target, uri = ":memory:", False
+        elif self._create:
+            target, uri = self._path, False
+        else:
+            target, uri = f"file:{urllib.parse.quote(self._path)}?mode=rw", True
+            if not Path(self._path).exists():
+                raise StorageError(
+                    f"{self.location}: no such database file; create it with "
+                    "`atlas-taxii db upgrade`"
+                )
+        connection = sqlite3.connect(
+            target,
+            timeout=BUSY_TIMEOUT,
+            isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+            check_same_thread=False,  # one thread uses it; close() may run elsewhere
+            cached_statements=256,
+            uri=uri,
+        )
+        try:
+            if not self._memory:
+                connection.execute("PRAGMA journal_mode = WAL")
+                # FULL: an add the client was told succeeded survives a power cut.
+                connection.execute("PRAGMA synchronous = FULL")
+            connection.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _connection(self) -> sqlite3.Connection:
+        pid = os.getpid()
+        if self._memory:
+            with self._lock:
+                if not self._connections:
+                    self._connections.append((pid, self._open()))
+                return self._connections[0][1]
+        mine: tuple[int, sqlite3.Connection] | None = getattr(self._local, "connection", None)
+        if mine is not None and mine[0] == pid:
+            return mine[1]
+        connection = self._open()
+        self._local.connection = (pid, connection)
+        with self._lock:
+            self._connections.append((pid, connection))
+        return connection
+
+    @contextmanager
+    def transaction(self, mode: Mode) -> Iterator[Transaction]:
+        """Run one transaction on this thread's connection (see :class:`Mode`)."""
+        with _translated(self.location):
+            if self._memory:
+                with self._shared_lock:
+                    yield from self._run(self._connection(), mode)
+            else:
+                yield from self._run(self._connection(), mode)
+
+    def _run(self, connection: sqlite3.Connection, mode: Mode) -> Iterator[Transaction]:
+        cursor = connection.cursor()
+        try:
+            if mode is Mode.WRITE:
+                cursor.execute("BEGIN IMMEDIATE")
+            elif mode is Mode.SNAPSHOT:
+                cursor.execute("BEGIN")
+            try:
+                yield Transaction(cursor, SQLITE)
+            except BaseException:
+                if connection.in_transaction:
+                    connection.rollback()
+                raise
+            if connection.in_transaction:
+                cursor.execute("COMMIT")
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        """Close the connections this process opened.
+
+        A later transaction opens a fresh connection (an in-memory database is then a
+        new, empty one).
+        """
+        pid = os.getpid()
+        with self._lock:
+            self._local = threading.local()
+            connections, self._connections = self._connections, []
+        for owner, connection in connections:
+            if owner == pid:
+                connection.close()
