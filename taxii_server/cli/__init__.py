@@ -18,7 +18,10 @@ from collections.abc import Callable, Sequence
 __all__ = ["main", "COMMANDS"]
 
 # subcommand name -> (module, one-line help).  Order is the order of ``--help``.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "users": ("taxii_server.cli.users", "manage users, TLP clearance, API keys and grants"),
+    "collections": ("taxii_server.cli.collections", "manage collections"),
+}
 
 
 def _build_parser() -> argparse.ArgumentParser:

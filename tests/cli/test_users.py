@@ -1,0 +1,205 @@
+"""``atlas-taxii users``: users, clearance, passwords, API keys and grants in the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from taxii_server.credentials import parse_api_key, verify_secret
+from taxii_server.storage.base import Storage
+
+from .conftest import INDICATORS_ID, Runner
+
+PASSWORD = "correct horse battery"
+
+
+def test_add_hashes_the_password_and_never_stores_it(
+    cli: Runner, store: Storage, tmp_path: Path
+) -> None:
+    result = cli(
+        "users", "add", "alice", "--clearance", "amber", "--password-stdin", stdin=PASSWORD + "\n"
+    )
+    assert result.status == 0, result.err
+    assert "alice" in result.out and "amber" in result.out
+    user = store.get_user("alice")
+    assert user is not None and user.clearance == 2 and not user.admin
+    assert user.password_hash is not None and verify_secret(PASSWORD, user.password_hash)
+    assert PASSWORD.encode() not in (tmp_path / "atlas.db").read_bytes()
+    assert PASSWORD not in result.out + result.err
+
+
+def test_add_without_password_makes_a_key_only_user(cli: Runner, store: Storage) -> None:
+    result = cli("users", "add", "sentinel", "--admin")
+    assert result.status == 0, result.err
+    user = store.get_user("sentinel")
+    assert user is not None and user.password_hash is None and user.admin
+    assert user.clearance == 0  # the default is the least: TLP:CLEAR
+
+
+@pytest.mark.parametrize("level", ["AMBER+STRICT", "tlp:amber+strict", "amber+strict"])
+def test_levels_are_read_case_insensitively(cli: Runner, store: Storage, level: str) -> None:
+    assert cli("users", "add", "bob", "--clearance", level).status == 0
+    user = store.get_user("bob")
+    assert user is not None and user.clearance == 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "message"),
+    [
+        pytest.param(
+            ["users", "add", "alice", "--clearance", "secret"],
+            "",
+            "unknown TLP level 'secret'; valid levels: clear, green, amber, amber+strict, red",
+            id="unknown-level",
+        ),
+        pytest.param(
+            ["users", "add", "alice:x"], "", "is not a valid user name", id="colon-in-name"
+        ),
+        pytest.param(
+            ["users", "add", "alice", "--password-stdin"],
+            "short\n",
+            "at least 12 characters",
+            id="short-password",
+        ),
+        pytest.param(
+            ["users", "add", "alice", "--password"],
+            "",
+            "use --password-stdin",
+            id="prompt-without-terminal",
+        ),
+    ],
+)
+def test_bad_input_is_refused_without_creating_the_user(
+    cli: Runner, store: Storage, argv: list[str], stdin: str, message: str
+) -> None:
+    result = cli(*argv, stdin=stdin)
+    assert result.status == 2
+    assert message in result.err
+    assert "Traceback" not in result.err
+    assert store.list_users() == []
+
+
+def test_duplicate_and_unknown_users_are_clear_errors(cli: Runner) -> None:
+    assert cli("users", "add", "alice").status == 0
+    duplicate = cli("users", "add", "alice")
+    assert duplicate.status == 2 and "user 'alice' already exists" in duplicate.err
+    for argv in (
+        ["users", "remove", "mallory"],
+        ["users", "set-clearance", "mallory", "red"],
+        ["users", "passwd", "mallory", "--password-stdin"],
+        ["users", "key", "create", "mallory"],
+        ["users", "key", "list", "mallory"],
+        ["users", "grant", "mallory", "indicators", "--api-root", "community"],
+    ):
+        result = cli(*argv, stdin=PASSWORD + "\n")
+        assert result.status == 2, argv
+        assert "unknown user 'mallory' (users: alice)" in result.err, argv
+
+
+def test_set_clearance_and_passwd_keep_the_rest(cli: Runner, store: Storage) -> None:
+    cli("users", "add", "alice", "--admin", "--password-stdin", stdin=PASSWORD + "\n")
+    assert cli("users", "set-clearance", "alice", "red").status == 0
+    result = cli("users", "passwd", "alice", "--password-stdin", stdin="another long secret\n")
+    assert result.status == 0, result.err
+    user = store.get_user("alice")
+    assert user is not None and user.clearance == 4 and user.admin
+    assert user.password_hash is not None
+    assert verify_secret("another long secret", user.password_hash)
+    assert not verify_secret(PASSWORD, user.password_hash)
+
+
+def test_api_key_is_printed_once_and_stored_hashed(cli: Runner, store: Storage) -> None:
+    cli("users", "add", "sentinel")
+    created = cli("users", "key", "create", "sentinel", "--label", "sentinel-prod")
+    assert created.status == 0, created.err
+    token = parse_api_key(created.out.strip().splitlines()[-1])
+    assert token is not None
+    key = store.get_api_key(token.key_id)
+    assert key is not None and key.user == "sentinel" and key.label == "sentinel-prod"
+    assert verify_secret(token.secret, key.secret_hash)
+
+    listed = cli("users", "key", "list", "sentinel")
+    assert token.key_id in listed.out and "sentinel-prod" in listed.out
+    assert token.secret not in listed.out
+
+
+@pytest.mark.parametrize("by", ["key_id", "token"])
+def test_revoke_key_by_id_or_whole_key(cli: Runner, store: Storage, by: str) -> None:
+    cli("users", "add", "sentinel")
+    token = parse_api_key(cli("users", "key", "create", "sentinel").out.splitlines()[-1])
+    assert token is not None
+    result = cli("users", "key", "revoke", token.key_id if by == "key_id" else token.token)
+    assert result.status == 0, result.err
+    assert store.get_api_key(token.key_id) is None
+    again = cli("users", "key", "revoke", token.key_id)
+    assert again.status == 2 and f"no API key with id {token.key_id!r}" in again.err
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        pytest.param(INDICATORS_ID, [], id="by-id"),
+        pytest.param("indicators", [], id="by-alias"),
+        pytest.param("Indicators", ["--api-root", "community"], id="by-title"),
+    ],
+)
+def test_grant_names_a_collection_by_id_alias_or_title(
+    cli: Runner, store: Storage, name: str, extra: list[str]
+) -> None:
+    cli("users", "add", "alice")
+    result = cli("users", "grant", "alice", name, *extra)
+    assert result.status == 0, result.err
+    grant = store.get_grant("alice", INDICATORS_ID)
+    assert grant is not None and grant.can_read and not grant.can_write
+
+
+def test_a_title_in_two_api_roots_is_ambiguous(cli: Runner, store: Storage) -> None:
+    cli("users", "add", "alice")
+    result = cli("users", "grant", "alice", "Indicators")
+    assert result.status == 2
+    assert "names several collections" in result.err and "give the id or --api-root" in result.err
+    assert store.list_grants("alice") == []
+
+
+def test_unknown_collection_lists_the_known_ones(cli: Runner) -> None:
+    cli("users", "add", "alice")
+    result = cli("users", "grant", "alice", "nope")
+    assert result.status == 2
+    assert "no collection with id, alias or title 'nope'" in result.err
+    assert INDICATORS_ID in result.err
+
+
+def test_grants_add_up_and_revoke_takes_away(cli: Runner, store: Storage) -> None:
+    cli("users", "add", "alice")
+    cli("users", "grant", "alice", "indicators", "--write")
+    cli("users", "grant", "alice", "indicators", "--read")
+    grant = store.get_grant("alice", INDICATORS_ID)
+    assert grant is not None and grant.can_read and grant.can_write
+
+    assert cli("users", "revoke", "alice", "indicators", "--write").status == 0
+    grant = store.get_grant("alice", INDICATORS_ID)
+    assert grant is not None and grant.can_read and not grant.can_write
+
+    result = cli("users", "revoke", "alice", "indicators")
+    assert result.status == 0 and "no more access" in result.out
+    assert store.get_grant("alice", INDICATORS_ID) is None
+    again = cli("users", "revoke", "alice", "indicators")
+    assert again.status == 2 and "has no grant" in again.err
+
+
+def test_list_and_remove(cli: Runner, store: Storage) -> None:
+    cli("users", "add", "alice", "--clearance", "green", "--password-stdin", stdin=PASSWORD + "\n")
+    cli("users", "key", "create", "alice")
+    cli("users", "grant", "alice", "indicators", "--read", "--write")
+    listed = cli("users", "list")
+    assert listed.status == 0
+    row = next(line for line in listed.out.splitlines() if line.startswith("alice"))
+    assert row.split()[:5] == ["alice", "green", "no", "yes", "1"]
+    assert "Indicators(rw)" in row
+
+    assert cli("users", "remove", "alice").status == 0
+    assert store.get_user("alice") is None
+    assert store.list_api_keys("alice") == []
+    assert store.get_grant("alice", INDICATORS_ID) is None
+    assert "no users yet" in cli("users", "list").out
