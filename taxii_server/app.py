@@ -1,0 +1,144 @@
+"""The Flask application factory; there is no module-level app.
+
+``create_app(settings=None, *, storage=None)`` builds one WSGI app over one store:
+settings default to :func:`taxii_server.settings.load_settings` (``ATLAS_TAXII_CONFIG``
+and ``ATLAS_TAXII_*`` variables), the store to ``open_storage(settings.storage_url,
+migrate=True)``.  gunicorn runs it as a factory, one app per worker::
+
+    gunicorn 'taxii_server.app:create_app()'
+
+Every request goes through the same three steps before its view: negotiation
+(:func:`taxii_server.media.negotiate`), authentication (the caller is kept for the
+view in ``flask.g``), and, after it, the TAXII media type on every response.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, Response, current_app, g, request
+
+from converters.validation import get_validator
+from taxii_server.auth import Authenticator, Principal
+from taxii_server.errors import register_error_handlers
+from taxii_server.media import MEDIA_TYPE_TAXII_V21, negotiate
+from taxii_server.query import NextTokenCodec
+from taxii_server.service import TaxiiService
+from taxii_server.settings import Settings, load_settings
+from taxii_server.storage.base import Storage
+from taxii_server.timestamps import now_us
+
+__all__ = [
+    "TaxiiExtension",
+    "create_app",
+    "current_caller",
+    "get_service",
+    "get_settings",
+    "get_storage",
+]
+
+#: Name of the shared secret that signs ``next`` tokens when the settings give none.
+NEXT_SECRET_NAME = "next-signing"  # noqa: S105 - the name of a secret, not one
+
+
+@dataclass(frozen=True, slots=True)
+class TaxiiExtension:
+    """What one app holds, in ``app.extensions["taxii"]``."""
+
+    settings: Settings
+    storage: Storage
+    service: TaxiiService
+    authenticator: Authenticator
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    storage: Storage | None = None,
+    clock: Callable[[], int] | None = None,
+) -> Flask:
+    """Build the TAXII 2.1 app.  ``clock`` (microseconds since the epoch) is for tests
+    that need time to pass, e.g. for ``next`` token expiry."""
+    settings = settings if settings is not None else load_settings()
+    if storage is None:
+        from taxii_server.storage import open_storage
+
+        storage = open_storage(settings.storage_url, migrate=True)
+    # Every worker and host on one store must sign `next` alike: without a configured
+    # secret, the first worker to start stores a random one and all others reuse it.
+    signing = settings.next_secrets or (
+        storage.ensure_secret(NEXT_SECRET_NAME, secrets.token_urlsafe(32)),
+    )
+    service = TaxiiService(
+        storage,
+        settings,
+        codec=NextTokenCodec(signing),
+        clock=clock or now_us,
+        validator=get_validator,
+    )
+    authenticator = Authenticator(
+        storage,
+        cache_ttl=settings.auth_cache_ttl,
+        failures_per_minute=settings.auth_failures_per_minute,
+    )
+
+    app = Flask("taxii_server")
+    # TAXII URLs end in "/", clients drop it (taxii2-client's status URL): answer both,
+    # never with a redirect, which would turn a POST into a GET in some clients.
+    app.url_map.strict_slashes = False
+    # Body size is enforced per API root (its max_content_length) by the service.
+    app.config["MAX_CONTENT_LENGTH"] = None
+    app.extensions["taxii"] = TaxiiExtension(settings, storage, service, authenticator)
+    register_error_handlers(app)
+    app.before_request(negotiate)
+    app.before_request(_authenticate)
+    app.after_request(_taxii_headers)
+    # Imported here: the views import this module's accessors.
+    from taxii_server.api import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    return app
+
+
+def _extension() -> TaxiiExtension:
+    extension: TaxiiExtension = current_app.extensions["taxii"]
+    return extension
+
+
+def get_service() -> TaxiiService:
+    """The TAXII service of the current app."""
+    return _extension().service
+
+
+def get_storage() -> Storage:
+    """The store of the current app."""
+    return _extension().storage
+
+
+def get_settings() -> Settings:
+    """The settings of the current app."""
+    return _extension().settings
+
+
+def current_caller() -> Principal:
+    """The authenticated caller of the current request."""
+    caller: Principal = g.taxii_caller
+    return caller
+
+
+def _authenticate() -> None:
+    g.taxii_caller = _extension().authenticator.authenticate(
+        request.headers.get("Authorization"), request.remote_addr
+    )
+
+
+def _taxii_headers(response: Response) -> Response:
+    # Every response, also Flask's automatic OPTIONS/HEAD ones, is TAXII 2.1 (§3.1).
+    response.headers["Content-Type"] = MEDIA_TYPE_TAXII_V21
+    # Pages differ per caller (grants, TLP clearance): no shared cache may keep them.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Accept, Authorization"
+    return response
