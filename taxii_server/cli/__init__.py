@@ -19,6 +19,7 @@ __all__ = ["main", "COMMANDS"]
 
 # subcommand name -> (module, one-line help).  Order is the order of ``--help``.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("taxii_server.cli.serve", "run the TAXII 2.1 server (gunicorn); --demo to try it"),
     "users": ("taxii_server.cli.users", "manage users, TLP clearance, API keys and grants"),
     "collections": ("taxii_server.cli.collections", "manage collections"),
 }

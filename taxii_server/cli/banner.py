@@ -1,0 +1,98 @@
+"""What ``atlas-taxii serve`` prints before gunicorn takes over: where to connect.
+
+The demo banner carries everything a person needs to try the server at once: the
+discovery URL, the collection id (the form Microsoft Sentinel asks for), the demo
+credentials, and copy-paste taxii2-client and curl commands.  Its ``key: value`` lines
+are stable so scripts (and our tests) can read them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from taxii_server.bootstrap import BootstrapReport
+from taxii_server.demo import Demo
+from taxii_server.settings import Settings
+
+__all__ = ["demo_banner", "server_banner"]
+
+_TAXII_ACCEPT = "application/taxii+json;version=2.1"
+
+
+def server_banner(report: BootstrapReport, settings: Settings, base_url: str) -> str:
+    """Discovery URL and the collections the configuration declares."""
+    lines = [f"atlas-taxii serving TAXII 2.1 on {base_url}/taxii2/"]
+    lines.append(f"  storage: {_safe_url(settings.storage_url)}")
+    lines.append(f"  workers: {settings.workers}")
+    for collection in report.collections:
+        alias = f" (alias {collection.alias})" if collection.alias else ""
+        lines.append(
+            f"  collection {collection.title!r}: {base_url}/{collection.api_root}"
+            f"/collections/{collection.id}/{alias}"
+        )
+    if not settings.api_roots:
+        lines.append("  no [[api_roots]] in the configuration: clients will find no API root")
+    return "\n".join(lines)
+
+
+def _safe_url(url: str) -> str:
+    """A storage URL without its password (postgresql://user:secret@host/db)."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def demo_banner(demo: Demo, settings: Settings, base_url: str, directory: Path) -> str:
+    """Everything needed to connect to the demo, with examples."""
+    collection = demo.collection
+    api_root_url = f"{base_url}/{collection.api_root}/"
+    collection_url = f"{api_root_url}collections/{collection.id}/"
+    first = demo.users[0]
+    if demo.bundles:
+        loaded = (
+            f"{demo.added} objects added, {demo.unchanged} already stored, from "
+            f"{len(demo.bundles)} fixture bundle(s)"
+        )
+    else:
+        loaded = "no fixture bundles found (fixtures/bundles/*.json): the collection is empty"
+    lines = [
+        "atlas-taxii demo",
+        f"discovery: {base_url}/taxii2/",
+        f"api root: {api_root_url}",
+        f"collection id: {collection.id}",
+        f"collection alias: {collection.alias}",
+        f"objects url: {collection_url}objects/",
+        f"database: {directory / 'atlas.db'} (kept between runs; delete the folder to start over)",
+        f"loaded: {loaded}",
+    ]
+    lines.extend(f"rejected: {problem}" for problem in demo.rejected)
+    lines.append(
+        "users (new passwords and keys at every start of the demo; "
+        "each may read and write the collection):"
+    )
+    for user in demo.users:
+        lines.append(
+            f"user: {user.name} clearance={user.level} password={user.password} "
+            f"api_key={user.api_key}"
+        )
+    lines.append(
+        f"  {first.name} is cleared for TLP:{first.level.upper()}: objects marked above it "
+        "do not exist for that user."
+    )
+    lines += [
+        "",
+        "taxii2-client:",
+        "  python - <<'EOF'",
+        "  from taxii2client.v21 import Collection, as_pages",
+        f'  c = Collection("{collection_url}", user="{first.name}", password="{first.password}")',
+        "  for page in as_pages(c.get_objects, per_request=50):",
+        '      print(len(page.get("objects", [])), "objects")',
+        "  EOF",
+        "curl (API key as a Bearer token):",
+        f"  curl -H 'Accept: {_TAXII_ACCEPT}' -H 'Authorization: Bearer {first.api_key}' "
+        f"'{collection_url}objects/?limit=10'",
+        "",
+    ]
+    return "\n".join(lines)
