@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from taxii_server.storage import sql_objects, sql_status
+from taxii_server.storage import sql_objects, sql_schema, sql_status
 from taxii_server.storage.base import (
     AddResult,
     ApiKey,
@@ -41,7 +41,6 @@ from taxii_server.storage.base import (
     User,
 )
 from taxii_server.storage.sql_dialect import Database, Mode, Transaction
-from taxii_server.storage.sql_schema import LATEST, check_schema, read_version
 
 __all__ = ["SqlStorage", "inspect_schema", "open_database", "open_store"]
 
@@ -75,10 +74,11 @@ def open_database(url: str, *, create: bool) -> Database:
 
 
 def open_store(url: str, *, migrate: bool = False) -> SqlStorage:
-    """Open the SQL store at ``url`` and check its schema (see :func:`check_schema`)."""
+    """Open the SQL store at ``url`` and check its schema (see
+    :func:`~.sql_schema.check_schema`)."""
     database = open_database(url, create=migrate)
     try:
-        check_schema(database, migrate=migrate)
+        sql_schema.check_schema(database, migrate=migrate)
     except BaseException:
         database.close()
         raise
@@ -90,7 +90,7 @@ def inspect_schema(url: str) -> tuple[int, int]:
     database = open_database(url, create=False)
     try:
         with database.transaction(Mode.READ) as tx:
-            return read_version(tx), LATEST
+            return sql_schema.read_version(tx), sql_schema.LATEST
     finally:
         database.close()
 

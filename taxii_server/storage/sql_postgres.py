@@ -118,6 +118,11 @@ class PostgresDatabase:
             return pool
         with self._lock:
             if self._pool is None or self._pid != pid:
+                # One direct connection first: a wrong password, a missing database or
+                # a server that is down is reported at once with libpq's own message,
+                # where the pool would retry for POOL_TIMEOUT and then say only that
+                # it got no connection.
+                psycopg.connect(self._url, connect_timeout=int(POOL_TIMEOUT) or 1).close()
                 # A pool inherited across fork() is abandoned, not closed: closing it
                 # would talk on sockets that belong to the parent.
                 pool = psycopg_pool.ConnectionPool(
