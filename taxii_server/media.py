@@ -141,8 +141,9 @@ def negotiate() -> None:
             f"this server produces {MEDIA_TYPE_TAXII_V21} only (also offered for "
             f"application/taxii+json, application/json and */*); Accept was {accept!r}"
         )
-    # Elastic sends a Content-Type on GET: only a body we must read is checked.
-    if request.method == "POST":
+    # Elastic sends a Content-Type on GET: only a body we must read is checked, and
+    # only where a route takes one (a POST to a GET-only URL is a 405, not a 415).
+    if request.method == "POST" and request.routing_exception is None:
         check_content_type(request.headers.get("Content-Type"))
 
 

@@ -1,0 +1,58 @@
+"""The application factory: no module-level app, the store built from settings, the
+WSGI factory gunicorn runs (``taxii_server.app:create_app()``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from flask import Flask
+
+import taxii_server.app as app_module
+from taxii_server.app import create_app, get_service, get_settings, get_storage
+from taxii_server.query import Endpoint, Filters, NextToken
+from taxii_server.settings import load_settings
+from taxii_server.storage.base import ApiRoot
+
+
+def test_no_module_level_app() -> None:
+    assert not [name for name, value in vars(app_module).items() if isinstance(value, Flask)]
+
+
+def test_store_is_built_from_settings(tmp_path: Path) -> None:
+    settings = load_settings(environ={}, storage_url=f"sqlite:///{tmp_path / 'built.db'}")
+    app = create_app(settings)
+    with app.app_context():
+        get_storage().put_api_root(ApiRoot("made", "Made here"))
+        assert get_settings() is settings
+        assert get_service().storage is get_storage()
+    body = orjson.loads(app.test_client().get("/taxii2/").data)
+    assert body["api_roots"] == ["http://localhost/made/"]
+    assert (tmp_path / "built.db").exists()
+
+
+def test_wsgi_factory_reads_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "atlas.toml"
+    config.write_text(
+        f'[server]\ntitle = "From the file"\n[storage]\nurl = "sqlite:///{tmp_path / "env.db"}"\n'
+    )
+    monkeypatch.setenv("ATLAS_TAXII_CONFIG", str(config))
+    monkeypatch.setenv("ATLAS_TAXII_SERVER_CONTACT", "soc@example.org")
+    app = create_app()  # what gunicorn 'taxii_server.app:create_app()' calls
+    body = orjson.loads(app.test_client().get("/taxii2/").data)
+    assert body["title"] == "From the file"
+    assert body["contact"] == "soc@example.org"
+
+
+def test_apps_on_one_store_share_the_next_signing_secret(tmp_path: Path) -> None:
+    settings = load_settings(environ={}, storage_url=f"sqlite:///{tmp_path / 'shared.db'}")
+    first, second = create_app(settings), create_app(settings)
+    with first.app_context():
+        codec_a = get_service().codec
+    with second.app_context():
+        codec_b = get_service().codec
+    token = NextToken("r", "c", Endpoint.OBJECTS, None, Filters(), 10, 1, 2**62)
+    assert codec_b.decode(codec_a.encode(token), now=0) == token

@@ -1,0 +1,230 @@
+"""Add Objects (TAXII 2.1 §5.5): every object validated and accounted for in the
+status; the body's size, media type and shape checked first."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from taxii_server import service as service_module
+from taxii_server.media import MEDIA_TYPE_TAXII_V21
+from taxii_server.storage.versions import CONFLICT_MESSAGE
+
+from . import data
+from .conftest import (
+    SHARED,
+    SMALL,
+    SMALL_MAX_CONTENT_LENGTH,
+    SMALL_ROOT,
+    Caller,
+    World,
+    basic,
+    objects_of,
+    password_of,
+    url,
+)
+from .test_negotiation import assert_taxii_error
+
+OBJECTS = url(SHARED, "objects")
+
+
+def post(caller: Caller, objects: list[Any], path: str = OBJECTS) -> dict[str, Any]:
+    response = caller.post(path, {"objects": objects})
+    assert response.status_code == 202, response.data
+    assert response.headers["Content-Type"] == MEDIA_TYPE_TAXII_V21
+    status: dict[str, Any] = orjson.loads(response.data)
+    assert status["total_count"] == len(objects)
+    assert status["success_count"] + status["failure_count"] + status["pending_count"] == len(
+        objects
+    )
+    assert status["success_count"] == len(status["successes"])
+    assert status["failure_count"] == len(status["failures"])
+    return status
+
+
+def versions_of(caller: Caller, object_id: str) -> list[str]:
+    response = caller.get(url(SHARED, "objects", object_id, "versions"))
+    return list(orjson.loads(response.data)["versions"])
+
+
+def test_valid_objects_are_stored_and_reported(taxii: Callable[..., Caller]) -> None:
+    new = [
+        data.indicator("n1", "green"),
+        data.indicator("n2"),
+        data.IP_SCO
+        | {"value": "192.0.2.9", "id": "ipv4-addr--4b6f0a5e-0f35-5f2a-8e0e-3b3d9a6f1c20"},
+    ]
+    status = post(taxii("alice"), new)
+    assert status["status"] == "complete"
+    assert status["success_count"] == 3 and status["failure_count"] == 0
+    assert {s["id"] for s in status["successes"]} == {o["id"] for o in new}
+    assert {"id": new[0]["id"], "version": "2024-05-01T10:00:00.000000Z"} in status["successes"]
+    stored = objects_of(taxii("alice").get(OBJECTS, {"match[id]": ",".join(o["id"] for o in new)}))
+    assert sorted(stored, key=lambda o: o["id"]) == sorted(new, key=lambda o: o["id"])
+
+
+def test_invalid_objects_are_failures_that_say_why_and_do_not_stop_the_rest(
+    taxii: Callable[..., Caller],
+) -> None:
+    good = data.indicator("good")
+    no_pattern = {k: v for k, v in data.indicator("no-pattern").items() if k != "pattern"}
+    bad_time = data.indicator("bad-time") | {"modified": "2024-13-45T00:00:00Z"}
+    status = post(taxii("alice"), [no_pattern, good, "not an object", bad_time, 42])
+    assert status["status"] == "complete"
+    assert [s["id"] for s in status["successes"]] == [good["id"]]
+    failures = {f["id"]: f for f in status["failures"]}
+    assert set(failures) == {no_pattern["id"], "$.objects[2]", bad_time["id"], "$.objects[4]"}
+    assert "$.objects[0]" in failures[no_pattern["id"]]["message"]
+    assert "pattern" in failures[no_pattern["id"]]["message"]
+    assert "$.objects[3].modified" in failures[bad_time["id"]]["message"]
+    assert failures[no_pattern["id"]]["version"] == "2024-05-01T10:00:00.000Z"
+    assert objects_of(taxii("alice").get(OBJECTS, {"match[id]": no_pattern["id"]})) == []
+
+
+def test_reposting_an_identical_object_is_a_success_stored_once(
+    taxii: Callable[..., Caller],
+) -> None:
+    caller = taxii("alice")
+    again = post(caller, [data.IND_GREEN, data.MALWARE_V2, data.IP_SCO])
+    assert again["success_count"] == 3 and again["failure_count"] == 0
+    assert len(versions_of(caller, data.IND_GREEN["id"])) == 1
+    assert len(versions_of(caller, data.IP_SCO["id"])) == 1
+    assert len(versions_of(caller, data.MALWARE_V1["id"])) == 3
+
+
+def test_the_same_object_twice_in_one_envelope_is_stored_once(
+    taxii: Callable[..., Caller],
+) -> None:
+    twice = data.indicator("twice")
+    status = post(taxii("alice"), [twice, twice])
+    assert status["success_count"] == 2
+    assert len(versions_of(taxii("alice"), twice["id"])) == 1
+
+
+def test_a_changed_body_under_a_stored_version_is_a_conflict(
+    taxii: Callable[..., Caller],
+) -> None:
+    changed = data.IND_GREEN | {"name": "rewritten without a new modified"}
+    status = post(taxii("alice"), [changed])
+    assert status["failures"] == [
+        {"id": changed["id"], "version": "2024-05-01T10:00:00.000000Z", "message": CONFLICT_MESSAGE}
+    ]
+    stored = objects_of(taxii("alice").get(OBJECTS, {"match[id]": changed["id"]}))
+    assert stored == [data.IND_GREEN]
+
+
+def test_a_new_version_becomes_the_latest(taxii: Callable[..., Caller]) -> None:
+    newer = data.IND_GREEN | {"modified": "2024-06-01T00:00:00.000Z", "name": "updated"}
+    post(taxii("alice"), [newer])
+    assert objects_of(taxii("bob").get(url(SHARED, "objects", newer["id"]))) == [newer]
+
+
+def test_posted_markings_set_visibility(taxii: Callable[..., Caller]) -> None:
+    secret = data.indicator("posted-red", "red")
+    post(taxii("alice"), [secret])
+    assert objects_of(taxii("alice").get(url(SHARED, "objects", secret["id"]))) == [secret]
+    assert_taxii_error(taxii("bob").get(url(SHARED, "objects", secret["id"])), 404)
+
+
+def test_an_empty_envelope_is_a_complete_empty_status(taxii: Callable[..., Caller]) -> None:
+    status = post(taxii("alice"), [])
+    assert status["status"] == "complete" and status["total_count"] == 0
+
+
+def test_a_stix_bundle_body_is_accepted(taxii: Callable[..., Caller]) -> None:
+    bundle = {
+        "type": "bundle",
+        "id": "bundle--7d3c1a4e-5b6f-4c8d-9e0a-1b2c3d4e5f60",
+        "objects": [data.indicator("from-bundle")],
+    }
+    response = taxii("alice").post(OBJECTS, bundle)
+    assert response.status_code == 202
+    assert orjson.loads(response.data)["success_count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        pytest.param(b'{"objects": [', "line 1, column 14", id="truncated-json"),
+        pytest.param(b'{\n  "objects": [\n    {"type": }\n  ]\n}', "line 3", id="bad-json-line"),
+        pytest.param(b"", "not valid JSON", id="empty-body"),
+        pytest.param(b"\xff\xfe", "not valid JSON", id="not-utf8"),
+        pytest.param(b"[]", "$: expected a TAXII envelope", id="list"),
+        pytest.param(b'"objects"', "$: expected a TAXII envelope", id="string"),
+        pytest.param(b'{"more": false}', "$.objects: missing", id="no-objects"),
+        pytest.param(b'{"objects": {"a": 1}}', "$.objects: expected a list", id="objects-dict"),
+    ],
+)
+def test_bodies_that_are_not_envelopes_are_400(
+    taxii: Callable[..., Caller], body: bytes, says: str
+) -> None:
+    response = taxii("alice").post(OBJECTS, body)
+    assert says in assert_taxii_error(response, 400)["description"]
+
+
+def _padded(size: int) -> dict[str, Any]:
+    return {"objects": [data.indicator("padded") | {"description": "x" * size}]}
+
+
+def test_body_above_max_content_length_is_413(taxii: Callable[..., Caller]) -> None:
+    small = url(SMALL, "objects", root=SMALL_ROOT)
+    response = taxii("alice").post(small, _padded(SMALL_MAX_CONTENT_LENGTH))
+    body = assert_taxii_error(response, 413)
+    assert str(SMALL_MAX_CONTENT_LENGTH) in body["description"]
+    assert taxii("alice").post(small, _padded(100)).status_code == 202
+
+
+def _chunked(client: FlaskClient, path: str, raw: bytes) -> Any:
+    # No Content-Length, as with Transfer-Encoding: chunked behind gunicorn.
+    return client.post(
+        path,
+        input_stream=io.BytesIO(raw),
+        headers={
+            "Accept": MEDIA_TYPE_TAXII_V21,
+            "Content-Type": MEDIA_TYPE_TAXII_V21,
+            "Authorization": basic("alice", password_of("alice")),
+        },
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+def test_chunked_bodies_are_limited_too(client: FlaskClient) -> None:
+    small = url(SMALL, "objects", root=SMALL_ROOT)
+    too_big = _chunked(client, small, orjson.dumps(_padded(SMALL_MAX_CONTENT_LENGTH)))
+    assert_taxii_error(too_big, 413)
+    fine = _chunked(client, small, orjson.dumps(_padded(100)))
+    assert fine.status_code == 202
+
+
+def test_too_many_objects_is_413_saying_the_limit(make_app: Callable[..., Flask]) -> None:
+    caller = Caller(
+        make_app(max_objects_per_request=3).test_client(), basic("alice", password_of("alice"))
+    )
+    objects = [data.indicator(f"many-{i}") for i in range(4)]
+    body = assert_taxii_error(caller.post(OBJECTS, {"objects": objects}), 413)
+    assert "at most 3" in body["description"]
+    assert post(caller, objects[:3])["success_count"] == 3
+
+
+def test_large_envelopes_are_stored_in_chunks_with_a_truthful_status(
+    taxii: Callable[..., Caller], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service_module, "ADD_CHUNK", 2)
+    objects = [data.indicator(f"chunk-{i}") for i in range(5)] + [{"type": "indicator"}]
+    status = post(taxii("alice"), objects)
+    assert status["success_count"] == 5 and status["failure_count"] == 1
+    assert status["status"] == "complete"
+
+
+def test_posting_does_not_alter_what_is_stored(taxii: Callable[..., Caller], world: World) -> None:
+    before = taxii("alice").get(OBJECTS, {"match[version]": "all", "limit": "6"}).data
+    taxii("alice").post(OBJECTS, b"{broken")
+    post(taxii("alice"), [data.IND_RED | {"name": "conflicting"}, "junk"])
+    after = taxii("alice").get(OBJECTS, {"match[version]": "all", "limit": "6"}).data
+    assert before == after
