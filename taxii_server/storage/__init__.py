@@ -58,6 +58,11 @@ def _backend(url: str) -> ModuleType:
                 f"the {scheme}:// store needs the {missing} driver, which is not installed: "
                 f"pip install 'atlas-taxii[{extra}]'"
             ) from exc
+        if exc.name == module_name:
+            raise StorageError(
+                f"the {scheme}:// store is not part of this atlas-taxii installation "
+                f"({module_name} is missing)"
+            ) from exc
         raise
     return module
 
