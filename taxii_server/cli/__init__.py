@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("taxii_server.cli.serve", "run the TAXII 2.1 server (gunicorn); --demo to try it"),
     "users": ("taxii_server.cli.users", "manage users, TLP clearance, API keys and grants"),
     "collections": ("taxii_server.cli.collections", "manage collections"),
+    "db": ("taxii_server.cli.db", "show or upgrade the store's schema version"),
 }
 
 
