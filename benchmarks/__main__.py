@@ -8,7 +8,10 @@ import sys
 from collections.abc import Callable
 
 # subcommand -> (module, one-line help)
-SUITES: dict[str, tuple[str, str]] = {}
+SUITES: dict[str, tuple[str, str]] = {
+    "serve": ("benchmarks.serve", "the server over HTTP: worker classes, page reads, medallion"),
+    "pages": ("benchmarks.taxii_pages", "one TAXII page read in-process, by endpoint and filter"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
