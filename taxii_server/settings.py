@@ -16,6 +16,9 @@ The file (all sections optional)::
     max_content_length = 10485760      # bytes; per API root unless overridden there
     max_objects_per_request = 50000    # objects in one POSTed envelope
     request_timeout = 120              # seconds a gunicorn worker may spend on a request
+    trusted_proxies = 0                # reverse proxies in front whose X-Forwarded-For,
+                                       # -Proto and -Host are trusted (client address for
+                                       # the failed-login limit, URLs in discovery)
 
     [storage]
     url = "sqlite:///atlas-taxii.db"   # or postgresql://…, mongodb://…
@@ -116,6 +119,7 @@ class Settings:
     max_content_length: int = 10 * 1024 * 1024
     max_objects_per_request: int = 50_000
     request_timeout: int = 120
+    trusted_proxies: int = 0
     # [storage]
     storage_url: str = "sqlite:///atlas-taxii.db"
     # [paging]
@@ -141,6 +145,8 @@ class Settings:
         for key in ("port", "workers", "max_content_length", "max_objects_per_request"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{_SECTION_OF[key]}.{key} must be a positive integer")
+        if self.trusted_proxies < 0:
+            raise ConfigError("server.trusted_proxies must be 0 or more")
         if self.status_ttl < 86_400:
             raise ConfigError("security.status_ttl must be at least 86400 (TAXII 2.1 §4.3)")
         if any(len(secret) < 16 for secret in self.next_secrets):
@@ -188,6 +194,7 @@ _SECTION_OF: dict[str, str] = {
     "max_content_length": "server",
     "max_objects_per_request": "server",
     "request_timeout": "server",
+    "trusted_proxies": "server",
     "storage_url": "storage",
     "default_limit": "paging",
     "max_limit": "paging",
