@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from converters.validation import get_validator
 from taxii_server.auth import Authenticator, Principal
@@ -85,6 +86,11 @@ def create_app(
     )
 
     app = Flask("taxii_server")
+    if settings.trusted_proxies:
+        # Behind reverse proxies the client address (for the failed-login limit) and
+        # the public scheme and host (for discovery URLs) come from their headers.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     # TAXII URLs end in "/", clients drop it (taxii2-client's status URL): answer both,
     # never with a redirect, which would turn a POST into a GET in some clients.
     app.url_map.strict_slashes = False

@@ -3,6 +3,7 @@ WSGI factory gunicorn runs (``taxii_server.app:create_app()``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -14,6 +15,8 @@ from taxii_server.app import create_app, get_service, get_settings, get_storage
 from taxii_server.query import Endpoint, Filters, NextToken
 from taxii_server.settings import load_settings
 from taxii_server.storage.base import ApiRoot
+
+from .conftest import basic, password_of
 
 
 def test_no_module_level_app() -> None:
@@ -56,3 +59,35 @@ def test_apps_on_one_store_share_the_next_signing_secret(tmp_path: Path) -> None
         codec_b = get_service().codec
     token = NextToken("r", "c", Endpoint.OBJECTS, None, Filters(), 10, 1, 2**62)
     assert codec_b.decode(codec_a.encode(token), now=0) == token
+
+
+def _discovery_urls(app: Flask, headers: dict[str, str]) -> list[str]:
+    response = app.test_client().get("/taxii2/", headers=headers)
+    return list(orjson.loads(response.data)["api_roots"])
+
+
+def test_proxy_headers_are_trusted_only_when_configured(
+    make_app: Callable[..., Flask],
+) -> None:
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "taxii.example.org"}
+    assert "http://localhost/community/" in _discovery_urls(make_app(), forwarded)
+    behind_proxy = make_app(trusted_proxies=1)
+    assert "https://taxii.example.org/community/" in _discovery_urls(behind_proxy, forwarded)
+
+
+def test_failed_logins_are_counted_per_forwarded_client_behind_a_proxy(
+    make_app: Callable[..., Flask],
+) -> None:
+    client = make_app(trusted_proxies=1, auth_failures_per_minute=2).test_client()
+    wrong = {"Authorization": basic("alice", "wrong")}
+    for _ in range(2):
+        client.get("/taxii2/", headers={**wrong, "X-Forwarded-For": "198.51.100.1"})
+    assert (
+        client.get("/taxii2/", headers={**wrong, "X-Forwarded-For": "198.51.100.1"}).status_code
+        == 429
+    )
+    other = {
+        "Authorization": basic("alice", password_of("alice")),
+        "X-Forwarded-For": "198.51.100.2",
+    }
+    assert client.get("/taxii2/", headers=other).status_code == 200
