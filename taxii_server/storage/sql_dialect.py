@@ -65,6 +65,9 @@ class Dialect:
     #: A statement serialising schema upgrades, run first in each migration
     #: transaction (SQLite needs none: ``BEGIN IMMEDIATE`` already excludes writers).
     migration_lock: str = ""
+    #: Table suffix that makes the planner use an index by name where its choice
+    #: would be wrong; ``{index}`` is filled in (SQLite's ``INDEXED BY``).
+    index_hint: str = ""
     #: PostgreSQL's driver (psycopg) spells placeholders ``%s``; we write ``?``.
     percent_placeholders: bool = False
     _cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -81,6 +84,10 @@ class Dialect:
             if len(self._cache) < 4096:
                 self._cache[sql] = done
         return done
+
+    def use_index(self, index: str) -> str:
+        """The text to put after a table (and its alias) to force ``index``."""
+        return self.index_hint.format(index=index) if self.index_hint else ""
 
     def ddl(self, template: str) -> str:
         """Fill a schema statement's type slots for this dialect."""

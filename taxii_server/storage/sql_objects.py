@@ -115,8 +115,10 @@ def select_page(
         if types:
             where.append(f"o.type IN ({_marks(len(types))})")
             all_params.extend(types)
+        # match[id] names a few objects: find their versions by id, then sort them.
+        hint = tx.dialect.use_index("objects_version") if query.ids else ""
         sql = (
-            f"SELECT {columns} FROM objects o WHERE {' AND '.join(where)} "
+            f"SELECT {columns} FROM objects o{hint} WHERE {' AND '.join(where)} "
             "ORDER BY o.date_added LIMIT ?"
         )
         rows = tx.rows(sql, [*all_params, fetch])

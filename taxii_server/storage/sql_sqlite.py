@@ -47,6 +47,9 @@ SQLITE = Dialect(
         "body_doc": "",
     },
     table_exists="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+    # Without statistics SQLite answers "match[id] ORDER BY date_added" by walking the
+    # whole collection in date_added order to skip a sort of a few rows.
+    index_hint=" INDEXED BY {index}",
 )
 
 # Primary result codes that mean "the database is there but not usable right now".
