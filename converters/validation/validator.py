@@ -1,113 +1,152 @@
-"""The STIX 2.1 validator: OASIS JSON schemas plus the MUST rules they cannot express."""
+"""The STIX 2.1 validator: the OASIS JSON schemas, compiled, plus the MUST rules.
+
+Objects are checked the way ``stix2-validator`` checks them (its ``validate_instance``):
+against the schema named after their ``type``; an object of any other type (custom,
+or defined by an extension-definition such as ``cryptocurrency-wallet``) against
+``core.json``, or ``cyber-observable-core.json`` when it has neither ``created`` nor
+``modified`` (STIX 2.1 §3.1, §6); a bundle's objects and the deprecated
+``observed-data.objects`` one by one, not through the schemas' long ``oneOf`` lists.
+Every value is checked once by a compiled test; only an invalid object is walked
+again to explain where and why.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-# First version on jsonschema (no stubs); replaced by the compiled validator.
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
-
+from .compiler import Compiler
+from .keywords import StringRule
+from .musts import BY_PROPERTY, Must, musts_for
+from .nodes import Failure, Node, kind_name
 from .problems import Problem, json_path
 from .schemas import SchemaSet, load_schemas
+from .timestamps import is_real_date, real_date_message
 
 __all__ = ["StixValidator", "get_validator"]
 
+# Validated object by object by StixValidator itself (as stix2-validator does): the
+# schemas' oneOf over 40 object types would test each object against all of them and
+# could only say "matches none".
+_OVERRIDES: Final = {
+    "common/bundle.json#/properties/objects/items": True,
+    "sdos/observed-data.json#/allOf/1/properties/objects/patternProperties/^.*$": {
+        "type": "object"
+    },
+}
+
+_Entry = tuple[Node, tuple[Must, ...]]
+
 
 class StixValidator:
-    """Checks STIX 2.1 objects and bundles; thread-safe, reusable."""
+    """Checks STIX 2.1 objects and bundles against the compiled OASIS schemas.
+
+    Thread-safe and reusable; build it once per process with :func:`get_validator`.
+    """
 
     def __init__(self, schemas: SchemaSet) -> None:
-        self._schemas = schemas
-        registry: Registry[Any] = Registry().with_resources(
-            (uri, DRAFT202012.create_resource(doc)) for uri, doc in schemas.documents.items()
+        timestamp_uri = next(uri for uri in schemas.documents if uri.endswith("/timestamp.json"))
+        compiler = Compiler(
+            schemas,
+            overrides=_OVERRIDES,
+            refinements={timestamp_uri: StringRule(is_real_date, real_date_message)},
         )
-        self._validators: dict[str, Draft202012Validator] = {}
-        for uri in {*schemas.object_types.values(), schemas.core, schemas.observable_core}:
-            self._validators[uri] = Draft202012Validator(
-                schemas.documents[uri],
-                registry=registry,
-                format_checker=Draft202012Validator.FORMAT_CHECKER,
-            )
+        self._entries: dict[str, _Entry] = {
+            stix_type: (compiler.document(uri), musts_for(stix_type, has_schema=True))
+            for stix_type, uri in schemas.object_types.items()
+            if stix_type != "bundle"
+        }
+        self._bundle = compiler.document(schemas.object_types["bundle"])
+        self._core = compiler.document(schemas.core)
+        self._observable_core = compiler.document(schemas.observable_core)
+        # Custom types, by (type, checked as an SCO); bounded: a client picks the types.
+        self._custom: dict[tuple[str, bool], _Entry] = {}
 
     def check_object(self, obj: object, path: str = "$") -> list[Problem]:
-        """Check one STIX object (any JSON value); every problem found, [] when valid."""
+        """Check one STIX object (any JSON value): every problem found, ``[]`` if valid.
+
+        ``path`` is the JSON path of ``obj`` in the caller's document; problem paths
+        start with it.
+        """
         if not isinstance(obj, dict):
-            return [Problem(None, path, f"expected a STIX object, got {_kind(obj)}")]
-        raw_id = obj.get("id")
-        object_id = raw_id if isinstance(raw_id, str) else None
-        stix_type = obj.get("type")
-        if not isinstance(stix_type, str):
-            return [Problem(object_id, json_path(path, "type"), "required string property")]
-        if stix_type == "bundle":
-            return [Problem(object_id, json_path(path, "type"), "a bundle is not a STIX object")]
-        uri = self._schemas.object_types.get(stix_type)
-        if uri is None:
-            sco = "created" not in obj and "modified" not in obj
-            uri = self._schemas.observable_core if sco else self._schemas.core
-        problems = [
-            _problem(object_id, path, error) for error in self._validators[uri].iter_errors(obj)
-        ]
-        problems.extend(_musts(obj, object_id, path))
-        return problems
+            return [Problem(None, path, f"expected a STIX object, got {kind_name(obj)}")]
+        if obj.get("type") == "bundle":
+            message = "a bundle is a container, not a STIX object: check it with check_bundle"
+            return _problems(obj, path, [Failure(("type",), message)])
+        node, musts = self._entry(obj, sco=False)
+        failures: list[Failure] = []
+        for must in musts:
+            must(obj, failures)
+        for name, must in BY_PROPERTY.items():
+            if name in obj:
+                must(obj, failures)
+        embedded = obj.get("objects") if obj.get("type") == "observed-data" else None
+        if isinstance(embedded, dict):
+            self._check_embedded(embedded, failures)
+        if not failures and node.test(obj):
+            return []
+        if not node.test(obj):
+            failures[:0] = node.explain(obj)
+        return _problems(obj, path, failures)
 
     def check_bundle(self, bundle: object, path: str = "$") -> list[Problem]:
-        """Check a bundle's own shape and every object in it."""
+        """Check a bundle (STIX 2.1 §8): its own properties, then each of its objects."""
         if not isinstance(bundle, dict):
-            return [Problem(None, path, f"expected a STIX bundle, got {_kind(bundle)}")]
-        raw_id = bundle.get("id")
-        bundle_id = raw_id if isinstance(raw_id, str) else None
-        shell = {k: v for k, v in bundle.items() if k != "objects"}
-        problems = [
-            _problem(bundle_id, path, error)
-            for error in self._validators[self._schemas.object_types["bundle"]].iter_errors(shell)
-        ]
+            return [Problem(None, path, f"expected a STIX bundle, got {kind_name(bundle)}")]
+        problems: list[Problem] = []
+        if not self._bundle.test(bundle):
+            problems = _problems(bundle, path, list(self._bundle.explain(bundle)))
         objects = bundle.get("objects")
-        if objects is None:
-            return problems
-        if not isinstance(objects, list):
-            problems.append(Problem(bundle_id, json_path(path, "objects"), "expected an array"))
-            return problems
-        for index, obj in enumerate(objects):
-            problems.extend(self.check_object(obj, json_path(path, "objects", index)))
+        if isinstance(objects, list):
+            for index, obj in enumerate(objects):
+                problems += self.check_object(obj, f"{path}.objects[{index}]")
         return problems
 
+    def _entry(self, obj: dict[str, Any], *, sco: bool) -> _Entry:
+        stix_type = obj.get("type")
+        entry = self._entries.get(stix_type) if isinstance(stix_type, str) else None
+        if entry is not None:
+            return entry
+        if not isinstance(stix_type, str):
+            # The core schema reports the missing or malformed type.
+            return (self._observable_core if sco else self._core), ()
+        # stix2-validator's rule for types without a schema: an object without
+        # created and modified is an SCO (marking definitions have no core schema).
+        as_sco = sco or ("created" not in obj and "modified" not in obj)
+        key = (stix_type, as_sco)
+        entry = self._custom.get(key)
+        if entry is None:
+            node = self._observable_core if as_sco else self._core
+            entry = (node, musts_for(stix_type, has_schema=False))
+            if len(self._custom) < 1024:
+                self._custom[key] = entry
+        return entry
 
-def _problem(object_id: str | None, base: str, error: ValidationError) -> Problem:
-    if error.context:
-        error = best_match(error.context) or error
-    steps = [s for s in error.absolute_path if isinstance(s, str | int)]
-    return Problem(object_id, json_path(base, *steps), error.message[:300])
+    def _check_embedded(self, objects: dict[str, Any], failures: list[Failure]) -> None:
+        """The SCOs of the deprecated ``observed-data.objects`` dictionary (STIX 2.1 §4.13)."""
+        for key, sco in objects.items():
+            if not isinstance(sco, dict):
+                continue  # the observed-data schema reports it
+            node, musts = self._entry(sco, sco=True)
+            found: list[Failure] = []
+            for must in musts:
+                must(sco, found)
+            if not node.test(sco):
+                found[:0] = node.explain(sco)
+            failures += (Failure(("objects", key, *f.steps), f.message) for f in found)
 
 
-def _kind(value: object) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
-        type(value), "null" if value is None else "a number"
-    )
-
-
-_TIMESTAMPS = ("created", "modified", "valid_from", "valid_until", "first_seen", "last_seen")
-
-
-def _musts(obj: dict[str, Any], object_id: str | None, path: str) -> Iterable[Problem]:
-    for name in _TIMESTAMPS:
-        value = obj.get(name)
-        if isinstance(value, str):
-            try:
-                datetime.fromisoformat(value)
-            except ValueError:
-                message = f"{value!r} is not a valid timestamp"
-                yield Problem(object_id, json_path(path, name), message)
-    if object_id is not None and not object_id.startswith(f"{obj.get('type')}--"):
-        yield Problem(object_id, json_path(path, "id"), "the id must start with the type and '--'")
-    created, modified = obj.get("created"), obj.get("modified")
-    if isinstance(created, str) and isinstance(modified, str) and modified < created:
-        yield Problem(object_id, json_path(path, "modified"), "must not be earlier than created")
+def _problems(obj: dict[str, Any], path: str, failures: list[Failure]) -> list[Problem]:
+    """Failures as problems at their paths, duplicates dropped, order kept."""
+    raw_id = obj.get("id")
+    object_id = raw_id if isinstance(raw_id, str) else None
+    seen: set[Failure] = set()
+    problems: list[Problem] = []
+    for failure in failures:
+        if failure not in seen:
+            seen.add(failure)
+            problems.append(Problem(object_id, json_path(path, *failure.steps), failure.message))
+    return problems
 
 
 _lock = threading.Lock()
@@ -115,7 +154,7 @@ _instance: StixValidator | None = None
 
 
 def get_validator() -> StixValidator:
-    """The process-wide validator, built on first use."""
+    """The process-wide validator, compiled on first use (thread-safe)."""
     global _instance
     if _instance is None:
         with _lock:
