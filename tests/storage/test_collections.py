@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -91,7 +92,7 @@ def test_collections_list_in_title_order(storage: Storage) -> None:
     ],
 )
 def test_duplicate_title_or_alias_is_a_conflict(
-    storage: Storage, change: dict[str, str], message: str
+    storage: Storage, change: dict[str, Any], message: str
 ) -> None:
     storage.put_api_root(ApiRoot("community", "Community"))
     storage.create_collection(_collection("Taken", alias="taken"))

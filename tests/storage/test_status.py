@@ -115,7 +115,7 @@ def test_large_status_moves_in_chunks(storage: Storage, collection: Collection) 
         storage.add_objects(collection.id, objects[start : start + 500], status_id=status.id)
         got = storage.get_status(collection.api_root, status.id)
         assert got is not None and got.success_count == min(start + 500, 1200)
-    assert got.complete
+    assert got is not None and got.complete
     assert [d.id for d in got.successes] == [o.id for o in objects]  # original order
 
 
