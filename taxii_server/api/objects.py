@@ -14,6 +14,7 @@ bp = Blueprint("objects", __name__)
 
 _OBJECTS = "/<api_root>/collections/<collection_id>/objects/"
 _OBJECT = "/<api_root>/collections/<collection_id>/objects/<object_id>/"
+_READ_SIZE = 256 * 1024
 
 
 class _Body:
@@ -24,7 +25,17 @@ class _Body:
         return request.content_length
 
     def read(self, limit: int) -> bytes:
-        return request.stream.read(limit + 1)
+        # A WSGI stream may return less than asked before its end: read until the
+        # body ends or is known to be too long.
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:
+            chunk = request.stream.read(min(_READ_SIZE, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
 
 
 @bp.get(_OBJECTS)

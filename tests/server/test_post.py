@@ -228,3 +228,44 @@ def test_posting_does_not_alter_what_is_stored(taxii: Callable[..., Caller], wor
     post(taxii("alice"), [data.IND_RED | {"name": "conflicting"}, "junk"])
     after = taxii("alice").get(OBJECTS, {"match[version]": "all", "limit": "6"}).data
     assert before == after
+
+
+class _Dribble(io.RawIOBase):
+    """A WSGI input that returns at most a few bytes per read, as some servers do."""
+
+    def __init__(self, raw: bytes) -> None:
+        self._data = io.BytesIO(raw)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._data.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._data.tell()
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(min(len(buffer), 7))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_bodies_read_in_small_pieces_are_read_whole(client: FlaskClient) -> None:
+    objects = [data.indicator(f"dribbled-{i}") for i in range(3)]
+    raw = orjson.dumps({"objects": objects})
+    response = client.post(
+        OBJECTS,
+        input_stream=_Dribble(raw),
+        content_length=len(raw),
+        headers={
+            "Accept": MEDIA_TYPE_TAXII_V21,
+            "Content-Type": MEDIA_TYPE_TAXII_V21,
+            "Authorization": basic("alice", password_of("alice")),
+        },
+    )
+    assert response.status_code == 202, response.data
+    assert orjson.loads(response.data)["success_count"] == 3
