@@ -269,3 +269,8 @@ def test_bodies_read_in_small_pieces_are_read_whole(client: FlaskClient) -> None
     )
     assert response.status_code == 202, response.data
     assert orjson.loads(response.data)["success_count"] == 3
+
+
+def test_post_without_trailing_slash_is_not_redirected(taxii: Callable[..., Caller]) -> None:
+    response = taxii("alice").post(OBJECTS.rstrip("/"), {"objects": [data.indicator("no-slash")]})
+    assert response.status_code == 202
