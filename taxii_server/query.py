@@ -48,9 +48,9 @@ Args = Mapping[str, Sequence[str]]
 
 _TYPE = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_TYPE_RE = re.compile(rf"^{_TYPE}$")
-_ID_RE = re.compile(rf"^{_TYPE}--{_UUID}$")
-_SPEC_VERSION_RE = re.compile(r"^\d+\.\d+$")
+_TYPE_RE = re.compile(rf"^{_TYPE}\Z")
+_ID_RE = re.compile(rf"^{_TYPE}--{_UUID}\Z")
+_SPEC_VERSION_RE = re.compile(r"^\d+\.\d+\Z")
 
 
 class Endpoint(enum.Enum):
@@ -267,6 +267,7 @@ class NextToken:
 
 
 _PREFIX = "n1."
+_TOKEN_RE = re.compile(r"^n1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\Z")
 _CONTEXT = b"atlas-taxii next token v1\x00"
 
 
@@ -351,7 +352,9 @@ class NextTokenCodec:
             "next is not a token this server issued, or it was altered",
             details={"parameter": "next"},
         )
-        if not text.startswith(_PREFIX) or text.count(".") != 2:
+        # The base64 decoder skips characters outside its alphabet: check them first,
+        # so that one token has exactly one spelling.
+        if not _TOKEN_RE.match(text):
             raise invalid
         body, _, mac_text = text[len(_PREFIX) :].partition(".")
         try:

@@ -151,6 +151,8 @@ def test_object_ids_in_paths_are_checked() -> None:
     assert check_object_id(IND1) == IND1
     with pytest.raises(BadRequest, match="not a STIX identifier"):
         check_object_id("indicator--nope")
+    with pytest.raises(BadRequest, match="not a STIX identifier"):
+        check_object_id(IND1 + "\n")
 
 
 @pytest.mark.parametrize(
@@ -246,6 +248,9 @@ def _flip(text: str, index: int) -> str:
         pytest.param(lambda t: t.replace("n1.", "n2."), id="other-version"),
         pytest.param(lambda t: "garbage", id="garbage"),
         pytest.param(lambda t: "n1.!!!.???", id="not-base64"),
+        pytest.param(lambda t: t[:5] + "!" + t[5:], id="character-outside-base64"),
+        pytest.param(lambda t: t[:5] + "=" + t[5:], id="padding-inside"),
+        pytest.param(lambda t: t + "\n", id="trailing-newline"),
         pytest.param(
             lambda t: NextTokenCodec(["another-server-secret"]).encode(TOKEN), id="foreign"
         ),
