@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 __all__ = [
+    "EXTENSION_DEFINITION",
     "LEVELS",
     "MARKING_DEFINITIONS",
     "MARKING_IDS",
@@ -74,6 +75,29 @@ def _definition(level: str) -> dict[str, Any]:
 #: The five TLP 2.0 marking-definition objects as OASIS publishes them, by level.
 MARKING_DEFINITIONS: Final[Mapping[str, Mapping[str, Any]]] = {
     level: _definition(level) for level in LEVELS
+}
+
+
+#: The TLP 2.0 ``extension-definition`` object the marking definitions' ``extensions``
+#: refer to, as OASIS publishes it in cti-stix-common-objects
+#: (``objects/extension-definition/extension-definition--60a3c5c5-…json``).  The
+#: converter puts it in a bundle next to the TLP markings it uses, like every other
+#: extension definition its output relies on, so a consumer can resolve it offline.
+EXTENSION_DEFINITION: Final[Mapping[str, Any]] = {
+    "id": TLP_EXTENSION_ID,
+    "type": "extension-definition",
+    "spec_version": "2.1",
+    "name": "TLP 2.0",
+    "description": "This defines TLP 2.0 as a STIX extension",
+    "created": "2022-10-01T00:00:00.000Z",
+    "modified": "2022-10-01T00:00:00.000Z",
+    "created_by_ref": "identity--b3bca3c2-1f3d-4b54-b44f-dac42c3a8f01",
+    "schema": (
+        "https://github.com/oasis-open/cti-stix-common-objects/tree/master/"
+        "extension-definition-specifications/tlp-2.0"
+    ),
+    "version": "1.0.0",
+    "extension_types": ["property-extension"],
 }
 
 
