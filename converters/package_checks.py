@@ -1,0 +1,208 @@
+"""Checks a JSON Schema cannot express, and normalisation of a package's items.
+
+Refs that point nowhere or to the wrong kind of item, refs used twice, values that
+are not what their type says (via :mod:`converters.normalize`), timestamps that are
+not real moments or run backwards.  Also applies the format's defaults (TLP and
+confidence inherited from the package, ``first_published`` = ``published``, vetting
+status ``vetted``, motivation ``personal-gain``) so that every mapping sees them.
+Every check runs on every item: a package is refused with all its problems at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from .csv_points import column_of
+from .errors import Severity, SourceProblem
+from .normalize import InvalidValue, iban_checksum_ok, is_iban, normalize_value
+from .timestamps import InvalidTimestamp, stix_timestamp
+
+__all__ = ["REF_FIELDS", "SECTIONS", "Entry", "check_entries", "check_root", "json_path"]
+
+#: Item sections of a package, in the order the format lists them.
+SECTIONS: Final = ("actors", "services", "data_points", "chokepoints", "sources")
+
+#: Which sections each ref field may point into (research-package.md).
+REF_FIELDS: Final[Mapping[str, Mapping[str, tuple[str, ...]]]] = {
+    "actors": {"sources": ("sources",)},
+    "services": {"operated_by": ("actors",), "used_by": ("actors",), "sources": ("sources",)},
+    "data_points": {"linked_to": ("actors", "services"), "sources": ("sources",)},
+    "chokepoints": {"targets": ("services", "actors", "data_points")},
+}
+
+_KIND: Final = {
+    "actors": "an actor",
+    "services": "a service",
+    "data_points": "a data point",
+    "chokepoints": "a chokepoint",
+    "sources": "a source",
+}
+
+
+def json_path(base: str, elements: tuple[str | int, ...]) -> str:
+    """``json_path("$.actors[0]", ("identity", "name"))`` -> ``$.actors[0].identity.name``."""
+    parts = [base]
+    for element in elements:
+        parts.append(f"[{element}]" if isinstance(element, int) else f".{element}")
+    return "".join(parts)
+
+
+@dataclass(slots=True)
+class Entry:
+    """An item while it is checked: its section, where it is, and its fields."""
+
+    section: str
+    location: str  # "$.actors[0]" or "points.csv:17"
+    fields: dict[str, Any]
+    csv_file: str | None = None  # the side file's path, for rows read from it
+
+    def key(self, elements: tuple[str | int, ...]) -> str:
+        """Identity of a position, to skip values the schema already refused."""
+        if self.csv_file is not None:
+            return f"{self.location}#{column_of(elements)}"
+        return json_path(self.location, elements)
+
+    def problem(
+        self, elements: tuple[str | int, ...], message: str, severity: Severity = "error"
+    ) -> SourceProblem:
+        """A problem at ``elements`` inside this item."""
+        if self.csv_file is not None:
+            column = column_of(elements)
+            text = f"column {column}: {message}" if column else message
+            return SourceProblem(self.location, text, self.csv_file, severity=severity)
+        return SourceProblem(json_path(self.location, elements), message, severity=severity)
+
+
+@dataclass(slots=True)
+class _Report:
+    skip: set[str]
+    problems: list[SourceProblem] = field(default_factory=list)
+
+    def add(self, entry: Entry, elements: tuple[str | int, ...], message: str) -> None:
+        if entry.key(elements) not in self.skip:
+            self.problems.append(entry.problem(elements, message))
+
+
+def _later(a: str, b: str) -> bool:
+    """Whether STIX timestamp ``a`` is after ``b`` (3 or 6 fractional digits)."""
+    return a[:-1].ljust(26, "0") > b[:-1].ljust(26, "0")
+
+
+def _timestamp(report: _Report, entry: Entry, holder: dict[str, Any], *path: str) -> None:
+    value = holder.get(path[-1])
+    if not isinstance(value, str):
+        return
+    try:
+        holder[path[-1]] = stix_timestamp(value)
+    except InvalidTimestamp as exc:
+        report.add(entry, tuple(path), str(exc))
+        holder.pop(path[-1])
+
+
+def check_root(root: dict[str, Any], skip: set[str]) -> list[SourceProblem]:
+    """Normalise the package's own timestamps in place; problems with them."""
+    report = _Report(skip)
+    entry = Entry("package", "$", root)
+    for name in ("published", "first_published"):
+        _timestamp(report, entry, root, name)
+    published, first = root.get("published"), root.get("first_published")
+    if isinstance(published, str):
+        if first is None:
+            root["first_published"] = published
+        elif _later(first, published):
+            report.add(entry, ("first_published",), f"{first} is after published ({published})")
+    return report.problems
+
+
+def check_entries(
+    root: Mapping[str, Any], entries: list[Entry], skip: set[str]
+) -> list[SourceProblem]:
+    """Check and normalise every item in place; return problems (errors and warnings)."""
+    report = _Report(skip)
+    by_ref: dict[str, Entry] = {}
+    for entry in entries:
+        ref = entry.fields.get("ref")
+        if isinstance(ref, str):
+            if ref in by_ref:
+                message = f"ref {ref!r} is already used by {by_ref[ref].location}"
+                report.add(entry, ("ref",), message)
+            else:
+                by_ref[ref] = entry
+    for entry in entries:
+        fields = entry.fields
+        _inherit(root, fields)
+        for name in ("first_seen", "last_seen", "retrieved"):
+            _timestamp(report, entry, fields, name)
+        first, last = fields.get("first_seen"), fields.get("last_seen")
+        if isinstance(first, str) and isinstance(last, str) and _later(first, last):
+            report.add(entry, ("last_seen",), f"{last} is before first_seen ({first})")
+        for ref_field, sections in REF_FIELDS.get(entry.section, {}).items():
+            _check_refs(report, entry, ref_field, sections, by_ref)
+        if entry.section == "data_points":
+            _data_point(report, entry)
+        elif entry.section == "actors":
+            fields.setdefault("motivation", "personal-gain")
+    return report.problems
+
+
+def _inherit(root: Mapping[str, Any], fields: dict[str, Any]) -> None:
+    if "tlp" in root:
+        fields.setdefault("tlp", root["tlp"])
+    if "confidence" in root:
+        fields.setdefault("confidence", root["confidence"])
+
+
+def _check_refs(
+    report: _Report,
+    entry: Entry,
+    name: str,
+    sections: tuple[str, ...],
+    by_ref: Mapping[str, Entry],
+) -> None:
+    refs = entry.fields.get(name)
+    if not isinstance(refs, list):
+        return
+    expected = " or ".join(s.replace("_", " ") for s in sections)
+    own = entry.fields.get("ref", "?")
+    for index, ref in enumerate(refs):
+        if not isinstance(ref, str):
+            continue
+        target = by_ref.get(ref)
+        if target is None:
+            close = difflib.get_close_matches(ref, list(by_ref), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            message = f"{_KIND[entry.section]} {own!r} refers to {ref!r}, which no item has{hint}"
+            report.add(entry, (name, index), message)
+        elif target.section not in sections:
+            message = f"{ref!r} is {_KIND[target.section]}; {name} takes refs of {expected}"
+            report.add(entry, (name, index), message)
+
+
+def _data_point(report: _Report, entry: Entry) -> None:
+    fields = entry.fields
+    vetting = fields.get("vetting")
+    if vetting is None:
+        fields["vetting"] = {"status": "vetted"}
+    elif isinstance(vetting, dict):
+        vetting.setdefault("status", "vetted")
+        _timestamp(report, entry, vetting, "vetting", "at")
+    kind, value = fields.get("type"), fields.get("value")
+    if not isinstance(kind, str) or isinstance(value, bool) or not isinstance(value, str | int):
+        return
+    if entry.key(("value",)) in report.skip or entry.key(("type",)) in report.skip:
+        return
+    try:
+        fields["value"] = normalized = normalize_value(kind, value)
+    except InvalidValue as exc:
+        report.add(entry, ("value",), str(exc))
+        return
+    except KeyError:
+        return  # unknown type: the schema has reported it
+    if kind != "bank-account" or not isinstance(normalized, str) or not is_iban(normalized):
+        return
+    if not iban_checksum_ok(normalized):
+        message = f"IBAN {normalized} has wrong check digits (ISO 13616 mod 97)"
+        report.problems.append(entry.problem(("value",), message, "warning"))
