@@ -1,0 +1,119 @@
+"""Deterministic STIX identifiers: converting a package twice gives the same ids.
+
+* SCOs (STIX 2.1 §2.9): UUIDv5 in the STIX namespace of the JSON-canonicalised
+  (RFC 8785) id-contributing properties, exactly as the stix2 library computes
+  them — and, for the community types, as their stix2extensions classes do — so
+  partners who see the same wallet produce the same id.
+* Everything else: UUIDv5 in the project's own namespace (never the SCO one) of
+  the object's type and its key — the package id and the item's ref for objects an
+  item owns, a natural key (country code, ATT&CK id, organisation name…) for
+  objects shared by every package, and ``(source, relationship type, target)`` for
+  relationships.  So every revision of a package keeps its ids.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any, Final
+
+__all__ = [
+    "PROJECT_NAMESPACE",
+    "SCO_ID_PROPERTIES",
+    "SCO_NAMESPACE",
+    "canonical_json",
+    "object_id",
+    "relationship_id",
+    "sco_id",
+]
+
+#: STIX 2.1 §2.9: namespace of deterministic SCO identifiers.
+SCO_NAMESPACE: Final = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
+
+#: The project's namespace for SDO, SRO and bundle identifiers (fixed forever: changing
+#: it would change the id of every object ever published).
+PROJECT_NAMESPACE: Final = uuid.UUID("429eab29-7318-4737-bc24-4f31ae1a5acc")
+
+#: Id-contributing properties of the SCO types the converter emits: STIX 2.1 §6 for
+#: the standard types, the stix2extensions definitions for the community ones.
+SCO_ID_PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
+    "artifact": ("hashes", "payload_bin"),
+    "autonomous-system": ("number",),
+    "directory": ("path",),
+    "domain-name": ("value",),
+    "email-addr": ("value",),
+    "email-message": ("from_ref", "subject", "body"),
+    "file": ("hashes", "name", "parent_directory_ref", "extensions"),
+    "ipv4-addr": ("value",),
+    "ipv6-addr": ("value",),
+    "mac-addr": ("value",),
+    "mutex": ("name",),
+    "network-traffic": (
+        "start",
+        "end",
+        "src_ref",
+        "dst_ref",
+        "src_port",
+        "dst_port",
+        "protocols",
+        "extensions",
+    ),
+    "software": ("name", "cpe", "swid", "vendor", "version"),
+    "url": ("value",),
+    "user-account": ("account_type", "user_id", "account_login"),
+    "windows-registry-key": ("key", "values"),
+    "x509-certificate": ("hashes", "serial_number"),
+    "cryptocurrency-wallet": ("value",),
+    "bank-account": ("iban", "account_number"),
+    "phone-number": ("value",),
+}
+
+# STIX 2.1 §2.9: of a hashes dictionary only one hash contributes, in this order of
+# preference (then the first one given).
+_HASH_PREFERENCE: Final = ("MD5", "SHA-1", "SHA-256", "SHA-512")
+
+
+def canonical_json(value: Any) -> str:
+    """RFC 8785 (JCS) text of a value made of strings, integers, lists and dicts.
+
+    For such values JCS is ``json.dumps`` with sorted keys, no whitespace and no
+    ASCII escaping (keys here are ASCII, so UTF-16 and code-point key order agree).
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _one_hash(hashes: Mapping[str, str]) -> dict[str, str]:
+    for algorithm in _HASH_PREFERENCE:
+        if algorithm in hashes:
+            return {algorithm: hashes[algorithm]}
+    first = next(iter(hashes))
+    return {first: hashes[first]}
+
+
+def sco_id(obj: Mapping[str, Any]) -> str:
+    """The STIX 2.1 deterministic id of an SCO (``type`` plus its properties).
+
+    Raises ``KeyError`` for a type without known id-contributing properties and
+    ``ValueError`` when the object has none of them (STIX would then require a
+    random UUIDv4, which a converter that must be deterministic cannot use).
+    """
+    kind = obj["type"]
+    contributing: dict[str, Any] = {}
+    for name in SCO_ID_PROPERTIES[kind]:
+        if name in obj:
+            value = obj[name]
+            contributing[name] = _one_hash(value) if name == "hashes" else value
+    if not contributing:
+        raise ValueError(f"{kind} has none of its id-contributing properties")
+    return f"{kind}--{uuid.uuid5(SCO_NAMESPACE, canonical_json(contributing))}"
+
+
+def object_id(kind: str, *key: str | int) -> str:
+    """Id of a non-SCO object of type ``kind`` from its key, in the project namespace."""
+    return f"{kind}--{uuid.uuid5(PROJECT_NAMESPACE, canonical_json([kind, *key]))}"
+
+
+def relationship_id(source_ref: str, relationship_type: str, target_ref: str) -> str:
+    """Id of a relationship from its source, type and target."""
+    return object_id("relationship", source_ref, relationship_type, target_ref)

@@ -1,0 +1,95 @@
+"""Objects under construction, and where a mapping's tags find them.
+
+The engine builds each STIX object as a :class:`Draft` and files it under its tag
+at the element it was made for (``("actors", 0, "countries", 1)``) and at that
+element's item (``("actors", 0)``); objects made for package-level elements (the
+report, the authors, the targets) are filed at the package (``()``) instead.  A tag
+is looked up from an element outward — the element, its item, the package — which
+is how ``source: actor`` in a rule over ``actors[*].countries[*]`` finds its actor,
+``created_by: producer`` finds the producer from anywhere, and ``indicator`` is
+simply absent for a data point that has none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .errors import TransformError
+from .paths import Element
+
+__all__ = ["Draft", "Registry", "item_path"]
+
+
+class Draft:
+    """A STIX object being built: its identity, properties, marking and provenance."""
+
+    __slots__ = ("extension", "id", "owned", "props", "rank", "type", "where")
+
+    def __init__(
+        self, kind: str, object_id: str, props: dict[str, Any], rank: int, owned: bool, where: str
+    ) -> None:
+        self.type = kind
+        self.id = object_id
+        self.props = props  # mapping properties, in rule order
+        self.rank = rank  # TLP rank (converters.tlp)
+        self.owned = owned  # created/modified from the package, created_by_ref set
+        self.where = where  # the rule and element that made it, for messages
+        self.extension: dict[str, Any] | None = None  # the project's property extension
+
+    def view(self) -> dict[str, Any]:
+        """The object as a transform sees it (``type``, ``id`` and properties)."""
+        return {"type": self.type, "id": self.id, **self.props}
+
+
+def item_path(element: Element) -> tuple[str | int, ...] | None:
+    """Path of the item an element belongs to (``("actors", 0)``), if any."""
+    return element.path[:2] if element.item is not None else None
+
+
+class Registry:
+    """Drafts by id and by (scope path, tag)."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, Draft] = {}
+        self._tagged: dict[tuple[tuple[str | int, ...], str], list[Draft]] = {}
+        self._everywhere: dict[str, dict[str, Draft]] = {}  # tag -> id -> draft
+
+    def file(self, draft: Draft, tag: str, element: Element) -> None:
+        """File ``draft`` under ``tag`` at the element and its item, or the package."""
+        owner = item_path(element)
+        scopes = [element.path]
+        if owner is None:
+            if element.path:
+                scopes.append(())
+        elif owner != element.path:
+            scopes.append(owner)
+        self._everywhere.setdefault(tag, {})[draft.id] = draft
+        for scope in scopes:
+            filed = self._tagged.setdefault((scope, tag), [])
+            if not filed or filed[-1] is not draft:
+                filed.append(draft)
+
+    def find(self, tag: str, element: Element) -> Draft | None:
+        """The object with ``tag`` nearest to ``element`` (element, item, package)."""
+        owner = item_path(element)
+        for scope in (element.path, owner, ()):
+            if scope is None:
+                continue
+            filed = self._tagged.get((scope, tag))
+            if filed:
+                if len(filed) > 1 and any(d is not filed[0] for d in filed):
+                    raise TransformError(
+                        f"tag {tag!r} names {len(filed)} objects here; name one "
+                        f"(a tag of this element or its item) or use each: [{tag}]"
+                    )
+                return filed[0]
+        return None
+
+    def at(self, scope: tuple[str | int, ...], tag: str) -> list[Draft]:
+        """Every object filed under ``tag`` at exactly ``scope``."""
+        return self._tagged.get((scope, tag), [])
+
+    def everywhere(self, tag: str) -> Iterator[Draft]:
+        """Every object with ``tag`` in the package, wherever it was made."""
+        yield from self._everywhere.get(tag, {}).values()
