@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "users": ("taxii_server.cli.users", "manage users, TLP clearance, API keys and grants"),
     "collections": ("taxii_server.cli.collections", "manage collections"),
     "db": ("taxii_server.cli.db", "show or upgrade the store's schema version"),
+    "convert": ("taxii_server.cli.convert", "convert research packages to a STIX 2.1 bundle"),
 }
 
 
