@@ -16,13 +16,14 @@ validation — it is never returned).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .bundle import assemble_bundle, serialize_bundle, validate_bundle
-from .engine import Conversion, Progress, apply_mapping
+from .engine import Conversion, apply_mapping
 from .errors import BundleInvalid, ConversionError, MappingError, PackageError, SourceProblem
 from .package import Package, load_package
 from .spec import Mapping, load_mapping
@@ -36,6 +37,7 @@ __all__ = [
     "MappingError",
     "Package",
     "PackageError",
+    "Progress",
     "SourceProblem",
     "convert_package",
     "convert_packages",
@@ -43,6 +45,12 @@ __all__ = [
     "load_package",
     "serialize_bundle",
 ]
+
+
+#: Told how a conversion advances: ``(stage, done, total)``; stages are ``check``
+#: (packages read and checked), ``map <package id>`` (mapping rules applied) and
+#: ``validate``.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +71,35 @@ def convert_packages(
 ) -> Converted:
     """Convert packages into one bundle; objects they share appear once.
 
-    Every package is checked before any is mapped, so all their problems are
-    reported together (in one :class:`PackageError` per package, the first raised).
+    Every package is checked before any is mapped, and all their problems are
+    reported together in one :class:`PackageError`.
     ``validate`` checks the bundle against STIX 2.1 (on by default); ``strict`` makes
     package warnings errors; ``progress(done, total)`` is called as mapping rules run.
     """
+    tell = progress or _silent
     rules = mapping if mapping is not None else load_mapping()
-    packages = [load_package(path, strict=strict) for path in paths]
-    conversions = [apply_mapping(package, rules, progress) for package in packages]
+    packages, refused = [], []
+    for done, path in enumerate(paths, 1):
+        try:
+            packages.append(load_package(path, strict=strict))
+        except PackageError as exc:
+            refused.append(exc)
+        tell("check", done, len(paths))
+    if len(refused) == 1:
+        raise refused[0]
+    if refused:
+        problems = [p for exc in refused for p in exc.problems]
+        raise PackageError(f"{len(refused)} of {len(paths)} packages are invalid", problems)
+    conversions = [
+        apply_mapping(package, rules, functools.partial(tell, f"map {package.id}"))
+        for package in packages
+    ]
     keys = [(package.id, package.revision) for package in packages]
     bundle, merge_warnings = assemble_bundle(conversions, keys)
     if validate:
+        tell("validate", 0, 1)
         validate_bundle(bundle)
+        tell("validate", 1, 1)
     warnings = [w for package in packages for w in package.warnings] + merge_warnings
     return Converted(bundle, tuple(warnings))
 
@@ -89,3 +114,7 @@ def convert_package(
     clock: converting the same package twice gives equal bundles.
     """
     return convert_packages([path], mapping=mapping, validate=validate).bundle
+
+
+def _silent(stage: str, done: int, total: int) -> None:
+    """The progress callback when nobody watches."""
