@@ -79,8 +79,9 @@ class PgCluster:
         return self.root / "socket"
 
     @classmethod
-    def start_new(cls) -> PgCluster:
-        """initdb a cluster in a new temporary directory and start it."""
+    def start_new(cls, *, durable: bool = False) -> PgCluster:
+        """initdb a cluster in a new temporary directory and start it; ``durable``
+        keeps fsync on (benchmarks), otherwise data is thrown away on a crash."""
         bin_dir = find_pg_bin()
         root = Path(tempfile.mkdtemp(prefix="atlas-pg-"))
         prefix: list[str] = []
@@ -111,11 +112,9 @@ class PgCluster:
                 "--locale=C",
             )
             cluster._run("mkdir", str(cluster.socket_dir), tool=False)
-            options = (
-                f"-k {cluster.socket_dir} -p {cluster.port} -c listen_addresses='' "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                "-c max_connections=100"
-            )
+            options = f"-k {cluster.socket_dir} -p {cluster.port} -c listen_addresses=''"
+            if not durable:
+                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             cluster._run(
                 "pg_ctl",
                 "-D",

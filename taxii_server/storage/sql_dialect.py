@@ -128,6 +128,13 @@ class Transaction:
         if params:
             self._cursor.executemany(self.dialect.translate(sql), params)
 
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert many rows at once (PostgreSQL overrides this with ``COPY``)."""
+        marks = ", ".join("?" * len(columns))
+        self.run_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
 
 class Database(Protocol):
     """A connection source for one database, as :class:`~.sql.SqlStorage` needs it."""

@@ -49,10 +49,19 @@ MANIFEST_COLUMNS = "o.id, o.date_added, o.version, o.spec_version"
 # Ids per "IN (…)" list: well below SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 500
 
-_INSERT = (
-    "INSERT INTO objects (collection, date_added, id, type, version, spec_version, tlp, "
-    "first_mask, latest_mask, by_content, digest, data) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_OBJECT_ROW = (
+    "collection",
+    "date_added",
+    "id",
+    "type",
+    "version",
+    "spec_version",
+    "tlp",
+    "first_mask",
+    "latest_mask",
+    "by_content",
+    "digest",
+    "data",
 )
 _UPDATE_MASKS = (
     "UPDATE objects SET first_mask = ?, latest_mask = ? "
@@ -242,8 +251,9 @@ def _write_versions(
                 updates.append((first, latest, seq, object_id, row.version))
             row.first_mask, row.latest_mask = first, latest
     tx.run_many(_UPDATE_MASKS, updates)
-    tx.run_many(
-        _INSERT,
+    tx.insert_rows(
+        "objects",
+        _OBJECT_ROW,
         [
             (
                 seq,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -65,6 +65,27 @@ POSTGRES = Dialect(
     # An arbitrary constant naming "atlas-taxii schema upgrade" among advisory locks.
     migration_lock="SELECT pg_advisory_xact_lock(7161620537215329)",
 )
+
+
+class _PgTransaction(Transaction):
+    """A transaction that inserts many rows with ``COPY``: half the time of a batch
+    of ``INSERT`` statements for an envelope of objects."""
+
+    __slots__ = ("_copier",)
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        super().__init__(cursor, POSTGRES)
+        self._copier = cursor
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        if not rows:
+            return
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN".encode()
+        with self._copier.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 @contextmanager
@@ -150,7 +171,7 @@ class PostgresDatabase:
                 elif mode is Mode.SNAPSHOT:
                     cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 try:
-                    yield Transaction(cursor, POSTGRES)
+                    yield _PgTransaction(cursor)
                 except BaseException:
                     if mode is not Mode.READ and not connection.closed:
                         connection.rollback()

@@ -33,10 +33,7 @@ _PENDING, _SUCCESS, _FAILURE = 0, 1, 2
 _STATE_OF_LIST = {"pendings": _PENDING, "successes": _SUCCESS, "failures": _FAILURE}
 _CHUNK = 500
 
-_INSERT_DETAIL = (
-    "INSERT INTO status_details (status, position, state, object_id, version, message) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
+_DETAIL_ROW = ("status", "position", "state", "object_id", "version", "message")
 
 
 def insert_status(tx: Transaction, status: Status) -> None:
@@ -67,7 +64,7 @@ def insert_status(tx: Transaction, status: Status) -> None:
     ):
         for entry in entries:
             details.append((status.id, len(details), state, entry.id, entry.version, entry.message))
-    tx.run_many(_INSERT_DETAIL, details)
+    tx.insert_rows("status_details", _DETAIL_ROW, details)
 
 
 def read_status(tx: Transaction, api_root: str, status_id: str) -> Status | None:
@@ -124,28 +121,32 @@ def record_results(
             [status_id, *chunk, _PENDING],
         ):
             pending[object_id].append(position)
-    moved: list[tuple[Any, ...]] = []
+    moved: list[tuple[Any, ...]] = []  # full rows, replacing the pending ones
     appended: list[tuple[Any, ...]] = []
     for obj, result in zip(objects, results, strict=True):
         list_name, entry = status_entry(obj.id, result)
         state = _STATE_OF_LIST[list_name]
         queue = pending.get(obj.id)
         if queue:
-            moved.append((state, entry.version, entry.message, status_id, queue.popleft()))
+            moved.append(
+                (status_id, queue.popleft(), state, entry.id, entry.version, entry.message)
+            )
         else:
             appended.append((state, entry.id, entry.version, entry.message))
-    tx.run_many(
-        "UPDATE status_details SET state = ?, version = ?, message = ? "
-        "WHERE status = ? AND position = ?",
-        moved,
-    )
     if appended:
         row = tx.row(
             "SELECT COALESCE(MAX(position), -1) FROM status_details WHERE status = ?",
             (status_id,),
         )
         start = (row[0] if row else -1) + 1
-        tx.run_many(
-            _INSERT_DETAIL,
-            [(status_id, start + i, *values) for i, values in enumerate(appended)],
+        appended = [(status_id, start + i, *values) for i, values in enumerate(appended)]
+    # Replacing the moved rows (one indexed DELETE per chunk, one bulk insert) costs
+    # a fraction of one UPDATE per entry on PostgreSQL, and about the same on SQLite.
+    for start in range(0, len(moved), _CHUNK):
+        positions = [row[1] for row in moved[start : start + _CHUNK]]
+        tx.run(
+            "DELETE FROM status_details WHERE status = ? "
+            f"AND position IN ({', '.join('?' * len(positions))})",
+            [status_id, *positions],
         )
+    tx.insert_rows("status_details", _DETAIL_ROW, moved + appended)

@@ -99,12 +99,17 @@ def test_repeated_ids_move_one_pending_entry_each(storage: Storage, collection: 
 def test_an_object_without_pending_entry_is_recorded(
     storage: Storage, collection: Collection
 ) -> None:
-    status = _status(collection, [])
+    expected = sdo(modified=ts(2))
+    status = _status(collection, [expected.id])
     storage.create_status(status)
     stray = sdo(modified=ts(3))
-    storage.add_objects(collection.id, [stray], status_id=status.id)
+    storage.add_objects(collection.id, [expected, stray], status_id=status.id)
     got = storage.get_status(collection.api_root, status.id)
-    assert got is not None and got.successes == (StatusDetail(stray.id, format_timestamp(ts(3))),)
+    assert got is not None and got.pendings == ()
+    assert got.successes == (
+        StatusDetail(expected.id, format_timestamp(ts(2))),
+        StatusDetail(stray.id, format_timestamp(ts(3))),
+    )
 
 
 def test_large_status_moves_in_chunks(storage: Storage, collection: Collection) -> None:
