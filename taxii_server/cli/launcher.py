@@ -70,6 +70,10 @@ def gunicorn_options(settings: Settings, options: ServerOptions) -> dict[str, An
         # saves a TCP (and TLS) handshake for a client fetching page after page.
         "keepalive": 5,
         "limit_request_line": _MAX_REQUEST_LINE,
+        # X-Forwarded-* are honoured in one place only: the app's ProxyFix, for the
+        # number of proxies `server.trusted_proxies` declares.  gunicorn would otherwise
+        # also believe X-Forwarded-Proto from any local client.
+        "forwarded_allow_ips": "",
         "preload_app": False,
         "proc_name": "atlas-taxii",
         "errorlog": "-",
