@@ -11,6 +11,7 @@ from collections.abc import Callable
 SUITES: dict[str, tuple[str, str]] = {
     "serve": ("benchmarks.serve", "the server over HTTP: worker classes, page reads, medallion"),
     "pages": ("benchmarks.taxii_pages", "one TAXII page read in-process, by endpoint and filter"),
+    "storage": ("benchmarks.storage", "the SQL store alone: reads and adds, SQLite and PostgreSQL"),
 }
 
 
