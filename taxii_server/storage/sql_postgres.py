@@ -94,7 +94,8 @@ def _translated(location: str) -> Iterator[None]:
     try:
         yield
     except psycopg.IntegrityError as exc:
-        raise StorageConflict(f"{location}: {exc}") from exc
+        # No location here: a conflict's message may reach an HTTP client (409).
+        raise StorageConflict(f"the store refused a duplicate: {str(exc).splitlines()[0]}") from exc
     except (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed) as exc:
         raise StorageUnavailable(f"{location}: no database connection: {exc}") from exc
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:

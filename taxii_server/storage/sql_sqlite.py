@@ -73,7 +73,8 @@ def _translated(location: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.IntegrityError as exc:
-        raise StorageConflict(f"{location}: {exc}") from exc
+        # No location here: a conflict's message may reach an HTTP client (409).
+        raise StorageConflict(f"the store refused a duplicate: {str(exc).splitlines()[0]}") from exc
     except sqlite3.Error as exc:
         code = getattr(exc, "sqlite_errorcode", None)
         if code is not None and code & 0xFF in _UNAVAILABLE_CODES:
