@@ -302,12 +302,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"seeded in {_seed_atlas(config, objects):.1f} s")
         url = f"http://127.0.0.1:{port}/bench/collections/{COLLECTION_ID}/objects/"
         atlas = str(Path(sys.executable).with_name("atlas-taxii"))
-        for worker_class in ("gthread", "sync"):
+        variants = [("gthread", threads) for threads in args.threads] + [("sync", 1)]
+        for worker_class, threads in variants:
             argv = [atlas, "serve", "--config", str(config), "--worker-class", worker_class,
-                    "--no-access-log"]  # fmt: skip
-            server = ServerProcess(argv, port, directory, f"atlas-{worker_class}").start()
+                    "--threads", str(threads), "--no-access-log"]  # fmt: skip
+            name = f"{worker_class}{'/' + str(threads) if worker_class == 'gthread' else ''}"
+            server = ServerProcess(argv, port, directory, f"atlas-{name.replace('/', '-')}")
+            server.start()
             try:
-                _measure(f"atlas-taxii {worker_class} x{args.workers}", server, url, args)
+                _measure(f"atlas-taxii {name} x{args.workers}", server, url, args)
             finally:
                 server.stop()
         venv = Path(args.medallion_venv)
@@ -332,6 +335,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objects", type=int, default=100_000, help="collection size")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for atlas")
     parser.add_argument("--repeat", type=int, default=20, help="requests per timed figure")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[4],
+        metavar="N",
+        help="threads per gthread worker; several values are measured one after another",
+    )
     parser.add_argument(
         "--medallion-objects", type=int, default=1000, help="collection size for medallion"
     )
