@@ -65,6 +65,7 @@ class TypeCheck(Check):
     """``type`` (§6.1.1).  JSON Schema counts 1.0 as an integer and no boolean as one."""
 
     __slots__ = ("names",)
+    decisive = True
 
     def __init__(self, names: Sequence[str]) -> None:
         self.names = tuple(names)
@@ -293,7 +294,7 @@ _MEMO_LIMIT = 4096
 class ObjectCheck(Check):
     """All object keywords applied to one value, merged (§10.3.2, §6.5)."""
 
-    __slots__ = ("groups", "required", "names", "_rules")
+    __slots__ = ("groups", "required", "min_properties", "names", "_rules")
 
     def __init__(
         self,
@@ -304,6 +305,7 @@ class ObjectCheck(Check):
     ) -> None:
         self.groups = tuple(groups)
         self.required = required
+        self.min_properties = min_properties
         self.names = tuple(names)
         self._rules: dict[str, Pred] = {}
         rules = self._rules
@@ -363,6 +365,12 @@ class ObjectCheck(Check):
         """Missing required properties, rejected names, then each invalid value."""
         for key in sorted(self.required - value.keys()):
             yield Failure((*steps, key), "required property is missing")
+        if len(value) < self.min_properties:
+            if not value:
+                yield Failure(steps, "must not be an empty object")
+            else:
+                count = self.min_properties
+                yield Failure(steps, f"must have at least {count} properties, got {len(value)}")
         for key, item in value.items():
             where = (*steps, key)
             bad_name = False
@@ -389,7 +397,12 @@ def required_only(node: Node) -> frozenset[str] | None:
     if len(node.checks) != 1:
         return None
     check = node.checks[0]
-    if isinstance(check, ObjectCheck) and not check.groups and not check.names:
+    if (
+        isinstance(check, ObjectCheck)
+        and not check.groups
+        and not check.names
+        and not check.min_properties
+    ):
         return check.required
     return None
 

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from .nodes import Failure, show
 from .patterns import pattern_problems
-from .timestamps import order_key
+from .timestamps import is_real_date, order_key, real_date_message
 
 __all__ = ["RULES_KEPT", "RULES_LEFT_OUT", "Must", "musts_for"]
 
@@ -126,6 +126,15 @@ def _ordering(later: str, earlier: str, strict: bool) -> Must:
             out.append(Failure((later,), message))
 
     return check
+
+
+def _real_dates(obj: dict[str, Any], out: list[Failure]) -> None:
+    # SCO schemas do not define created/modified, so these are custom properties
+    # there; the reference still holds them to be real dates, as SDOs'.
+    for name in ("created", "modified"):
+        value = obj.get(name)
+        if isinstance(value, str) and _TIMESTAMP.match(value) and not is_real_date(value):
+            out.append(Failure((name,), real_date_message(value)))
 
 
 def _id_matches_type(obj: dict[str, Any], out: list[Failure]) -> None:
@@ -241,9 +250,14 @@ def _contents(obj: dict[str, Any], out: list[Failure]) -> None:
                     out.append(Failure(("contents", tag, name), message))
 
 
-def musts_for(stix_type: str, *, has_schema: bool) -> tuple[Must, ...]:
-    """The rules for objects of one type (``has_schema``: the OASIS schemas define it)."""
+def musts_for(stix_type: str, *, has_schema: bool, observable: bool) -> tuple[Must, ...]:
+    """The rules for objects of one type.
+
+    ``has_schema``: the OASIS schemas define the type; ``observable``: it is an SCO.
+    """
     rules: list[Must] = [_ordering("modified", "created", False)]
+    if observable and has_schema:
+        rules.append(_real_dates)
     rules += [_ordering(*rule) for rule in _ORDERINGS.get(stix_type, ())]
     if not has_schema:
         rules.append(_id_matches_type)

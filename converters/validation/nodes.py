@@ -32,6 +32,9 @@ class Check(ABC):
 
     __slots__ = ("table",)
 
+    #: When this check fails, the node's other checks are not worth explaining.
+    decisive = False
+
     def __init__(self, table: Table) -> None:
         self.table = table
 
@@ -70,9 +73,18 @@ class Node:
         if json_type(value) is None:
             yield Failure(steps, f"{type(value).__name__} is not a JSON value")
             return
+        explained = False
         for check in self.checks:
             if not check.passes(value):
-                yield from check.explain(value, steps)
+                for failure in check.explain(value, steps):
+                    explained = True
+                    yield failure
+                if check.decisive:
+                    return  # a value of the wrong type: the other keywords are moot
+        if not explained and not self.test(value):
+            # Never report "valid" for a value the fast test rejects, even if a check
+            # cannot say why (tests/validation/test_explanations.py keeps this unused).
+            yield Failure(steps, f"{show(value)} does not match the schema {self.where}")
 
     def __repr__(self) -> str:
         return f"<Node {self.where}>"

@@ -34,6 +34,15 @@ def pattern_problems(pattern: str, version: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=16_384)
 def _reference_problems(pattern: str, version: str) -> tuple[str, ...]:
+    try:
+        return _ask_reference(pattern, version)
+    except Exception as exc:  # noqa: BLE001 - a crash of the reference is a verdict too
+        # e.g. a negative list index ("[-1]") parses, then crashes the stix2patterns
+        # 2.1 inspector; stix2-validator then fails the indicator with that error.
+        return (f"the reference pattern parser cannot read it ({type(exc).__name__})",)
+
+
+def _ask_reference(pattern: str, version: str) -> tuple[str, ...]:
     # Imported here: loading the ANTLR grammar costs a noticeable fraction of a second.
     from stix2patterns.v21.pattern import Pattern  # type: ignore[import-untyped]
     from stix2patterns.validator import run_validator  # type: ignore[import-untyped]

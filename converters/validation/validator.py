@@ -52,7 +52,10 @@ class StixValidator:
             refinements={timestamp_uri: StringRule(is_real_date, real_date_message)},
         )
         self._entries: dict[str, _Entry] = {
-            stix_type: (compiler.document(uri), musts_for(stix_type, has_schema=True))
+            stix_type: (
+                compiler.document(uri),
+                musts_for(stix_type, has_schema=True, observable="/observables/" in uri),
+            )
             for stix_type, uri in schemas.object_types.items()
             if stix_type != "bundle"
         }
@@ -117,7 +120,7 @@ class StixValidator:
         entry = self._custom.get(key)
         if entry is None:
             node = self._observable_core if as_sco else self._core
-            entry = (node, musts_for(stix_type, has_schema=False))
+            entry = (node, musts_for(stix_type, has_schema=False, observable=as_sco))
             if len(self._custom) < 1024:
                 self._custom[key] = entry
         return entry
