@@ -44,7 +44,7 @@ def _safe_url(url: str) -> str:
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
-def demo_banner(demo: Demo, settings: Settings, base_url: str, directory: Path) -> str:
+def demo_banner(demo: Demo, base_url: str, directory: Path) -> str:
     """Everything needed to connect to the demo, with examples."""
     collection = demo.collection
     api_root_url = f"{base_url}/{collection.api_root}/"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,10 +44,10 @@ def public_base_url(settings: Settings, *, tls: bool = False) -> str:
 
 def prepare_store(
     settings: Settings, *, demo_bundles: list[Path] | None = None
-) -> tuple[BootstrapReport, Demo | None]:
-    """Open the store (migrating it), ensure what the configuration declares, set up
-    the demo when ``demo_bundles`` is given, and build the application once to check
-    it; close the store again before gunicorn forks."""
+) -> BootstrapReport | Demo:
+    """Open the store (migrating it), ensure what the configuration declares (and, when
+    ``demo_bundles`` is given, set up the demo with them), and build the application
+    once to check it; close the store again before gunicorn forks."""
     from taxii_server.app import create_app
     from taxii_server.bootstrap import ensure_declared
     from taxii_server.demo import set_up_demo
@@ -54,12 +55,31 @@ def prepare_store(
 
     storage = open_storage(settings.storage_url, migrate=True)
     try:
-        report = ensure_declared(storage, settings)
-        demo = set_up_demo(storage, settings, demo_bundles) if demo_bundles is not None else None
+        prepared = (
+            set_up_demo(storage, settings, demo_bundles)
+            if demo_bundles is not None
+            else ensure_declared(storage, settings)
+        )
         create_app(settings, storage=storage)
     finally:
         storage.close()
-    return report, demo
+    return prepared
+
+
+def _check_port_free(settings: Settings) -> None:
+    """Refuse early, before printing credentials, when the address is taken: gunicorn
+    would otherwise retry for several seconds and then exit with a log line."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # The same option gunicorn sets, so a port in TIME_WAIT does not count as taken.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as exc:
+            raise CommandError(
+                f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
+                "choose another with --port or server.port"
+            ) from exc
 
 
 def _settings(args: argparse.Namespace, demo: bool) -> Settings:
@@ -76,6 +96,11 @@ def _settings(args: argparse.Namespace, demo: bool) -> Settings:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from taxii_server.app import create_app
+    from taxii_server.cli import launcher
+    from taxii_server.cli.banner import demo_banner, server_banner
+    from taxii_server.demo import Demo, fixture_bundles
+
     demo = args.demo or (args.config is None and not os.environ.get(f"{ENV_PREFIX}CONFIG"))
     if args.demo and os.environ.get(f"{ENV_PREFIX}CONFIG"):
         print(
@@ -92,26 +117,20 @@ def _run(args: argparse.Namespace) -> int:
         certfile=args.certfile,
         keyfile=args.keyfile,
     )
+    _check_port_free(settings)
     bundles: list[Path] | None = None
     if demo:
-        from taxii_server.demo import fixture_bundles
-
-        args.demo_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            args.demo_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(f"cannot create the demo folder {args.demo_dir}: {exc}") from exc
         bundles = fixture_bundles()
-    report, prepared = prepare_store(settings, demo_bundles=bundles)
+    prepared = prepare_store(settings, demo_bundles=bundles)
     base_url = public_base_url(settings, tls=args.certfile is not None)
-    if prepared is not None:
-        from taxii_server.cli.banner import demo_banner
-
-        print(demo_banner(prepared, settings, base_url, args.demo_dir), flush=True)
+    if isinstance(prepared, Demo):
+        print(demo_banner(prepared, base_url, args.demo_dir), flush=True)
     else:
-        from taxii_server.cli.banner import server_banner
-
-        print(server_banner(report, settings, base_url), flush=True)
-
-    from taxii_server.app import create_app
-    from taxii_server.cli import launcher
-
+        print(server_banner(prepared, settings, base_url), flush=True)
     launcher.run(settings, lambda: create_app(settings), options)
     return 0
 

@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -199,3 +200,20 @@ def _dump(database: Path) -> list[str]:
         return list(connection.iterdump())
     finally:
         connection.close()
+
+
+def test_a_port_in_use_is_refused_before_anything_is_printed(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [ATLAS_TAXII, "serve", "--demo", "--demo-dir", str(tmp_path), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
