@@ -203,3 +203,24 @@ def test_list_and_remove(cli: Runner, store: Storage) -> None:
     assert store.list_api_keys("alice") == []
     assert store.get_grant("alice", INDICATORS_ID) is None
     assert "no users yet" in cli("users", "list").out
+
+
+def test_the_store_may_be_named_by_environment_or_storage_url(
+    tmp_path: Path,
+    config_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from taxii_server.cli import main
+
+    monkeypatch.setenv("ATLAS_TAXII_CONFIG", str(config_file))
+    assert main(["users", "add", "from-env"]) == 0
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    assert main(["users", "add", "elsewhere", "--storage", other]) == 0
+    capsys.readouterr()
+
+    assert main(["users", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "from-env" in listed and "elsewhere" not in listed
+    assert main(["users", "list", "--storage", other]) == 0
+    assert "elsewhere" in capsys.readouterr().out
