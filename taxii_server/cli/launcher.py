@@ -52,7 +52,7 @@ class ServerOptions:
     keyfile: str | None = None
 
 
-def bind_address(host: str, port: int) -> str:
+def _bind_address(host: str, port: int) -> str:
     """``host:port``, with brackets around an IPv6 address."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -60,7 +60,7 @@ def bind_address(host: str, port: int) -> str:
 def gunicorn_options(settings: Settings, options: ServerOptions) -> dict[str, Any]:
     """The gunicorn settings for ``settings`` and ``options``."""
     values: dict[str, Any] = {
-        "bind": [bind_address(settings.host, settings.port)],
+        "bind": [_bind_address(settings.host, settings.port)],
         "workers": settings.workers,
         "worker_class": options.worker_class,
         "threads": options.threads if options.worker_class == "gthread" else 1,

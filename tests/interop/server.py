@@ -34,11 +34,10 @@ def _with_worker_pid(app: Callable[..., Iterable[bytes]]) -> Callable[..., Itera
 
 def main(argv: list[str]) -> None:
     settings = load_settings(argv[0])
-    threads = int(argv[1]) if len(argv) > 1 else launcher.DEFAULT_THREADS
     launcher.run(
         settings,
         lambda: _with_worker_pid(create_app(settings)),
-        launcher.ServerOptions(threads=threads, access_log=None),
+        launcher.ServerOptions(access_log=None),
     )
 
 
