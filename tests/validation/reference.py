@@ -39,7 +39,7 @@ def our_valid(value: Any) -> bool:
     return not validator.check_object(value)
 
 
-def _schema_examples() -> Path:
+def schema_examples() -> Path:
     spec = importlib.util.find_spec("stix2validator")
     assert spec is not None and spec.submodule_search_locations
     return Path(next(iter(spec.submodule_search_locations)), "schemas-2.1", "examples")
@@ -49,7 +49,7 @@ def _schema_examples() -> Path:
 def example_cases() -> tuple[tuple[str, Any], ...]:
     """The OASIS schema repository's examples: each bundle, and each of its objects."""
     cases: list[tuple[str, Any]] = []
-    for path in sorted(_schema_examples().rglob("*.json")):
+    for path in sorted(schema_examples().rglob("*.json")):
         document = json.loads(path.read_text(encoding="utf-8"))
         cases.append((path.name, document))
         for obj in document.get("objects", ()):
