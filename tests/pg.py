@@ -73,6 +73,7 @@ class PgCluster:
         self.root = root
         self.port = port
         self._prefix = prefix
+        self._options = ""
 
     @property
     def socket_dir(self) -> Path:
@@ -112,26 +113,25 @@ class PgCluster:
                 "--locale=C",
             )
             cluster._run("mkdir", str(cluster.socket_dir), tool=False)
-            options = f"-k {cluster.socket_dir} -p {cluster.port} -c listen_addresses=''"
+            cluster._options = f"-k {cluster.socket_dir} -p {cluster.port} -c listen_addresses=''"
             if not durable:
-                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            cluster._run(
-                "pg_ctl",
-                "-D",
-                str(root / "data"),
-                "-l",
-                str(root / "server.log"),
-                "-o",
-                options,
-                "-w",
-                "-t",
-                "60",
-                "start",
-            )
+                cluster._options += (
+                    " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                )
+            cluster.start_server()
         except BaseException:
             cluster.stop()
             raise
         return cluster
+
+    def start_server(self) -> None:
+        """Start the server (again, after :meth:`stop_server`)."""
+        data, log = str(self.root / "data"), str(self.root / "server.log")
+        self._run("pg_ctl", "-D", data, "-l", log, "-o", self._options, "-w", "-t", "60", "start")
+
+    def stop_server(self) -> None:
+        """Stop the server, keeping its data (an outage, for tests)."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
 
     def _run(self, name: str, *args: str, tool: bool = True) -> None:
         program = str(self.bin_dir / name) if tool else name

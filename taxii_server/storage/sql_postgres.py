@@ -29,9 +29,12 @@ from taxii_server.storage.sql_dialect import Dialect, Mode, Transaction
 __all__ = ["POOL_MAX_SIZE", "POOL_TIMEOUT", "POSTGRES", "PostgresDatabase"]
 
 #: Connections per worker process; a gthread worker needs one per busy thread.
+#: ``?pool_size=N`` in the storage URL overrides it (workers x hosts x N must stay
+#: below the server's ``max_connections``).
 POOL_MAX_SIZE = 10
 #: Seconds a request waits for a connection before the store reports itself
-#: unavailable (all connections busy, or the server unreachable).
+#: unavailable (all connections busy, or the server unreachable);
+#: ``?pool_timeout=S`` in the URL overrides it.
 POOL_TIMEOUT = 5.0
 
 # The JSONB copy of a body for operators' ad-hoc queries.  jsonb cannot hold the
@@ -106,14 +109,51 @@ def _translated(location: str) -> Iterator[None]:
         raise StorageError(f"{location}: {exc}") from exc
 
 
-def _redacted(url: str) -> str:
-    """The URL without its password, for messages."""
+def _pool_options(url: str) -> tuple[str, int, float]:
+    """Split our own ``pool_size``/``pool_timeout`` parameters off a libpq URL (libpq
+    refuses parameters it does not know)."""
     parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    kept: list[tuple[str, str]] = []
+    size, timeout = POOL_MAX_SIZE, POOL_TIMEOUT
+    for key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
+        try:
+            if key == "pool_size":
+                size = int(value)
+                if size < 1:
+                    raise ValueError(value)
+            elif key == "pool_timeout":
+                timeout = float(value)
+                if not timeout > 0:
+                    raise ValueError(value)
+            else:
+                kept.append((key, value))
+        except ValueError:
+            raise StorageError(
+                f"storage URL parameter {key}={value!r}: expected a positive number"
+            ) from None
+    return _with_query(url, urllib.parse.urlencode(kept, safe="/")), size, timeout
+
+
+def _with_query(url: str, query: str) -> str:
+    # Not urlunsplit: it drops the "//" of "postgresql:///db?host=/socket/dir".
+    base = url.partition("?")[0]
+    return f"{base}?{query}" if query else base
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password (in the authority or as a parameter), for
+    messages."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is not None:
+        netloc = parts.netloc.rpartition("@")[2]
+        url = f"{parts.scheme}://{parts.username or ''}:***@{netloc}{parts.path}" + (
+            f"?{parts.query}" if parts.query else ""
+        )
+    query = "&".join(
+        f"{key}=***" if key == "password" else f"{key}={value}"
+        for key, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return _with_query(url, query)
 
 
 class PostgresDatabase:
@@ -123,7 +163,7 @@ class PostgresDatabase:
 
     def __init__(self, url: str) -> None:
         """Open nothing yet: the pool is created by the first transaction."""
-        self._url = url
+        self._url, self._pool_size, self._pool_timeout = _pool_options(url)
         self._location = _redacted(url)
         self._lock = threading.Lock()
         self._pool: psycopg_pool.ConnectionPool[Any] | None = None
@@ -142,16 +182,16 @@ class PostgresDatabase:
             if self._pool is None or self._pid != pid:
                 # One direct connection first: a wrong password, a missing database or
                 # a server that is down is reported at once with libpq's own message,
-                # where the pool would retry for POOL_TIMEOUT and then say only that
+                # where the pool would retry for its timeout and then say only that
                 # it got no connection.
-                psycopg.connect(self._url, connect_timeout=int(POOL_TIMEOUT) or 1).close()
+                psycopg.connect(self._url, connect_timeout=max(1, int(self._pool_timeout))).close()
                 # A pool inherited across fork() is abandoned, not closed: closing it
                 # would talk on sockets that belong to the parent.
                 pool = psycopg_pool.ConnectionPool(
                     self._url,
                     min_size=1,
-                    max_size=POOL_MAX_SIZE,
-                    timeout=POOL_TIMEOUT,
+                    max_size=self._pool_size,
+                    timeout=self._pool_timeout,
                     kwargs={"autocommit": True},
                     check=psycopg_pool.ConnectionPool.check_connection,
                     open=False,
@@ -164,23 +204,45 @@ class PostgresDatabase:
     @contextmanager
     def transaction(self, mode: Mode) -> Iterator[Transaction]:
         """Run one transaction on a pooled connection (see :class:`Mode`)."""
-        with _translated(self._location), self._get_pool().connection() as connection:
-            cursor = connection.cursor(binary=True)
+        with _translated(self._location):
+            pool = self._get_pool()
             try:
-                if mode is Mode.WRITE:
-                    cursor.execute("BEGIN")
-                elif mode is Mode.SNAPSHOT:
-                    cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                try:
-                    yield _PgTransaction(cursor)
-                except BaseException:
-                    if mode is not Mode.READ and not connection.closed:
-                        connection.rollback()
-                    raise
-                if mode is not Mode.READ:
-                    cursor.execute("COMMIT")
-            finally:
-                cursor.close()
+                with pool.connection() as connection:
+                    yield from self._run(connection, mode)
+            except psycopg_pool.PoolTimeout:
+                # The server is gone, or the pool is backing off between reconnection
+                # attempts.  A fresh pool (checked by a direct connection first) makes
+                # the next request fail at once with libpq's reason while the server is
+                # down, and succeed at once when it is back.
+                self._discard(pool)
+                raise
+
+    @staticmethod
+    def _run(connection: psycopg.Connection[Any], mode: Mode) -> Iterator[Transaction]:
+        cursor = connection.cursor(binary=True)
+        try:
+            if mode is Mode.WRITE:
+                cursor.execute("BEGIN")
+            elif mode is Mode.SNAPSHOT:
+                cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            try:
+                yield _PgTransaction(cursor)
+            except BaseException:
+                if mode is not Mode.READ and not connection.closed:
+                    connection.rollback()
+                raise
+            if mode is not Mode.READ:
+                cursor.execute("COMMIT")
+        finally:
+            cursor.close()
+
+    def _discard(self, pool: psycopg_pool.ConnectionPool[Any]) -> None:
+        with self._lock:
+            if self._pool is not pool:
+                return  # another thread replaced it already
+            self._pool = None
+        # Connections other threads hold are closed when they return them.
+        pool.close(timeout=0.1)
 
     def close(self) -> None:
         """Close this process's pool; a later transaction opens a new one."""
@@ -188,4 +250,4 @@ class PostgresDatabase:
             pool, self._pool = self._pool, None
             owned = self._pid == os.getpid()
         if pool is not None and owned:
-            pool.close()
+            pool.close(timeout=1.0)  # do not wait long for its maintenance threads
