@@ -35,7 +35,7 @@ workers = {workers}
 default_api_root = "community"
 
 [storage]
-url = "sqlite:///{db}"
+url = "{storage_url}"
 
 [paging]
 default_limit = 100
@@ -99,13 +99,13 @@ class LiveServer:
         return f"{self.base_url}/community/collections/{collection_id}/"
 
 
-def write_config(directory: Path, port: int) -> Path:
+def write_config(directory: Path, port: int, storage_url: str | None = None) -> Path:
     path = directory / "atlas-taxii.toml"
     path.write_text(
         CONFIG.format(
             port=port,
             workers=WORKERS,
-            db=directory / "atlas.db",
+            storage_url=storage_url or f"sqlite:///{directory / 'atlas.db'}",
             indicators=INDICATORS_ID,
             inbox=INBOX_ID,
         )
@@ -149,9 +149,12 @@ def seed(settings: Settings, objects: list[dict[str, Any]], directory: Path) -> 
     return accounts
 
 
-def start_server(directory: Path, objects: list[dict[str, Any]]) -> LiveServer:
-    """Seed a store in ``directory`` and start a server on it."""
-    config = write_config(directory, free_port())
+def start_server(
+    directory: Path, objects: list[dict[str, Any]], storage_url: str | None = None
+) -> LiveServer:
+    """Seed a store (SQLite in ``directory`` unless ``storage_url`` names another) and
+    start a server on it."""
+    config = write_config(directory, free_port(), storage_url)
     settings = load_settings(config)
     alice, root, bob = seed(settings, objects, directory)
     process = ServerProcess(
