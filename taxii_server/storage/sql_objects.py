@@ -284,10 +284,20 @@ def delete_objects(tx: Transaction, collection_id: str, object_id: str, query: O
     seq = locked[0]
     clauses, params = _filters(query)
     where = " AND ".join(["o.collection = ?", "o.id = ?", *clauses])
-    deleted = tx.run(
-        f"DELETE FROM objects AS o WHERE {where}",
-        [seq, object_id, *params],
-    )
+    doomed = [
+        row[0]
+        for row in tx.rows(
+            f"SELECT o.version FROM objects o WHERE {where}", [seq, object_id, *params]
+        )
+    ]
+    deleted = 0
+    for start in range(0, len(doomed), _CHUNK):
+        chunk = doomed[start : start + _CHUNK]
+        deleted += tx.run(
+            "DELETE FROM objects WHERE collection = ? AND id = ? "
+            f"AND version IN ({_marks(len(chunk))})",
+            [seq, object_id, *chunk],
+        )
     if deleted:
         remaining = [
             _Version(int(version), tlp, False, b"", first, latest)

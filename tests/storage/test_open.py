@@ -98,3 +98,21 @@ def test_postgresql_that_does_not_answer_is_unavailable(tmp_path: Path) -> None:
     url = f"postgresql:///atlas?host={tmp_path}&port=1&user=postgres"  # no server there
     with pytest.raises(StorageUnavailable, match="connection"):
         open_storage(url)
+
+
+def test_public_names_and_nothing_loaded_at_import() -> None:
+    import subprocess
+
+    import taxii_server.storage as package
+
+    assert sorted(package.__all__) == ["BACKENDS", "inspect_schema", "open_storage"]
+    assert all(hasattr(package, name) for name in package.__all__)
+    probe = (
+        "import sys, taxii_server.storage; "
+        "print(sorted(m for m in ('sqlite3', 'psycopg', 'pymongo', 'taxii_server.storage.sql') "
+        "if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"
