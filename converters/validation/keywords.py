@@ -173,7 +173,12 @@ class SizeCheck(Check):
         def within(value: Any) -> bool:
             return low <= len(value) and (top is None or len(value) <= top)
 
-        super().__init__({**constant_table(JSON_TYPES), kind: within})
+        def at_least(value: Any) -> bool:
+            return len(value) >= low
+
+        # "Not empty" is by far the most common bound (STIX forbids empty lists).
+        pred: Pred = within if high is not None else bool if low == 1 else at_least
+        super().__init__({**constant_table(JSON_TYPES), kind: pred})
 
     def explain(self, value: Any, steps: Steps) -> Iterator[Failure]:
         """Say the size found and the bounds."""
@@ -431,7 +436,11 @@ class NotCheck(Check):
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        super().__init__({kind: negate(pred) for kind, pred in node.table.items()})
+        table = {kind: negate(pred) for kind, pred in node.table.items()}
+        inner = node.checks[0] if len(node.checks) == 1 else None
+        if isinstance(inner, AnyOfCheck) and inner.wanted is not None:
+            table[dict] = inner.wanted.isdisjoint  # "has none of these keys", in C
+        super().__init__(table)
 
     def explain(self, value: Any, steps: Steps) -> Iterator[Failure]:
         """Name the forbidden property, value or pattern."""
@@ -493,7 +502,7 @@ class _Alternatives(Check):
 class AnyOfCheck(_Alternatives):
     """``anyOf`` (§10.2.1.2)."""
 
-    __slots__ = ()
+    __slots__ = ("wanted",)
     word = "at least one"
 
     def __init__(self, nodes: Sequence[Node], where: str) -> None:
@@ -501,9 +510,11 @@ class AnyOfCheck(_Alternatives):
         table: dict[type, Pred] = {
             kind: any_of(node.table[kind] for node in nodes) for kind in JSON_TYPES
         }
+        #: For anyOf [{required: [a]}, {required: [b]}, ...]: the keys, one of which is needed.
+        self.wanted: frozenset[str] | None = None
         if nodes and all(k is not None and len(k) == 1 for k in keys):
-            # anyOf [{required: [a]}, {required: [b]}, ...]: "has one of these keys".
             wanted = frozenset(key for k in keys for key in k or ())
+            self.wanted = wanted
 
             def has_one(value: dict[str, Any]) -> bool:
                 return not wanted.isdisjoint(value)

@@ -78,6 +78,40 @@ _SCO_TYPES: Final = frozenset(
 )  # fmt: skip
 
 
+# Most indicators hold one comparison of a property path with a string; one regular
+# expression recognises those (a subset of the grammar), the parser the rest.  Names
+# are lowercase (so no keyword but true/false can appear) and start with a letter
+# (so none lexes as a number); spaces are the only whitespace accepted.
+_ONE_COMPARISON: Final = re.compile(
+    r"\[ *(?P<type>[a-z][a-z0-9-]*):(?P<first>[a-z][a-z0-9_]*)"
+    r"(?P<rest>(?:\.(?:[a-z][a-z0-9_]*|'(?:[^'\\]|\\['\\])*'))*)"
+    r"(?: *(?:=|!=)| +(?:LIKE|MATCHES)) *(?P<value>'(?:[^'\\]|\\['\\])*') *\]\Z"
+)
+_PATH_STEP: Final = re.compile(r"\.(?:([a-z][a-z0-9_]*)|'((?:[^'\\]|\\['\\])*)')")
+_BOOLEANS: Final = frozenset({"true", "false"})
+
+
+def _one_comparison(pattern: str) -> bool:
+    """The single-comparison shortcut; True only when the pattern is certainly valid."""
+    match = _ONE_COMPARISON.match(pattern)
+    if match is None:
+        return False
+    object_type, first, rest = match.group("type", "first", "rest")
+    path: list[str | int | None] = [first]
+    for name, quoted in _PATH_STEP.findall(rest):
+        if name in _BOOLEANS:
+            return False
+        path.append(name or quoted.replace("\\'", "'").replace("\\\\", "\\"))
+    if object_type in _BOOLEANS or first in _BOOLEANS:
+        return False
+    try:
+        _check_names(object_type, first)
+        _check_hash(path, match.group("value"))
+    except _Decline:
+        return False
+    return True
+
+
 class _Decline(Exception):
     """Not recognised here: the ANTLR parser decides."""
 
@@ -86,6 +120,8 @@ def quick_verdict(pattern: str, version: str) -> bool:
     """True when ``pattern`` is certainly a valid STIX ``version`` pattern."""
     if version != "2.1":
         return False
+    if _one_comparison(pattern):
+        return True
     try:
         tokens = _tokenize(pattern)
         _Parser(tokens).pattern()
