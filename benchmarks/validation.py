@@ -42,9 +42,11 @@ _BREAKAGES: tuple[Callable[[dict[str, Any]], None], ...] = (
     lambda o: o.__setitem__("modified" if "modified" in o else "id", "2024-02-30T00:00:00Z"),
     lambda o: o.pop("id"),
     lambda o: o.__setitem__("x_Bad-Name", 1),
-    lambda o: o.__setitem__("pattern", "[ipv4-addr:value = '1.2.3.4'")
-    if o["type"] == "indicator"
-    else o.__setitem__("confidence", 101),
+    lambda o: (
+        o.__setitem__("pattern", "[ipv4-addr:value = '1.2.3.4'")
+        if o["type"] == "indicator"
+        else o.__setitem__("confidence", 101)
+    ),
 )
 
 
@@ -147,11 +149,8 @@ def run(args: argparse.Namespace) -> int:
         return [validator.check_object(obj) for obj in broken]
 
     rows.append(_row("atlas-taxii warm", len(objects), *_measure(warm, args.repeat)))
-    rows.append(
-        _row(
-            f"atlas-taxii warm, {invalid} invalid", len(objects), *_measure(warm_broken, args.repeat)
-        )
-    )
+    broken_name = f"atlas-taxii warm, {invalid} invalid"
+    rows.append(_row(broken_name, len(objects), *_measure(warm_broken, args.repeat)))
     if args.peers:
         jsonschema_work = _jsonschema(sample)
         rows.append(_row("jsonschema (schemas only)", len(sample), *_measure(jsonschema_work)))
