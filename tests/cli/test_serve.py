@@ -28,6 +28,8 @@ from taxii_server.cli import main
 from taxii_server.demo import DEMO_COLLECTION_ID, fixture_bundles
 from tests.live_server import ServerProcess, free_port
 
+pytestmark = pytest.mark.slow  # real processes, a few seconds each
+
 TAXII = "application/taxii+json;version=2.1"
 ATLAS_TAXII = str(Path(sys.executable).with_name("atlas-taxii"))
 

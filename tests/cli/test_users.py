@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
+import io
+import sys
 from pathlib import Path
 
 import pytest
@@ -224,3 +227,44 @@ def test_the_store_may_be_named_by_environment_or_storage_url(
     assert "from-env" in listed and "elsewhere" not in listed
     assert main(["users", "list", "--storage", other]) == 0
     assert "elsewhere" in capsys.readouterr().out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("answers", "status"),
+    [
+        pytest.param([PASSWORD, PASSWORD], 0, id="typed-twice"),
+        pytest.param([PASSWORD, PASSWORD + "x"], 2, id="mismatch"),
+    ],
+)
+def test_password_prompt_on_a_terminal(
+    config_file: Path,
+    store: Storage,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    answers: list[str],
+    status: int,
+) -> None:
+    from taxii_server.cli import main
+
+    prompts: list[str] = []
+
+    def fake_getpass(prompt: str) -> str:
+        prompts.append(prompt)
+        return answers[len(prompts) - 1]
+
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    monkeypatch.setattr(getpass, "getpass", fake_getpass)
+    assert main(["users", "add", "carol", "--password", "--config", str(config_file)]) == status
+    assert prompts == ["New password for carol: ", "Repeat it: "]
+    user = store.get_user("carol")
+    if status == 0:
+        assert user is not None and user.password_hash is not None
+        assert verify_secret(PASSWORD, user.password_hash)
+    else:
+        assert user is None
+        assert "the two passwords differ" in capsys.readouterr().err

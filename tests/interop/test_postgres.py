@@ -17,7 +17,7 @@ from .conftest import INBOX_ID, INDICATORS_ID, LiveServer, start_server
 from .dataset import build_objects, visible_ids
 from .server import WORKER_HEADER
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

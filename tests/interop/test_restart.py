@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import requests
 
 from .conftest import INDICATORS_ID, start_server
 from .dataset import build_objects, visible_ids
+
+pytestmark = pytest.mark.slow  # starts its own server twice
 
 TAXII = "application/taxii+json;version=2.1"
 
