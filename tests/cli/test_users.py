@@ -268,3 +268,16 @@ def test_password_prompt_on_a_terminal(
     else:
         assert user is None
         assert "the two passwords differ" in capsys.readouterr().err
+
+
+def test_an_unreachable_store_is_exit_1_with_the_reason(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from taxii_server.cli import main
+
+    monkeypatch.delenv("ATLAS_TAXII_CONFIG", raising=False)
+    # Port 1 on the loopback: nothing listens, the refusal is immediate.
+    assert main(["users", "list", "--storage", "postgresql://atlas@127.0.0.1:1/atlas"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("atlas-taxii: error: ") and "Connection refused" in err
+    assert "Traceback" not in err
