@@ -12,6 +12,7 @@ SUITES: dict[str, tuple[str, str]] = {
     "serve": ("benchmarks.serve", "the server over HTTP: worker classes, page reads, medallion"),
     "pages": ("benchmarks.taxii_pages", "one TAXII page read in-process, by endpoint and filter"),
     "storage": ("benchmarks.storage", "the SQL store alone: reads and adds, SQLite and PostgreSQL"),
+    "convert": ("benchmarks.convert", "research package to a validated bundle, beside stix2"),
 }
 
 
