@@ -16,8 +16,10 @@ validation — it is never returned).
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,7 +78,17 @@ def convert_packages(
     ``validate`` checks the bundle against STIX 2.1 (on by default); ``strict`` makes
     package warnings errors; ``progress(done, total)`` is called as mapping rules run.
     """
-    tell = progress or _silent
+    with _collector_paused():
+        return _convert(paths, mapping, validate, strict, progress or _silent)
+
+
+def _convert(
+    paths: Sequence[str | Path],
+    mapping: Mapping | None,
+    validate: bool,
+    strict: bool,
+    tell: Progress,
+) -> Converted:
     rules = mapping if mapping is not None else load_mapping()
     packages, refused = [], []
     for done, path in enumerate(paths, 1):
@@ -118,3 +130,23 @@ def convert_package(
 
 def _silent(stage: str, done: int, total: int) -> None:
     """The progress callback when nobody watches."""
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector for the duration of a conversion.
+
+    A conversion allocates a few hundred thousand dicts, lists and small objects and
+    keeps most of them until the end; the generational collector keeps re-scanning
+    them as they accumulate, which measured at about half the mapping time on a
+    10,000-data-point package.  The converter creates no reference cycles that need
+    collecting meanwhile (reference counting still frees everything else), and the
+    collector is restored, exceptions included, when the conversion ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -8,33 +8,42 @@ the mapping's business.  It adds what every mapping needs and none may get wrong
 the most restrictive of its ends and its item), the ``new-sco`` extension on
 community SCO types, and the list of marking and extension definitions used.
 
-The output is plain dictionaries, in a deterministic order.
+Rules run in file order — object rules, then extension rules, then relationship
+rules — each over its elements in package order, so the output is deterministic.
+It is plain dictionaries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from . import tlp
 from .errors import MappingError, SourceProblem, TransformError
+from .evaluation import ALL_OBJECTS, Getter, Test, compile_conditions, compile_value
 from .extensions import ATLAS_EXTENSION_ID, new_sco_definitions
 from .ids import SCO_ID_PROPERTIES, object_id, relationship_id, sco_id
 from .package import Package
 from .paths import Element
 from .relationships import defined_by_stix
 from .scope import Draft, Registry
-from .spec import Condition, Endpoint, Mapping, ObjectRule, RelationshipRule, ValueSpec
+from .selection import Selection
+from .spec import (
+    Endpoint,
+    ExtensionRule,
+    Mapping,
+    ObjectRule,
+    RelationshipRule,
+    ValueSpec,
+)
 from .timestamps import PROJECT_EPOCH
 from .transforms import TransformContext
 
 __all__ = ["Conversion", "apply_mapping"]
 
 #: Called after each mapping rule: (rules done, rules in all).
-Progress = Callable[[int, int], None]
-
-_ALL_OBJECTS: Final = object()  # placeholder of ``objects: all`` until the end
+RuleProgress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,19 +56,21 @@ class Conversion:
 
 
 def apply_mapping(
-    package: Package, mapping: Mapping, progress: Progress | None = None
+    package: Package, mapping: Mapping, progress: RuleProgress | None = None
 ) -> Conversion:
     """Convert ``package`` with ``mapping``; raises :class:`MappingError` on a mapping defect."""
-    return _Engine(package, mapping, progress).run()
+    return _Engine(package, mapping).run(progress)
 
 
 class _Engine:
-    def __init__(self, package: Package, mapping: Mapping, progress: Progress | None) -> None:
-        self.package, self.mapping, self.progress = package, mapping, progress
+    def __init__(self, package: Package, mapping: Mapping) -> None:
+        self.package, self.mapping = package, mapping
         self.root = package.root
         self.context = TransformContext(package, mapping.tables)
         self.registry = Registry()
+        self.selection = Selection(package)
         self.drafts: list[Draft] = []
+        self.deferred: list[tuple[Draft, str]] = []  # properties filled last (objects: all)
         self.problems: list[SourceProblem] = []
         self.package_rank = tlp.rank_of_level(package.tlp)
         self.item_paths = {
@@ -69,178 +80,152 @@ class _Engine:
             for ref in item.refs
         }
 
-    # --- orchestration -------------------------------------------------------------
-
-    def run(self) -> Conversion:
+    def run(self, progress: RuleProgress | None) -> Conversion:
         mapping = self.mapping
-        total = (
-            len(mapping.objects) + len(mapping.extension_properties) + len(mapping.relationships)
-        )
-        done = 0
-        for rules, apply in (
-            (mapping.objects, self._object),
-            (mapping.extension_properties, self._extension),
-            (mapping.relationships, self._relationship),
-        ):
-            for rule in rules:
-                for element in rule.selector.elements(self.package):
-                    self._guarded(rule.where, element, apply, rule)
-                done += 1
-                if self.progress is not None:
-                    self.progress(done, total)
+        steps: list[tuple[Any, Callable[[Element], None]]] = [
+            *((rule, self._object_step(rule)) for rule in mapping.objects),
+            *((rule, self._extension_step(rule)) for rule in mapping.extension_properties),
+            *((rule, self._relationship_step(rule)) for rule in mapping.relationships),
+        ]
+        for done, (rule, step) in enumerate(steps, 1):
+            for element in self.selection.candidates(rule.selector, rule.when):
+                try:
+                    step(element)
+                except TransformError as exc:
+                    self._fail(rule.where, element, exc)
+            if progress is not None:
+                progress(done, len(steps))
         if self.problems:
-            count = len(self.problems)
             raise MappingError(
-                f"{mapping.path}: the mapping failed on {self.package.path} ({count} problems)",
+                f"{mapping.path}: the mapping failed on {self.package.path} "
+                f"({len(self.problems)} problems)",
                 self.problems,
             )
         return self._emit()
 
-    def _guarded(
-        self, where: str, element: Element, apply: Callable[[Any, Element], None], rule: Any
-    ) -> None:
-        try:
-            apply(rule, element)
-        except TransformError as exc:
-            at = element.item.location if element.item is not None else "$"
-            message = f"{exc.summary} (mapping {self.mapping.path.name} {where})"
-            self.problems.append(SourceProblem(_element_path(at, element), message))
+    def _fail(self, where: str, element: Element, exc: TransformError) -> None:
+        base = element.item.location if element.item is not None else "$"
+        nested = element.path[2:] if element.item is not None else element.path
+        path = base + "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in nested)
+        message = f"{exc.summary} (mapping {self.mapping.path.name} {where})"
+        self.problems.append(SourceProblem(path, message))
 
     def _rank(self, element: Element) -> int:
         item = element.item
         return tlp.rank_of_level(item.tlp) if item is not None else self.package_rank
 
-    # --- values and conditions -----------------------------------------------------
+    def _when(self, rule: ObjectRule | ExtensionRule | RelationshipRule) -> Test | None:
+        return compile_conditions(rule.when, self.root, self.registry)
 
-    def _holds(self, conditions: Iterable[Condition], element: Element) -> bool:
-        for condition in conditions:
-            if condition.test == "object":
-                found = self.registry.find(condition.tag or "", element) is not None
-                if found != condition.present:
-                    return False
-                continue
-            assert condition.path is not None
-            value = condition.path.get(element, self.root)
-            if condition.test == "present":
-                ok = (value is not None) == condition.present
-            elif condition.test == "not_in":
-                ok = not isinstance(value, str | int) or value not in condition.values
-            else:  # in, in_table
-                ok = isinstance(value, str | int) and value in condition.values
-            if not ok:
-                return False
-        return True
+    def _values(self, specs: tuple[tuple[str, ValueSpec], ...]) -> list[tuple[str, Getter]]:
+        return [
+            (name, compile_value(spec, self.root, self.registry, self.context))
+            for name, spec in specs
+        ]
 
-    def _value(self, spec: ValueSpec, element: Element) -> Any:
-        if spec.when and not self._holds(spec.when, element):
-            return None
-        value: Any = None
-        if spec.source == "from":
-            for path in spec.paths:
-                value = path.get(element, self.root)
+    # --- objects ---------------------------------------------------------------------
+
+    def _object_step(self, rule: ObjectRule) -> Callable[[Element], None]:
+        when, values, kind, spec = (
+            self._when(rule),
+            self._values(rule.properties),
+            rule.type,
+            rule.id,
+        )
+        deferred = [name for name, value in rule.properties if value.source == "objects"]
+        community = new_sco_definitions().get(kind)
+        new_sco = {community["id"]: {"extension_type": "new-sco"}} if community else None
+        rank_of = self._rank_rule(rule)
+        owned = spec.kind in ("item", "package")
+        registry, package_id, root = self.registry, self.package.id, self.root
+
+        def step(element: Element) -> None:
+            if when is not None and not when(element):
+                return
+            props = {}
+            for name, get in values:
+                value = get(element)
                 if value is not None:
-                    break
-        elif spec.source == "value":
-            value = spec.constant
-        elif spec.source == "objects":
-            return _ALL_OBJECTS
-        else:
-            draft = self.registry.find(spec.tag or "", element)
-            if draft is not None:
-                value = draft.id if spec.source == "ref" else draft.view()
-        if value is not None and spec.transform is not None:
-            value = spec.transform.function(value, spec.args, self.context)
-        if value is None or value == [] or value == {} or value == "":
-            return spec.default
-        return value
-
-    def _properties(
-        self, specs: Iterable[tuple[str, ValueSpec]], element: Element
-    ) -> dict[str, Any]:
-        props = {}
-        for name, spec in specs:
-            value = self._value(spec, element)
-            if value is not None:
-                props[name] = value
-        return props
-
-    # --- objects -------------------------------------------------------------------
-
-    def _object(self, rule: ObjectRule, element: Element) -> None:
-        if rule.when and not self._holds(rule.when, element):
-            return
-        props = self._properties(rule.properties, element)
-        kind, spec = rule.type, rule.id
-        if spec.kind == "sco":
-            if kind in new_sco_definitions():
-                props["extensions"] = {
-                    new_sco_definitions()[kind]["id"]: {"extension_type": "new-sco"}
-                }
-            try:
-                new_id = sco_id({"type": kind, **props})
-            except ValueError as exc:
-                raise TransformError(str(exc)) from None
-        elif spec.kind == "item":
-            assert element.item is not None  # checked when the mapping was loaded
-            new_id = object_id(kind, self.package.id, element.item.ref)
-        elif spec.kind == "package":
-            new_id = object_id(kind, self.package.id)
-        else:
-            assert spec.key is not None
-            key = spec.key.get(element, self.root)
-            if key is None:
-                raise TransformError(f"no value at {spec.key.text} for the shared id of {kind}")
-            new_id = object_id(kind, *((spec.key_kind,) if spec.key_kind else ()), key)
-        rank = self._rule_rank(rule, element)
-        draft = Draft(kind, new_id, props, rank, spec.kind in ("item", "package"), rule.where)
-        existing = self.registry.by_id.get(new_id)
-        if existing is not None:
-            if existing.props != props or existing.rank != rank:
+                    props[name] = value
+            if spec.kind == "sco":
+                if new_sco is not None:
+                    props["extensions"] = new_sco
+                try:
+                    new_id = sco_id({"type": kind, **props})
+                except ValueError as exc:
+                    raise TransformError(str(exc)) from None
+            elif spec.kind == "item":
+                assert element.item is not None  # checked when the mapping was loaded
+                new_id = object_id(kind, package_id, element.item.ref)
+            elif spec.kind == "package":
+                new_id = object_id(kind, package_id)
+            else:
+                assert spec.key is not None
+                key = spec.key.get(element, root)
+                if key is None:
+                    raise TransformError(f"no value at {spec.key.text} for the shared id of {kind}")
+                new_id = object_id(kind, *((spec.key_kind,) if spec.key_kind else ()), key)
+            rank = rank_of(element)
+            draft = registry.by_id.get(new_id)
+            if draft is None:
+                draft = Draft(kind, new_id, props, rank, owned, rule.where)
+                registry.by_id[new_id] = draft
+                self.drafts.append(draft)
+                self.deferred += [(draft, name) for name in deferred]
+            elif draft.props != props or draft.rank != rank:
                 raise TransformError(
                     f"{new_id} is made twice with different content "
-                    f"(by {existing.where} and {rule.where})"
+                    f"(by {draft.where} and {rule.where})"
                 )
-            draft = existing
-        else:
-            self.registry.by_id[new_id] = draft
-            self.drafts.append(draft)
-        self.registry.file(draft, rule.tag, element)
+            registry.file(draft, rule.tag, element)
 
-    def _rule_rank(self, rule: ObjectRule, element: Element) -> int:
-        if rule.tlp == "package":
-            return self.package_rank
+        return step
+
+    def _rank_rule(self, rule: ObjectRule) -> Callable[[Element], int]:
         if rule.tlp == "item":
-            return self._rank(element)
-        if rule.tlp is not None:
-            return tlp.rank_of_level(rule.tlp)
-        # research-package.md: an item's objects carry its TLP; objects no item
-        # owns (package-level and shared ones) carry the package's.
-        owned_by_item = rule.id.kind in ("sco", "item")
-        return self._rank(element) if owned_by_item else self.package_rank
+            return self._rank
+        if rule.tlp is not None and rule.tlp != "package":
+            fixed = tlp.rank_of_level(rule.tlp)
+            return lambda element: fixed
+        # research-package.md: an item's objects carry its TLP; objects no item owns
+        # (package-level and shared ones) carry the package's.
+        if rule.tlp is None and rule.id.kind in ("sco", "item"):
+            return self._rank
+        package = self.package_rank
+        return lambda element: package
 
-    # --- the project's property extension ---------------------------------------------
+    # --- the project's property extension ----------------------------------------------
 
-    def _extension(self, rule: Any, element: Element) -> None:
-        if rule.when and not self._holds(rule.when, element):
-            return
-        target = next((d for d in (self.registry.find(t, element) for t in rule.on) if d), None)
-        if target is None:
-            return
-        props = self._properties(rule.properties, element)
-        if rule.copy_custom and isinstance(element.value, dict):
-            props.update((k, v) for k, v in element.value.items() if k.startswith("x_"))
-        if not props:
-            return
-        if "extensions" in SCO_ID_PROPERTIES.get(target.type, ()):
-            raise TransformError(
-                f"the property extension cannot go on {target.id}: a {target.type}'s "
-                "extensions contribute to its id"
-            )
-        if target.extension is None:
-            target.extension = {"extension_type": "property-extension"}
-        target.extension.update(props)
+    def _extension_step(self, rule: ExtensionRule) -> Callable[[Element], None]:
+        when, values, find = self._when(rule), self._values(rule.properties), self.registry.find
 
-    # --- relationships ---------------------------------------------------------------
+        def step(element: Element) -> None:
+            if when is not None and not when(element):
+                return
+            target = next((d for d in (find(tag, element) for tag in rule.on) if d), None)
+            if target is None:
+                return
+            props = {}
+            for name, get in values:
+                value = get(element)
+                if value is not None:
+                    props[name] = value
+            if rule.copy_custom and isinstance(element.value, dict):
+                props.update((k, v) for k, v in element.value.items() if k.startswith("x_"))
+            if not props:
+                return
+            if "extensions" in SCO_ID_PROPERTIES.get(target.type, ()):
+                raise TransformError(
+                    f"the property extension cannot go on {target.id}: a {target.type}'s "
+                    "extensions contribute to its id"
+                )
+            if target.extension is None:
+                target.extension = {"extension_type": "property-extension"}
+            target.extension.update(props)
+
+        return step
+
+    # --- relationships -----------------------------------------------------------------
 
     def _ends(self, endpoint: Endpoint, element: Element) -> list[Draft]:
         if endpoint.kind == "each":
@@ -260,22 +245,29 @@ class _Engine:
             filed = self.registry.at(path, tag)
             if filed:
                 return [filed[0]]
-        tags = ", ".join(endpoint.tags)
-        raise TransformError(f"item {ref!r} has no object tagged {tags}")
+        raise TransformError(f"item {ref!r} has no object tagged {', '.join(endpoint.tags)}")
 
-    def _relationship(self, rule: RelationshipRule, element: Element) -> None:
-        fields = [c for c in rule.when if c.endpoint is None]
-        if fields and not self._holds(fields, element):
-            return
-        ends = [c for c in rule.when if c.endpoint is not None]
-        for source in self._ends(rule.source, element):
-            for target in self._ends(rule.target, element):
-                if not all(_type_ok(c, source, target) for c in ends):
-                    continue
-                kind = rule.type
-                if rule.otherwise and not defined_by_stix(source.type, kind, target.type):
-                    kind = rule.otherwise
-                self._link(source, kind, target, self._rank(element), rule.where)
+    def _relationship_step(self, rule: RelationshipRule) -> Callable[[Element], None]:
+        when = self._when(rule)
+        on_ends = [c for c in rule.when if c.endpoint is not None]
+
+        def step(element: Element) -> None:
+            if when is not None and not when(element):
+                return
+            for source in self._ends(rule.source, element):
+                for target in self._ends(rule.target, element):
+                    if any(
+                        ((source if c.endpoint == "source" else target).type in c.values)
+                        != (c.test == "type_in")
+                        for c in on_ends
+                    ):
+                        continue
+                    kind = rule.type
+                    if rule.otherwise and not defined_by_stix(source.type, kind, target.type):
+                        kind = rule.otherwise
+                    self._link(source, kind, target, self._rank(element), rule.where)
+
+        return step
 
     def _link(self, source: Draft, kind: str, target: Draft, rank: int, where: str) -> None:
         new_id = relationship_id(source.id, kind, target.id)
@@ -289,7 +281,7 @@ class _Engine:
         self.registry.by_id[new_id] = draft
         self.drafts.append(draft)
 
-    # --- output ----------------------------------------------------------------------
+    # --- output ------------------------------------------------------------------------
 
     def _emit(self) -> Conversion:
         producers = list(self.registry.everywhere(self.mapping.created_by))
@@ -299,45 +291,34 @@ class _Engine:
                 f"{len(producers)} objects in {self.package.path}; it must name exactly one"
             )
         creator = producers[0].id
-        everything = [d.id for d in self.drafts]
-        levels: set[str] = set()
+        created, modified = self.package.created, self.package.modified
+        markings = [tlp.MARKING_IDS[level] for level in tlp.LEVELS]
+        ranks: set[int] = set()
         extensions: set[str] = set()
         objects = []
+        made: dict[str, dict[str, Any]] = {}
         for draft in self.drafts:
-            level = tlp.level_of_rank(draft.rank)
-            levels.add(level)
+            ranks.add(draft.rank)
             obj: dict[str, Any] = {"type": draft.type, "spec_version": "2.1", "id": draft.id}
             if draft.type not in SCO_ID_PROPERTIES:
                 if draft.owned and draft.id != creator:
                     obj["created_by_ref"] = creator
-                obj["created"] = self.package.created if draft.owned else PROJECT_EPOCH
-                obj["modified"] = self.package.modified if draft.owned else PROJECT_EPOCH
-            for name, value in draft.props.items():
-                if value is _ALL_OBJECTS:
-                    value = [i for i in everything if i != draft.id]
-                if name != "extensions":
-                    obj[name] = value
-            obj["object_marking_refs"] = [tlp.MARKING_IDS[level]]
-            merged = dict(draft.props.get("extensions", {}))
+                obj["created"] = created if draft.owned else PROJECT_EPOCH
+                obj["modified"] = modified if draft.owned else PROJECT_EPOCH
+            obj.update(draft.props)
+            merged = obj.pop("extensions", None)  # an SCO's new-sco extension
+            obj["object_marking_refs"] = [markings[draft.rank]]
             if draft.extension is not None:
-                merged[ATLAS_EXTENSION_ID] = draft.extension
+                merged = {**(merged or {}), ATLAS_EXTENSION_ID: draft.extension}
             if merged:
                 obj["extensions"] = merged
                 extensions.update(merged)
             objects.append(obj)
-        if levels:
+            made[draft.id] = obj
+        for draft, name in self.deferred:  # objects: all
+            assert made[draft.id][name] is ALL_OBJECTS
+            made[draft.id][name] = [d.id for d in self.drafts if d is not draft]
+        if ranks:
             extensions.add(tlp.TLP_EXTENSION_ID)
-        return Conversion(objects, frozenset(levels), frozenset(extensions))
-
-
-def _type_ok(condition: Condition, source: Draft, target: Draft) -> bool:
-    kind = (source if condition.endpoint == "source" else target).type
-    return (kind in condition.values) == (condition.test == "type_in")
-
-
-def _element_path(item_location: str, element: Element) -> str:
-    """Where an element is, for messages: its item's location plus the nested steps."""
-    if element.item is None:
-        return "$" + "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in element.path)
-    rest = element.path[2:]
-    return item_location + "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in rest)
+        levels = frozenset(tlp.level_of_rank(rank) for rank in ranks)
+        return Conversion(objects, levels, frozenset(extensions))

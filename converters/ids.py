@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
-import json
+import hashlib
 import uuid
 from collections.abc import Mapping
 from typing import Any, Final
+
+import orjson
 
 __all__ = [
     "PROJECT_NAMESPACE",
@@ -26,6 +28,7 @@ __all__ = [
     "object_id",
     "relationship_id",
     "sco_id",
+    "uuid5",
 ]
 
 #: STIX 2.1 §2.9: namespace of deterministic SCO identifiers.
@@ -34,6 +37,9 @@ SCO_NAMESPACE: Final = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 #: The project's namespace for SDO, SRO and bundle identifiers (fixed forever: changing
 #: it would change the id of every object ever published).
 PROJECT_NAMESPACE: Final = uuid.UUID("429eab29-7318-4737-bc24-4f31ae1a5acc")
+
+_SCO_BYTES: Final = SCO_NAMESPACE.bytes
+_PROJECT_BYTES: Final = PROJECT_NAMESPACE.bytes
 
 #: Id-contributing properties of the SCO types the converter emits: STIX 2.1 §6 for
 #: the standard types, the stix2extensions definitions for the community ones.
@@ -74,13 +80,26 @@ SCO_ID_PROPERTIES: Final[Mapping[str, tuple[str, ...]]] = {
 _HASH_PREFERENCE: Final = ("MD5", "SHA-1", "SHA-256", "SHA-512")
 
 
-def canonical_json(value: Any) -> str:
-    """RFC 8785 (JCS) text of a value made of strings, integers, lists and dicts.
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 (JCS) UTF-8 bytes of a value made of strings, integers, lists and dicts.
 
-    For such values JCS is ``json.dumps`` with sorted keys, no whitespace and no
-    ASCII escaping (keys here are ASCII, so UTF-16 and code-point key order agree).
+    For such values JCS is compact JSON with sorted keys and no ASCII escaping, which
+    is what orjson writes with ``OPT_SORT_KEYS`` (keys here are ASCII, so UTF-16 and
+    code-point key order agree); tests compare it with stix2's canonicaliser.
     """
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def uuid5(namespace: bytes, name: bytes) -> str:
+    """``str(uuid.uuid5(UUID(bytes=namespace), name))`` without UUID objects (RFC 4122 §4.3).
+
+    Ids are made for every object of every package; this is a few times faster.
+    """
+    digest = bytearray(hashlib.sha1(namespace + name).digest()[:16])  # noqa: S324
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _one_hash(hashes: Mapping[str, str]) -> dict[str, str]:
@@ -106,12 +125,12 @@ def sco_id(obj: Mapping[str, Any]) -> str:
             contributing[name] = _one_hash(value) if name == "hashes" else value
     if not contributing:
         raise ValueError(f"{kind} has none of its id-contributing properties")
-    return f"{kind}--{uuid.uuid5(SCO_NAMESPACE, canonical_json(contributing))}"
+    return f"{kind}--{uuid5(_SCO_BYTES, canonical_json(contributing))}"
 
 
 def object_id(kind: str, *key: str | int) -> str:
     """Id of a non-SCO object of type ``kind`` from its key, in the project namespace."""
-    return f"{kind}--{uuid.uuid5(PROJECT_NAMESPACE, canonical_json([kind, *key]))}"
+    return f"{kind}--{uuid5(_PROJECT_BYTES, canonical_json([kind, *key]))}"
 
 
 def relationship_id(source_ref: str, relationship_type: str, target_ref: str) -> str:

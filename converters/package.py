@@ -57,7 +57,7 @@ class Package:
     tlp: str
     created: str  # STIX timestamp of first_published
     modified: str  # STIX timestamp of published
-    root: Mapping[str, Any]  # top-level fields other than the item sections
+    root: Mapping[str, Any]  # top-level fields other than the item sections (a dict)
     sections: Mapping[str, tuple[Item, ...]]  # items by section, in package order
     items: Mapping[str, Item]  # every ref (including merged ones) -> its item
     path: Path
@@ -174,7 +174,7 @@ def _package(
         tlp=root["tlp"],
         created=root["first_published"],
         modified=root["published"],
-        root=MappingProxyType(root),
+        root=root,
         sections=MappingProxyType({s: tuple(v) for s, v in sections.items()}),
         items=MappingProxyType(items),
         path=source,

@@ -165,7 +165,6 @@ def _check_refs(
     refs = entry.fields.get(name)
     if not isinstance(refs, list):
         return
-    expected = " or ".join(s.replace("_", " ") for s in sections)
     own = entry.fields.get("ref", "?")
     for index, ref in enumerate(refs):
         if not isinstance(ref, str):
@@ -177,6 +176,7 @@ def _check_refs(
             message = f"{_KIND[entry.section]} {own!r} refers to {ref!r}, which no item has{hint}"
             report.add(entry, (name, index), message)
         elif target.section not in sections:
+            expected = " or ".join(s.replace("_", " ") for s in sections)
             message = f"{ref!r} is {_KIND[target.section]}; {name} takes refs of {expected}"
             report.add(entry, (name, index), message)
 

@@ -82,6 +82,15 @@ class Step:
         for position in range(start, len(value)):
             yield (self.key, position), value[position]
 
+    def descend(self, elements: list[Element]) -> list[Element]:
+        """The elements this step picks inside each of ``elements``."""
+        found: list[Element] = []
+        for element in elements:
+            value = element.value.get(self.key) if isinstance(element.value, dict) else None
+            for suffix, entry in self.select(value):
+                found.append(Element(element.path + suffix, entry, element.item))
+        return found
+
 
 @dataclass(frozen=True, slots=True)
 class Selector:
@@ -107,12 +116,7 @@ class Selector:
         else:
             current = [Element(p, v, None) for p, v in first.select(package.root.get(first.key))]
         for step in rest:
-            following: list[Element] = []
-            for element in current:
-                value = element.value.get(step.key) if isinstance(element.value, Mapping) else None
-                for suffix, entry in step.select(value):
-                    following.append(Element(element.path + suffix, entry, element.item))
-            current = following
+            current = step.descend(current)
         return current
 
 
@@ -142,17 +146,18 @@ def _getter(
     if len(keys) == 1 and scope == "element":
         (key,) = keys
 
-        # The common case (``name``), kept to one dictionary lookup.
+        # The common case (``name``), kept to one dictionary lookup.  Package values
+        # are plain dicts (JSON objects), so the cheap concrete check is enough.
         def one(element: Element, root: Mapping[str, Any]) -> Any:
             value = element.value
-            return value.get(key) if isinstance(value, Mapping) else None
+            return value.get(key) if isinstance(value, dict) else None
 
         return one
 
     def walk(element: Element, root: Mapping[str, Any]) -> Any:
         value = base(element, root)
         for key in keys:
-            if not isinstance(value, Mapping):
+            if not isinstance(value, dict):
                 return None
             value = value.get(key)
         return value

@@ -72,19 +72,20 @@ class Registry:
 
     def find(self, tag: str, element: Element) -> Draft | None:
         """The object with ``tag`` nearest to ``element`` (element, item, package)."""
-        owner = item_path(element)
-        for scope in (element.path, owner, ()):
-            if scope is None:
-                continue
-            filed = self._tagged.get((scope, tag))
-            if filed:
-                if len(filed) > 1 and any(d is not filed[0] for d in filed):
-                    raise TransformError(
-                        f"tag {tag!r} names {len(filed)} objects here; name one "
-                        f"(a tag of this element or its item) or use each: [{tag}]"
-                    )
-                return filed[0]
-        return None
+        tagged = self._tagged
+        filed = tagged.get((element.path, tag))
+        if filed is None and element.item is not None:
+            filed = tagged.get((element.path[:2], tag))
+        if filed is None:
+            filed = tagged.get(((), tag))
+            if filed is None:
+                return None
+        if len(filed) > 1 and any(d is not filed[0] for d in filed):
+            raise TransformError(
+                f"tag {tag!r} names {len(filed)} objects here; name one "
+                f"(a tag of this element or its item) or use each: [{tag}]"
+            )
+        return filed[0]
 
     def at(self, scope: tuple[str | int, ...], tag: str) -> list[Draft]:
         """Every object filed under ``tag`` at exactly ``scope``."""
