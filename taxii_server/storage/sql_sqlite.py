@@ -94,8 +94,12 @@ class SqliteDatabase:
         self._create = create
         self._local = threading.local()
         self._lock = threading.Lock()
-        # (pid, connection): a forked child must neither use nor close its parent's.
-        self._connections: list[tuple[int, sqlite3.Connection]] = []
+        # (pid, thread, connection) of every connection opened.  A forked child must
+        # neither use nor close its parent's (SQLite forbids carrying a connection
+        # across fork), so they stay referenced here; a connection whose thread has
+        # ended in this process is closed when the next one is opened (servers that
+        # start a thread per request would otherwise leak one per request).
+        self._connections: list[tuple[int, threading.Thread, sqlite3.Connection]] = []
         self._shared_lock = threading.RLock()
 
     @property
@@ -138,15 +142,21 @@ class SqliteDatabase:
         if self._memory:
             with self._lock:
                 if not self._connections:
-                    self._connections.append((pid, self._open()))
-                return self._connections[0][1]
+                    self._connections.append((pid, threading.current_thread(), self._open()))
+                return self._connections[0][2]
         mine: tuple[int, sqlite3.Connection] | None = getattr(self._local, "connection", None)
         if mine is not None and mine[0] == pid:
             return mine[1]
         connection = self._open()
         self._local.connection = (pid, connection)
         with self._lock:
-            self._connections.append((pid, connection))
+            ended = [
+                entry for entry in self._connections if entry[0] == pid and not entry[1].is_alive()
+            ]
+            self._connections = [e for e in self._connections if e not in ended]
+            self._connections.append((pid, threading.current_thread(), connection))
+        for _, _, stale in ended:
+            stale.close()
         return connection
 
     @contextmanager
@@ -187,6 +197,6 @@ class SqliteDatabase:
         with self._lock:
             self._local = threading.local()
             connections, self._connections = self._connections, []
-        for owner, connection in connections:
+        for owner, _, connection in connections:
             if owner == pid:
                 connection.close()
