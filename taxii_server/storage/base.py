@@ -305,7 +305,7 @@ class Storage(Protocol):
 
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None:
-        """Release connections and pools."""
+        """Release this process's connections and pools (a later call reopens them)."""
 
     def ensure_secret(self, name: str, candidate: str) -> str:
         """Store ``candidate`` under ``name`` unless a secret is already stored there;
@@ -329,13 +329,18 @@ class Storage(Protocol):
         """Raises :class:`StorageConflict` on a duplicate id, title or alias and
         :class:`StorageNotFound` when the API root does not exist."""
 
-    def update_collection(self, collection: Collection) -> None: ...
+    def update_collection(self, collection: Collection) -> None:
+        """Replace the fields of the collection with this id in this API root.  Raises
+        :class:`StorageNotFound` when there is none and :class:`StorageConflict` when
+        the new title or alias is another collection's."""
 
     def delete_collection(self, api_root: str, collection_id: str) -> None:
-        """Delete a collection with its objects, grants and statuses."""
+        """Delete a collection with its objects, grants and statuses; raises
+        :class:`StorageNotFound` when there is none."""
 
     # -- objects (TAXII 2.1 §5.3–§5.8) --------------------------------------------
-    def query_objects(self, collection_id: str, query: ObjectQuery) -> Page[StoredObject]: ...
+    def query_objects(self, collection_id: str, query: ObjectQuery) -> Page[StoredObject]:
+        """A page of object versions; an unknown collection has none."""
 
     def query_manifest(self, collection_id: str, query: ObjectQuery) -> Page[ManifestEntry]: ...
 
@@ -351,8 +356,10 @@ class Storage(Protocol):
         Assigns each added version a fresh, strictly increasing ``date_added`` and
         recomputes version masks for the touched ids.  When ``status_id`` is given, the
         same transaction moves each object's entry from the status's pendings (matched
-        by object id, first match) to the list and entry that
-        :func:`taxii_server.storage.versions.status_entry` gives.
+        by object id, first match; an object without one gets a new entry) to the
+        list and entry that :func:`taxii_server.storage.versions.status_entry` gives.
+        Raises :class:`StorageNotFound`, storing nothing, for an unknown collection or
+        status.
         """
 
     def delete_objects(
@@ -366,7 +373,9 @@ class Storage(Protocol):
         ignored) and return how many were deleted."""
 
     # -- status (TAXII 2.1 §4.3) ----------------------------------------------------
-    def create_status(self, status: Status) -> None: ...
+    def create_status(self, status: Status) -> None:
+        """Store a new status; :class:`StorageNotFound` for an unknown collection,
+        :class:`StorageConflict` for an id already used."""
 
     def get_status(self, api_root: str, status_id: str) -> Status | None: ...
 
@@ -382,19 +391,24 @@ class Storage(Protocol):
         """Create or replace a user."""
 
     def delete_user(self, name: str) -> None:
-        """Delete a user with their keys and grants."""
+        """Delete a user with their keys and grants; :class:`StorageNotFound` when
+        there is none."""
 
-    def add_api_key(self, key: ApiKey) -> None: ...
+    def add_api_key(self, key: ApiKey) -> None:
+        """Store a key; :class:`StorageNotFound` for an unknown user,
+        :class:`StorageConflict` for a key id in use."""
 
     def get_api_key(self, key_id: str) -> ApiKey | None: ...
 
     def list_api_keys(self, user: str) -> list[ApiKey]: ...
 
-    def delete_api_key(self, key_id: str) -> None: ...
+    def delete_api_key(self, key_id: str) -> None:
+        """Delete a key; :class:`StorageNotFound` when there is none."""
 
     def set_grant(self, grant: Grant) -> None:
         """Create or replace the grant for (user, collection); a grant with neither
-        right removes it."""
+        right removes it.  :class:`StorageNotFound` for an unknown user or
+        collection."""
 
     def get_grant(self, user: str, collection_id: str) -> Grant | None: ...
 
