@@ -1,6 +1,11 @@
 """Refanging and normalising data-point values, so that partners who see the same
 thing produce the same SCO (research-package.md, "DataPoint").
 
+A value is refused here when the SCO made from it would fail STIX 2.1 validation
+(a URL that is not an RFC 3986 URI, an e-mail address or domain the validators do
+not accept): the analyst then gets the package path of the value, not a bundle
+error.  Those format rules are the validator's own (:mod:`converters.validation`).
+
 Every normaliser takes the value as written and returns the canonical value, or
 raises :class:`InvalidValue` with a message that says what was expected.  They are
 pure and idempotent: ``f(f(x)) == f(x)`` (tested with Hypothesis).
@@ -13,6 +18,8 @@ import re
 from collections.abc import Callable
 from typing import Final
 from urllib.parse import urlsplit
+
+from .validation.formats import is_email, is_idn_hostname, is_uri
 
 __all__ = [
     "NORMALIZERS",
@@ -62,7 +69,12 @@ def domain(value: str | int) -> str:
     """Lower-case domain name without a trailing dot (IDNs stay in Unicode)."""
     name = refang(_text(value, "a domain name")).lower().rstrip(".")
     labels = name.split(".")
-    if len(labels) < 2 or len(name) > 253 or not all(_LABEL.match(label) for label in labels):
+    if (
+        len(labels) < 2
+        or len(name) > 253
+        or not all(_LABEL.match(label) for label in labels)
+        or not is_idn_hostname(name)  # what STIX validation will require of the SCO
+    ):
         raise InvalidValue(f"expected a domain name such as example.com, got {value!r}")
     if labels[-1].isdigit():
         raise InvalidValue(f"expected a domain name, got {value!r} (an IP address is type ipv4)")
@@ -94,8 +106,12 @@ def url(value: str | int) -> str:
     """An absolute URL, refanged and otherwise kept exactly as given."""
     text = refang(_text(value, "a URL"))
     parts = urlsplit(text)
-    if not parts.scheme or not parts.netloc or any(c.isspace() for c in text):
-        raise InvalidValue(f"expected an absolute URL such as https://example.com/x, got {value!r}")
+    if not parts.scheme or not parts.netloc or not is_uri(text):
+        raise InvalidValue(
+            f"expected an absolute URL such as https://example.com/x (RFC 3986: spaces, "
+            f"backslashes and non-ASCII characters percent-encoded, hosts in ASCII), "
+            f"got {value!r}"
+        )
     return text
 
 
@@ -106,10 +122,16 @@ def email(value: str | int) -> str:
     if not at or not local or any(c.isspace() or c == "@" for c in local):
         raise InvalidValue(f"expected an e-mail address such as name@example.com, got {value!r}")
     try:
-        return f"{local}@{domain(host)}"
+        address = f"{local}@{domain(host)}"
     except InvalidValue:
         message = f"expected an e-mail address with a valid domain, got {value!r}"
         raise InvalidValue(message) from None
+    if not is_email(address):  # the form STIX validators accept for email-addr
+        raise InvalidValue(
+            f"expected an e-mail address of letters, digits and . _ + - before the @, "
+            f"got {value!r}"
+        )
+    return address
 
 
 def _hash(length: int, algorithm: str) -> Callable[[str | int], str]:

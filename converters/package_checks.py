@@ -19,6 +19,7 @@ from .csv_points import column_of
 from .errors import Severity, SourceProblem
 from .normalize import InvalidValue, iban_checksum_ok, is_iban, normalize_value
 from .timestamps import InvalidTimestamp, stix_timestamp
+from .tlp import LEVELS, rank_of_level
 
 __all__ = ["REF_FIELDS", "SECTIONS", "Entry", "check_entries", "check_root", "json_path"]
 
@@ -145,7 +146,42 @@ def check_entries(
             _data_point(report, entry)
         elif entry.section == "actors":
             fields.setdefault("motivation", "personal-gain")
+    for entry in entries:
+        _withhold_restricted_sources(report, entry, by_ref)
     return report.problems
+
+
+def _withhold_restricted_sources(
+    report: _Report, entry: Entry, by_ref: Mapping[str, Entry]
+) -> None:
+    """Drop cited sources whose TLP is more restrictive than the citing item's.
+
+    A source becomes an external reference on the objects of every item that cites
+    it; a TLP:RED liaison note cited by a TLP:AMBER service would reach every amber
+    reader.  Such a citation is withheld, with a warning saying how to keep it
+    (mark the item at least as restrictively as the source).
+    """
+    refs = entry.fields.get("sources")
+    if not isinstance(refs, list) or entry.fields.get("tlp") not in LEVELS:
+        return  # an invalid tlp has been reported already
+    level = rank_of_level(entry.fields["tlp"])
+    kept = []
+    for index, ref in enumerate(refs):
+        source = by_ref.get(ref) if isinstance(ref, str) else None
+        source_tlp = source.fields.get("tlp") if source is not None else None
+        if source_tlp not in LEVELS or rank_of_level(source_tlp) <= level:
+            kept.append(ref)
+            continue
+        message = (
+            f"source {ref!r} is tlp {source_tlp}, more restrictive than this item's "
+            f"{entry.fields['tlp']}: it is not cited on the item's STIX objects"
+        )
+        report.problems.append(entry.problem(("sources", index), message, "warning"))
+    if len(kept) != len(refs):
+        if kept:
+            entry.fields["sources"] = kept
+        else:
+            del entry.fields["sources"]
 
 
 def _inherit(root: Mapping[str, Any], fields: dict[str, Any]) -> None:
