@@ -128,8 +128,7 @@ def email(value: str | int) -> str:
         raise InvalidValue(message) from None
     if not is_email(address):  # the form STIX validators accept for email-addr
         raise InvalidValue(
-            f"expected an e-mail address of letters, digits and . _ + - before the @, "
-            f"got {value!r}"
+            f"expected an e-mail address of letters, digits and . _ + - before the @, got {value!r}"
         )
     return address
 
