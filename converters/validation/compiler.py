@@ -63,20 +63,88 @@ _PATTERN_MESSAGES: Final[Mapping[str, str]] = {
     "binary": "{value} is not base64-encoded binary data",
     "hex": "{value} is not hexadecimal (an even number of 0-9, a-f)",
 }
+#: Messages for patterns, by the pattern itself.
+_PATTERN_SOURCES: Final[Mapping[str, str]] = {
+    r"^CVE-\d{4}-(0\d{3}|[1-9]\d{3,})$": "{value} is not a CVE id such as CVE-2024-12345 "
+    "(source_name 'cve' needs one)",
+    r"^CAPEC-\d+$": "{value} is not a CAPEC id such as CAPEC-123 (source_name 'capec' needs one)",
+    r"^([a-z][a-z0-9]*)+(-[a-z0-9]+)*\-?$": "{value} is not a STIX type name: lowercase ASCII "
+    "letters, digits and single hyphens, starting with a letter",
+}
 _PREFIX = re.compile(r"\^([a-z0-9-]+--)\Z")
 
 #: What an ``additionalProperties: false`` schema allows, in words, by location.
 _ALLOWED_NAMES: Final[Mapping[str, str]] = {
     "common/properties.json#": "property names are lowercase ASCII letters, digits and '_', "
-    "3 to 250 characters, starting with a letter (STIX 2.1 §3.1)",
+    "3 to 250 characters, starting with a letter (STIX 2.1, property names)",
     "common/core.json#/properties/extensions": "extension keys are extension-definition ids "
-    "or predefined extension names ending in '-ext' (STIX 2.1 §3.2, §7.3)",
+    "or predefined extension names ending in '-ext' (STIX 2.1 §7.3, extensions)",
     "common/cyber-observable-core.json#/properties/extensions": "extension keys are "
-    "extension-definition ids or predefined extension names ending in '-ext' (STIX 2.1 §7.3)",
+    "extension-definition ids or predefined extension names ending in '-ext' "
+    "(STIX 2.1 §7.3, extensions)",
     "common/dictionary.json#": "dictionary keys are at most 250 ASCII letters, digits, '_' "
-    "and '-' (STIX 2.1 §2.4)",
+    "and '-' (STIX 2.1, dictionary type)",
     "common/hashes-type.json#": "hash algorithm names are 3 to 250 ASCII letters, digits, '_' "
-    "and '-', such as SHA-256 (STIX 2.1 §2.7)",
+    "and '-', such as SHA-256 (STIX 2.1, hashes type)",
+}
+
+
+_RELATIONSHIP_REF = (
+    "a relationship cannot refer to a relationship, sighting, bundle, marking definition "
+    "or language content (STIX 2.1 §5.1)"
+)
+_SIGHTING_OF_REF = (
+    "sighting_of_ref refers to an SDO, not to a sighting, relationship, bundle, marking "
+    "definition or language content (STIX 2.1 §5.2)"
+)
+_OBJECT_REFS = (
+    "observed-data object_refs refer to SCOs, relationships and sightings only (STIX 2.1 §4.14)"
+)
+
+#: What ``not``, ``anyOf`` and ``oneOf`` mean in STIX terms, by the keyword's location.
+_HINTS: Final[Mapping[str, str]] = {
+    "common/core.json#/not": "a reserved property name (STIX 2.1, reserved names)",
+    "common/cyber-observable-core.json#/not": "a reserved property name (STIX 2.1, reserved names)",
+    "common/core.json#/properties/type/not": "a reserved type name",
+    "common/cyber-observable-core.json#/properties/type/not": "a reserved type name",
+    "sros/relationship.json#/allOf/1/properties/source_ref/allOf/1/not": _RELATIONSHIP_REF,
+    "sros/relationship.json#/allOf/1/properties/target_ref/allOf/1/not": _RELATIONSHIP_REF,
+    **{
+        f"sros/sighting.json#/allOf/1/properties/sighting_of_ref/allOf/{i}/not": _SIGHTING_OF_REF
+        for i in range(1, 6)
+    },
+    "common/language-content.json#/allOf/1/properties/object_ref/allOf/1/not": "object_ref "
+    "cannot refer to a bundle or another language content (STIX 2.1 §7.1)",
+    "observables/windows-registry-key.json#/allOf/1/properties/key/not": "the key starts "
+    "with the full hive name such as HKEY_LOCAL_MACHINE, not an abbreviation (STIX 2.1 §6.17)",
+    "common/extension-definition.json#/allOf/2/then/not": "extension_properties is only "
+    "allowed when extension_types has toplevel-property-extension (STIX 2.1 §7.3)",
+    "common/external-reference.json#/oneOf/2/properties/source_name/not": "source_name "
+    "'cve' and 'capec' need an external_id such as CVE-2024-12345 or CAPEC-123",
+    "common/external-reference.json#/oneOf/2/properties/external_id/not": "a CVE or CAPEC id "
+    "needs source_name 'cve' or 'capec' (STIX 2.1, external reference)",
+    "observables/email-message.json#/definitions/email-additional-header-fields/not": "these "
+    "headers have their own email-message properties (STIX 2.1 §6.6)",
+    "sdos/observed-data.json#/allOf/1/properties/object_refs/items/anyOf": _OBJECT_REFS,
+    "sdos/observed-data.json#/oneOf": "observed-data has objects or object_refs, exactly "
+    "one of the two (STIX 2.1 §4.14)",
+    "sdos/malware.json#/oneOf": "a malware family (is_family: true) needs a name (STIX 2.1 §4.11)",
+    "sdos/malware-analysis.json#/allOf/1/properties/sample_ref/allOf/1/oneOf": "sample_ref "
+    "refers to a file, network-traffic or artifact (STIX 2.1 §4.12)",
+    "sdos/location.json#/allOf/2/anyOf": "a location needs region, country, or latitude and "
+    "longitude (STIX 2.1 §4.10)",
+    "sdos/location.json#/allOf/3/oneOf": "latitude and longitude go together (STIX 2.1 §4.10)",
+    "sdos/location.json#/allOf/4/oneOf": "precision needs latitude and longitude (STIX 2.1 §4.10)",
+    "observables/artifact.json#/allOf/2/oneOf": "an artifact has payload_bin, or url with "
+    "hashes, not both (STIX 2.1 §6.1)",
+    "observables/artifact.json#/allOf/3/oneOf": "decryption_key needs encryption_algorithm "
+    "(STIX 2.1 §6.1)",
+    "observables/email-message.json#/oneOf": "body goes with is_multipart false, "
+    "body_multipart with is_multipart true (STIX 2.1 §6.6)",
+    "observables/email-message.json#/definitions/mime-part-type/oneOf": "a MIME part has "
+    "body or body_raw_ref, exactly one (STIX 2.1 §6.6)",
+    "observables/network-traffic.json#/oneOf": "traffic that is still active (is_active: "
+    "true) has no end (STIX 2.1 §6.12)",
 }
 
 
@@ -231,17 +299,18 @@ class Compiler:
     def _applicators(self, schema: dict[str, Any], base: str, where: str) -> list[Check]:
         checks: list[Check] = []
         if "not" in schema:
-            checks.append(NotCheck(self._node(schema["not"], base, f"{where}/not")))
+            node = self._node(schema["not"], base, f"{where}/not")
+            checks.append(NotCheck(node, _HINTS.get(f"{where}/not", "")))
         if "anyOf" in schema:
             nodes = [
                 self._node(sub, base, f"{where}/anyOf/{i}") for i, sub in enumerate(schema["anyOf"])
             ]
-            checks.append(AnyOfCheck(nodes, where))
+            checks.append(AnyOfCheck(nodes, where, _HINTS.get(f"{where}/anyOf", "")))
         if "oneOf" in schema:
             nodes = [
                 self._node(sub, base, f"{where}/oneOf/{i}") for i, sub in enumerate(schema["oneOf"])
             ]
-            checks.append(OneOfCheck(nodes, where))
+            checks.append(OneOfCheck(nodes, where, _HINTS.get(f"{where}/oneOf", "")))
         if "if" in schema:
             condition = self._node(schema["if"], base, f"{where}/if")
             then = self._node(schema["then"], base, f"{where}/then") if "then" in schema else None
@@ -254,7 +323,9 @@ class Compiler:
 
 def _pattern_rule(pattern: str, title: object) -> StringRule:
     regex = compile_pattern(pattern)
-    template = _PATTERN_MESSAGES.get(title) if isinstance(title, str) else None
+    template = _PATTERN_SOURCES.get(pattern)
+    if template is None and isinstance(title, str):
+        template = _PATTERN_MESSAGES.get(title)
     if template is None:
         prefix = _PREFIX.match(pattern)
         if prefix:

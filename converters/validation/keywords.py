@@ -57,6 +57,20 @@ _TYPE_NAMES = {
 }
 
 
+def expected(names: Sequence[str]) -> str:
+    """``"an array, a string or null"`` for JSON Schema type names."""
+    words = [_TYPE_NAMES[name] for name in dict.fromkeys(names)]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def got(value: Any) -> str:
+    """``"an integer (7)"``, ``"null"``, ``"an object"``: what was found instead."""
+    kind, shown = kind_name(value), show(value)
+    return (
+        kind if shown in (kind, "null") or isinstance(value, dict | list) else f"{kind} ({shown})"
+    )
+
+
 def _is_integral(value: float) -> bool:
     return value.is_integer()
 
@@ -89,11 +103,10 @@ class TypeCheck(Check):
 
     def explain(self, value: Any, steps: Steps) -> Iterator[Failure]:
         """Name the expected types and the one found."""
-        expected = " or ".join(_TYPE_NAMES[name] for name in self.names)
         if isinstance(value, float) and "integer" in self.names:
-            yield Failure(steps, f"expected {expected}, got {show(value)}")
+            yield Failure(steps, f"expected {expected(self.names)}, got {show(value)}")
         else:
-            yield Failure(steps, f"expected {expected}, got {kind_name(value)} ({show(value)})")
+            yield Failure(steps, f"expected {expected(self.names)}, got {got(value)}")
 
 
 class EnumCheck(Check):
@@ -350,6 +363,8 @@ class ObjectCheck(Check):
         return nodes, rejecting
 
     def _rule_for(self, key: str) -> Pred:
+        if not isinstance(key, str):
+            return never  # a Python caller's dict with a non-string key: not JSON
         if all(name.test(key) for name in self.names):
             nodes, _ = self._applicable(key)
             finite = next((node.values for node in nodes if node.values is not None), None)
@@ -377,6 +392,10 @@ class ObjectCheck(Check):
                 count = self.min_properties
                 yield Failure(steps, f"must have at least {count} properties, got {len(value)}")
         for key, item in value.items():
+            if not isinstance(key, str):
+                message = f"property names must be strings, got {type(key).__name__} {key!r}"
+                yield Failure((*steps, str(key)), message)
+                continue
             where = (*steps, key)
             bad_name = False
             for name in self.names:
@@ -430,12 +449,13 @@ def _present(node: Node, value: Any) -> list[str]:
 
 
 class NotCheck(Check):
-    """``not`` (§10.2.1.4)."""
+    """``not`` (§10.2.1.4); ``hint`` says in STIX terms what is forbidden."""
 
-    __slots__ = ("node",)
+    __slots__ = ("node", "hint")
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, hint: str = "") -> None:
         self.node = node
+        self.hint = hint
         table = {kind: negate(pred) for kind, pred in node.table.items()}
         inner = node.checks[0] if len(node.checks) == 1 else None
         if isinstance(inner, AnyOfCheck) and inner.wanted is not None:
@@ -447,15 +467,24 @@ class NotCheck(Check):
         present = _present(self.node, value)
         if present:
             for key in present:
-                yield Failure((*steps, key), "this property is not allowed here")
+                yield Failure((*steps, key), self.hint or "this property is not allowed here")
             return
         inner = self.node.checks[0] if len(self.node.checks) == 1 else None
-        if isinstance(inner, EnumCheck):
+        if self.hint:
+            yield Failure(steps, _with_value(value, self.hint))
+        elif isinstance(inner, EnumCheck):
             yield Failure(steps, f"must not be {show(value)}")
         elif isinstance(inner, StringRule):
-            yield Failure(steps, f"{show(value)} is not allowed here ({inner.describe(value)})")
+            yield Failure(steps, f"{show(value)} is not allowed here ({self.node.where})")
         else:
             yield Failure(steps, f"{show(value)} is not allowed here ({self.node.where})")
+
+
+def _with_value(value: Any, hint: str) -> str:
+    """A hint, after the offending value when that is a short scalar."""
+    if isinstance(value, dict | list):
+        return hint
+    return f"{show(value)}: {hint}"
 
 
 class _Alternatives(Check):
@@ -465,38 +494,40 @@ class _Alternatives(Check):
 
     word = ""
 
-    def __init__(self, nodes: Sequence[Node], pred_table: dict[type, Pred], where: str) -> None:
+    def __init__(
+        self, nodes: Sequence[Node], pred_table: dict[type, Pred], where: str, hint: str
+    ) -> None:
         self.nodes = tuple(nodes)
         self.where = where
-        self.hint = ""
+        self.hint = hint
         super().__init__(pred_table)
 
     def explain(self, value: Any, steps: Steps) -> Iterator[Failure]:
         """Explain a value that fits none (or, for oneOf, several) of the alternatives."""
+        if self.hint:
+            yield Failure(steps, _with_value(value, self.hint))
+            return
         matching = [node for node in self.nodes if node.test(value)]
         keys = [required_only(node) for node in self.nodes]
-        if matching:
-            message = f"fits {len(matching)} of the alternatives; exactly one is allowed"
-            yield Failure(steps, self.hint or message)
-            return
         if all(k is not None for k in keys):
             options = " / ".join(" and ".join(repr(k) for k in sorted(s or ())) for s in keys)
-            yield Failure(steps, self.hint or f"must have {self.word} of: {options}")
+            yield Failure(steps, f"must have {self.word} of: {options}")
+            return
+        if matching:
+            message = f"fits {len(matching)} of the alternatives; exactly one is allowed"
+            yield Failure(steps, message)
             return
         types = [c for node in self.nodes for c in node.checks[:1] if isinstance(c, TypeCheck)]
         if len(types) == len(self.nodes) and not any(t.passes(value) for t in types):
             # Every alternative starts with a type and none has this one: name them all.
-            names = dict.fromkeys(name for t in types for name in t.names)
-            expected = " or ".join(_TYPE_NAMES[name] for name in names)
-            yield Failure(steps, f"expected {expected}, got {kind_name(value)} ({show(value)})")
+            names = [name for t in types for name in t.names]
+            yield Failure(steps, f"expected {expected(names)}, got {got(value)}")
             return
         closest = min(
             (list(node.explain(value, steps)) for node in self.nodes),
             key=lambda failures: (len(failures), -max((len(f.steps) for f in failures), default=0)),
         )
-        suffix = f" ({self.hint})" if self.hint else ""
-        for failure in closest:
-            yield Failure(failure.steps, failure.message + suffix)
+        yield from closest
 
 
 class AnyOfCheck(_Alternatives):
@@ -505,7 +536,7 @@ class AnyOfCheck(_Alternatives):
     __slots__ = ("wanted",)
     word = "at least one"
 
-    def __init__(self, nodes: Sequence[Node], where: str) -> None:
+    def __init__(self, nodes: Sequence[Node], where: str, hint: str = "") -> None:
         keys = [required_only(node) for node in nodes]
         table: dict[type, Pred] = {
             kind: any_of(node.table[kind] for node in nodes) for kind in JSON_TYPES
@@ -520,7 +551,7 @@ class AnyOfCheck(_Alternatives):
                 return not wanted.isdisjoint(value)
 
             table[dict] = has_one
-        super().__init__(nodes, table, where)
+        super().__init__(nodes, table, where, hint)
 
 
 class OneOfCheck(_Alternatives):
@@ -529,9 +560,9 @@ class OneOfCheck(_Alternatives):
     __slots__ = ()
     word = "exactly one"
 
-    def __init__(self, nodes: Sequence[Node], where: str) -> None:
+    def __init__(self, nodes: Sequence[Node], where: str, hint: str = "") -> None:
         table = {kind: exactly_one(node.table[kind] for node in nodes) for kind in JSON_TYPES}
-        super().__init__(nodes, table, where)
+        super().__init__(nodes, table, where, hint)
 
 
 def _branch(cond: Pred, yes: Pred, no: Pred) -> Pred:

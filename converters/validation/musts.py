@@ -30,15 +30,16 @@ RULES_KEPT: Final[Mapping[str, str]] = {
     "object_marking_circular_refs": "a marking definition marking itself loops consumers",
     "granular_markings_circular_refs": "as above, for granular markings",
     "marking_selector_syntax": "a selector must point into the object, or the marking "
-    "applies to nothing (STIX 2.1 §7.2.3)",
+    "applies to nothing (STIX 2.1 §7.2.3, granular markings)",
     "patterns": "detection tools compile indicator patterns; one that does not parse is "
     "useless and may break the import",
     "language_contents": "the keys of contents are language tags and property names",
     "language": "lang is an RFC 5646 tag; we check its form, not a fixed list",
-    "uuid_version_check": "SCOs without ID contributing properties use UUIDv4 ids (§2.9)",
-    "process": "process ids are UUIDv4 (§2.9)",
-    "id prefix": "the id starts with the object's type (§2.9); the schemas only check "
-    "this for the types they define, we check it for custom types too",
+    "uuid_version_check": "SCOs without ID contributing properties use UUIDv4 ids "
+    "(STIX 2.1, Identifier)",
+    "process": "process ids are UUIDv4 (STIX 2.1, Identifier)",
+    "id prefix": "the id starts with the object's type (STIX 2.1, Identifier); the schemas "
+    "only check this for the types they define, we check it for custom types too",
 }
 
 RULES_LEFT_OUT: Final[Mapping[str, str]] = {
@@ -97,8 +98,9 @@ _ORDERINGS: Final[Mapping[str, tuple[tuple[str, str, bool], ...]]] = {
     "network-traffic": (("end", "start", False),),
 }
 
-# STIX 2.1 §6: SCOs whose ID contributing properties are all optional; without any of
-# them the id MUST be a UUIDv4.  A process has none at all.
+# STIX 2.1 §6 (each SCO's ID contributing properties): SCOs whose ID contributing
+# properties are all optional; without any of them the id MUST be a UUIDv4.  A process
+# has none at all.
 _CONTRIBUTING: Final[Mapping[str, tuple[str, ...]]] = {
     "artifact": ("hashes", "payload_bin"),
     "email-message": ("from_ref", "subject", "body"),
@@ -161,7 +163,7 @@ def _uuid_v4(contributing: tuple[str, ...]) -> Must:
                 reason = f"without any of its ID contributing properties ({names})"
             else:
                 reason = "as it has no ID contributing properties"
-            message = f"{show(object_id)} must use a UUIDv4 {reason} (STIX 2.1 §2.9)"
+            message = f"{show(object_id)} must use a UUIDv4 {reason} (STIX 2.1, Identifier)"
             out.append(Failure(("id",), message))
 
     return check

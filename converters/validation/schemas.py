@@ -33,7 +33,7 @@ class SchemaSet:
     ``object_types`` maps each STIX type with its own schema (SDOs, SROs, SCOs, the
     meta objects and ``bundle``) to that schema's ``$id``; ``core`` and
     ``observable_core`` are the ``$id`` s of the schemas objects of other types are
-    checked against (STIX 2.1 §3.1, the common properties).
+    checked against (STIX 2.1, common properties).
     """
 
     documents: Mapping[str, Mapping[str, Any]]

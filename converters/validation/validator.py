@@ -4,7 +4,7 @@ Objects are checked the way ``stix2-validator`` checks them (its ``validate_inst
 against the schema named after their ``type``; an object of any other type (custom,
 or defined by an extension-definition such as ``cryptocurrency-wallet``) against
 ``core.json``, or ``cyber-observable-core.json`` when it has neither ``created`` nor
-``modified`` (STIX 2.1 §3.1, §6); a bundle's objects and the deprecated
+``modified`` (STIX 2.1, common properties; §6); a bundle's objects and the deprecated
 ``observed-data.objects`` one by one, not through the schemas' long ``oneOf`` lists.
 Every value is checked once by a compiled test; only an invalid object is walked
 again to explain where and why.
@@ -126,7 +126,7 @@ class StixValidator:
         return entry
 
     def _check_embedded(self, objects: dict[str, Any], failures: list[Failure]) -> None:
-        """The SCOs of the deprecated ``observed-data.objects`` dictionary (STIX 2.1 §4.13)."""
+        """The SCOs of the deprecated ``observed-data.objects`` dictionary (STIX 2.1 §4.14)."""
         for key, sco in objects.items():
             if not isinstance(sco, dict):
                 continue  # the observed-data schema reports it

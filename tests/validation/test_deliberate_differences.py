@@ -47,7 +47,7 @@ CASES: list[tuple[str, dict[str, Any], bool, str]] = [
         "custom-type-id-prefix",
         _custom(id=f"x-other--{_ID}"),
         False,
-        "STIX 2.1 §2.9: an id starts with its object's type; the schemas say so for the "
+        "STIX 2.1, Identifier: an id starts with its object's type; the schemas say so for the "
         "types they define, the reference does not check custom types",
     ),
     (

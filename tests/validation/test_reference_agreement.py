@@ -33,7 +33,7 @@ from .reference import (
 
 _CUSTOM_OBJECT = "custom_obj_tests.py:VALID_CUSTOM_OBJECT"
 _INDICATOR = "indicator_tests.py:VALID_INDICATOR"
-_ID_PREFIX = "an id starts with its type (STIX 2.1 §2.9); the reference skips custom types"
+_ID_PREFIX = "an id starts with its type (STIX 2.1, Identifier); the reference skips custom types"
 
 #: Cases of the reference's own tests where we disagree on purpose: (ours, reason).
 DELIBERATE: dict[str, tuple[bool, str]] = {
