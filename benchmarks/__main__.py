@@ -13,6 +13,7 @@ SUITES: dict[str, tuple[str, str]] = {
     "pages": ("benchmarks.taxii_pages", "one TAXII page read in-process, by endpoint and filter"),
     "storage": ("benchmarks.storage", "the SQL store alone: reads and adds, SQLite and PostgreSQL"),
     "convert": ("benchmarks.convert", "research package to a validated bundle, beside stix2"),
+    "validation": ("benchmarks.validation", "STIX 2.1 validation objects/s, beside the peers"),
 }
 
 
