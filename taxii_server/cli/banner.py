@@ -17,6 +17,8 @@ from taxii_server.settings import Settings
 __all__ = ["demo_banner", "server_banner"]
 
 _TAXII_ACCEPT = "application/taxii+json;version=2.1"
+# Enough to see what kind of problem it is; the rest would push the credentials away.
+_REFUSALS_SHOWN = 5
 
 
 def server_banner(report: BootstrapReport, settings: Settings, base_url: str) -> str:
@@ -52,8 +54,8 @@ def demo_banner(demo: Demo, base_url: str, directory: Path) -> str:
     first = demo.users[0]
     if demo.bundles:
         loaded = (
-            f"{demo.added} objects added, {demo.unchanged} already stored, from "
-            f"{len(demo.bundles)} fixture bundle(s)"
+            f"{demo.added} objects added, {demo.unchanged} already stored, "
+            f"{len(demo.rejected)} refused (below), from {len(demo.bundles)} fixture bundle(s)"
         )
     else:
         loaded = "no fixture bundles found (fixtures/bundles/*.json): the collection is empty"
@@ -67,7 +69,9 @@ def demo_banner(demo: Demo, base_url: str, directory: Path) -> str:
         f"database: {directory / 'atlas.db'} (kept between runs; delete the folder to start over)",
         f"loaded: {loaded}",
     ]
-    lines.extend(f"rejected: {problem}" for problem in demo.rejected)
+    lines.extend(f"refused: {problem}" for problem in demo.rejected[:_REFUSALS_SHOWN])
+    if len(demo.rejected) > _REFUSALS_SHOWN:
+        lines.append(f"refused: … and {len(demo.rejected) - _REFUSALS_SHOWN} more")
     lines.append(
         "users (new passwords and keys at every start of the demo; "
         "each may read and write the collection):"
