@@ -90,6 +90,57 @@ def noisy_patterns(draw: st.DrawFn) -> str:
     return "".join(pattern)
 
 
+_TYPES = ["file", "ipv4-addr", "x-atlas-wallet", "network-traffic", "a_b", "Bad", "true", "ab"]
+_PATHS = ["name", "value", "hashes.MD5", "hashes.'SHA-256'", "x[0].y", "x[*]", "x[-1]", "id",
+          "extensions.'a-ext'.b", "ab", "Name", "na-me", "true", "'quoted name'"]  # fmt: skip
+_OPERATORS = ["=", "==", "!=", "<>", "<", ">=", "NOT =", "IN", "NOT IN", "LIKE", "MATCHES",
+              "ISSUBSET", "ISSUPERSET", "NOT LIKE", "EXISTS"]  # fmt: skip
+_LITERALS = ["'a'", "'d41d8cd98f00b204e9800998ecf8427e'", "'a\\'b'", "5", "-5", "+5", "0.5",
+             "-.5", "true", "h'00ff'", "h'0'", "b'aGVsbG8='", "b'abc'", "t'2024-01-01T00:00:00Z'",
+             "t'2024-13-01T00:00:00Z'", "('a', 'b')", "()", "('a',)", "05"]  # fmt: skip
+_QUALIFIERS = ["", " WITHIN 5 SECONDS", " WITHIN 0.5 SECONDS", " REPEATS 2 TIMES",
+               " START t'2024-01-01T00:00:00Z' STOP t'2024-02-01T00:00:00Z'",
+               " WITHIN 5 SECONDS WITHIN 6 SECONDS", " REPEATS -1 TIMES"]  # fmt: skip
+
+
+@st.composite
+def grammar_patterns(draw: st.DrawFn) -> str:
+    """Patterns assembled from pieces of the grammar, valid and not."""
+
+    def comparison() -> str:
+        return (
+            f"{draw(st.sampled_from(_TYPES))}:{draw(st.sampled_from(_PATHS))} "
+            f"{draw(st.sampled_from(_OPERATORS))} {draw(st.sampled_from(_LITERALS))}"
+        )
+
+    def observation() -> str:
+        tests = [comparison() for _ in range(draw(st.integers(1, 3)))]
+        joined = tests[0]
+        for test in tests[1:]:
+            joined = f"{joined} {draw(st.sampled_from(['AND', 'OR']))} {test}"
+        if draw(st.booleans()):
+            joined = f"({joined})"
+        return f"[{joined}]{draw(st.sampled_from(_QUALIFIERS))}"
+
+    parts = [observation() for _ in range(draw(st.integers(1, 3)))]
+    pattern = parts[0]
+    for part in parts[1:]:
+        pattern = f"{pattern} {draw(st.sampled_from(['AND', 'OR', 'FOLLOWEDBY']))} {part}"
+    if draw(st.booleans()):
+        pattern = f"({pattern}){draw(st.sampled_from(_QUALIFIERS))}"
+    return pattern
+
+
+@settings(max_examples=600, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+@given(grammar_patterns())
+def test_grammar_built_patterns_get_the_reference_verdict(pattern: str) -> None:
+    reference_accepts = _reference_problems(pattern, "2.1") == ()
+    if quick_verdict(pattern, "2.1"):
+        assert reference_accepts, pattern
+    assert (pattern_problems(pattern, "2.1") == ()) == reference_accepts, pattern
+
+
 @settings(max_examples=600, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 @given(st.one_of(noisy_patterns(), st.text(_ALPHABET, max_size=40)))

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from converters.tlp import MARKING_DEFINITIONS
 from converters.validation import get_validator
 
 from .reference import (
@@ -104,6 +105,12 @@ def test_the_community_objects_agree_and_are_valid() -> None:
     # The SCO examples are valid; a few SDO examples carry placeholder CVE ids
     # ("CVE-XXX-XXXX") that the OASIS schema rejects, for both validators.
     assert all(our_valid(obj) for name, obj in cases if name.startswith("scos/"))
+
+
+def test_our_tlp_marking_definitions_agree_and_are_valid() -> None:
+    cases = tuple((level, dict(obj)) for level, obj in MARKING_DEFINITIONS.items())
+    _check(cases)
+    assert all(our_valid(obj) for _, obj in cases)
 
 
 def test_our_generated_mix_agrees_and_is_valid() -> None:
