@@ -15,25 +15,21 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 from urllib.parse import urldefrag
 
+from .applicators import AnyOfCheck, IfCheck, NotCheck, OneOfCheck
 from .errors import SchemaError
 from .formats import FORMATS
 from .keywords import (
-    AnyOfCheck,
     ContainsCheck,
     EnumCheck,
     FalseCheck,
-    IfCheck,
     ItemsCheck,
-    NotCheck,
     NumberRangeCheck,
-    ObjectCheck,
-    ObjectKeywords,
-    OneOfCheck,
     SizeCheck,
     StringRule,
     TypeCheck,
 )
 from .nodes import Check, Node, show
+from .object_keywords import ObjectCheck, ObjectKeywords
 from .regexes import compile_pattern
 from .schemas import SchemaSet
 
