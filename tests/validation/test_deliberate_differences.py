@@ -131,6 +131,22 @@ CASES: list[tuple[str, dict[str, Any], bool, str]] = [
         "bundle.json says minItems 1; the reference drops the bundle's objects schema",
     ),
     (
+        "object-shaped-custom-data",
+        _indicator(
+            x_atlas_notes=[
+                {
+                    "type": "note",
+                    "id": f"note--{_ID}",
+                    "created": _STAMP,
+                    "modified": "2023-01-01T00:00:00.000Z",
+                }
+            ]
+        ),
+        True,
+        "a custom property's value is custom data (STIX 2.1 §11); the reference applies its "
+        "MUST rules to anything in a list that has an id and a type",
+    ),
+    (
         "mime-type-registry",
         {
             "type": "artifact",
