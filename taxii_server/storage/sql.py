@@ -8,7 +8,7 @@ Objects are in :mod:`.sql_objects`, statuses in :mod:`.sql_status`, the schema i
 :mod:`.sql_schema`.
 
 Writes to a collection's objects serialise on the collection's write lock (SQLite:
-the database lock, ``BEGIN IMMEDIATE``; PostgreSQL: ``SELECT … FOR UPDATE`` on the
+the database lock, ``BEGIN IMMEDIATE``; PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` on the
 collection row that keeps ``last_date_added``).  ``date_added`` is assigned under it,
 so commit order is ``date_added`` order and a poller resuming after the last
 ``date_added`` it saw misses nothing committed concurrently (TAXII 2.1 §3.4.2).
@@ -305,9 +305,15 @@ class SqlStorage:
     ) -> list[AddResult]:
         """Store ``objects`` in one transaction; see the protocol."""
         with self._db.transaction(Mode.WRITE) as tx:
-            results = sql_objects.add_objects(tx, collection_id, objects)
-            if status_id is not None:
-                sql_status.record_results(tx, status_id, objects, results)
+            locked = sql_objects.lock_collection(tx, collection_id)
+            if locked is None:
+                raise StorageNotFound(f"collection {collection_id} does not exist")
+            # Status work that does not need the results comes before the add, so
+            # little is left between assigning date_added and committing.
+            moves = None if status_id is None else sql_status.take_pending(tx, status_id, objects)
+            results = sql_objects.add_objects(tx, locked, objects)
+            if moves is not None:
+                sql_status.record_results(tx, moves, objects, results)
         return results
 
     def delete_objects(self, collection_id: str, object_id: str, query: ObjectQuery) -> int:

@@ -28,7 +28,6 @@ from taxii_server.storage.base import (
     AddResult,
     NewObject,
     ObjectQuery,
-    StorageNotFound,
 )
 from taxii_server.storage.sql_dialect import Transaction
 from taxii_server.storage.versions import ALL_CLEARANCES, clearance_bit, version_masks
@@ -37,6 +36,7 @@ from taxii_server.timestamps import now_us
 __all__ = [
     "MANIFEST_COLUMNS",
     "OBJECT_COLUMNS",
+    "LockedCollection",
     "add_objects",
     "delete_objects",
     "lock_collection",
@@ -146,13 +146,23 @@ def select_page(
     return rows[: query.limit], len(rows) > query.limit
 
 
-def lock_collection(tx: Transaction, collection_id: str) -> tuple[int, int] | None:
-    """Take the collection's write lock; return its ``(seq, last_date_added)``."""
+@dataclass(frozen=True, slots=True)
+class LockedCollection:
+    """A collection whose write lock this transaction holds."""
+
+    seq: int
+    last_date_added: int
+
+
+def lock_collection(tx: Transaction, collection_id: str) -> LockedCollection | None:
+    """Take the collection's write lock, first thing in a write transaction (every
+    writer takes the collection's lock before any other row's, so writers never
+    deadlock); ``None`` when there is no such collection."""
     row = tx.row(
         f"SELECT seq, last_date_added FROM collections WHERE id = ?{tx.dialect.for_update}",
         (collection_id,),
     )
-    return None if row is None else (int(row[0]), int(row[1]))
+    return None if row is None else LockedCollection(int(row[0]), int(row[1]))
 
 
 @dataclass(slots=True)
@@ -185,19 +195,16 @@ def _stored_versions(tx: Transaction, seq: int, ids: Sequence[str]) -> dict[str,
 
 
 def add_objects(
-    tx: Transaction, collection_id: str, objects: Sequence[NewObject]
+    tx: Transaction, collection: LockedCollection, objects: Sequence[NewObject]
 ) -> list[AddResult]:
-    """Store new versions of ``objects``; must run in a write transaction.
+    """Store new versions of ``objects`` in a collection locked by this transaction.
 
     Same id and version with the same body is :attr:`AddOutcome.UNCHANGED`, with a
     different body :attr:`AddOutcome.CONFLICT` (STIX 2.1 §3.6); an object without
     ``modified``/``created`` whose body is already stored under its id is unchanged,
     otherwise a new version whose ``version`` is its ``date_added``.
     """
-    locked = lock_collection(tx, collection_id)
-    if locked is None:
-        raise StorageNotFound(f"collection {collection_id} does not exist")
-    seq, last_date_added = locked
+    seq, last_date_added = collection.seq, collection.last_date_added
     versions = _stored_versions(tx, seq, list(dict.fromkeys(o.id for o in objects)))
     # Per object: the version row it resolved to, and whether that is a new row.
     resolved: list[tuple[_Version, AddOutcome]] = []
@@ -281,7 +288,7 @@ def delete_objects(tx: Transaction, collection_id: str, object_id: str, query: O
     locked = lock_collection(tx, collection_id)
     if locked is None:
         return 0
-    seq = locked[0]
+    seq = locked.seq
     clauses, params = _filters(query)
     where = " AND ".join(["o.collection = ?", "o.id = ?", *clauses])
     doomed = [

@@ -63,7 +63,9 @@ POSTGRES = Dialect(
     table_exists=(
         "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = ?"
     ),
-    for_update=" FOR UPDATE",
+    # Serialises writers of a collection; NO KEY: foreign-key checks from other
+    # tables (a status or grant being created for the collection) need not wait.
+    for_update=" FOR NO KEY UPDATE",
     percent_placeholders=True,
     # An arbitrary constant naming "atlas-taxii schema upgrade" among advisory locks.
     migration_lock="SELECT pg_advisory_xact_lock(7161620537215329)",

@@ -14,8 +14,8 @@ import threading
 import pytest
 
 from taxii_server.storage import sql_objects
-from taxii_server.storage.base import AddResult, Collection, Storage
-from tests.storage.stix import query, sdo
+from taxii_server.storage.base import AddResult, Collection, Grant, Status, Storage, User
+from tests.storage.stix import T0, query, sdo
 
 # How long the second writer is given to finish while it ought to be blocked.  A slow
 # machine can only make the test pass when it should fail, never the reverse.
@@ -67,3 +67,40 @@ def test_second_writer_waits_for_the_first_to_commit(
     assert errors == []
     stored = storage.query_manifest(collection.id, query()).items
     assert len(stored) == 2 and stored[0].date_added < stored[1].date_added
+
+
+def test_the_write_lock_does_not_hold_up_statuses_and_grants(
+    backend: str, storage: Storage, collection: Collection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creating a status or a grant for a collection that is being written to only
+    checks that the collection exists; it must not wait for the writer."""
+    if backend == "sqlite":
+        pytest.skip("SQLite has one write lock for the whole database")
+    assigned, release = threading.Event(), threading.Event()
+    original = sql_objects._write_versions
+
+    def paused_write(*args: object, **kwargs: object) -> None:
+        assigned.set()
+        release.wait(30)
+        original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sql_objects, "_write_versions", paused_write)
+    writer = threading.Thread(target=storage.add_objects, args=(collection.id, [sdo()]))
+    writer.start()
+    try:
+        assert assigned.wait(30)
+        done: list[str] = []
+
+        def other_writes() -> None:
+            storage.create_status(Status("s1", collection.api_root, collection.id, None, T0, T0, 0))
+            storage.put_user(User("alice", 1))
+            storage.set_grant(Grant("alice", collection.id, True, False))
+            done.append("yes")
+
+        other = threading.Thread(target=other_writes)
+        other.start()
+        other.join(30)  # generous: it either finishes at once or waits for `release`
+        assert done == ["yes"], "status and grant writes waited for the object writer"
+    finally:
+        release.set()
+        writer.join()
