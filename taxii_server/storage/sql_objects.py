@@ -48,6 +48,10 @@ MANIFEST_COLUMNS = "o.id, o.date_added, o.version, o.spec_version"
 
 # Ids per "IN (…)" list: well below SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 500
+# Most match[type] values answered by one UNION ALL arm each; beyond, a plain
+# "type IN (…)" (SQLite refuses more than 500 arms, and planning many costs more than
+# it saves).
+_MAX_TYPE_ARMS = 16
 
 _OBJECT_ROW = (
     "collection",
@@ -115,7 +119,7 @@ def select_page(
     clauses, params = _filters(query)
     types = list(dict.fromkeys(query.types))  # a repeated type must not repeat rows
     fetch = query.limit + 1
-    if query.ids or len(types) <= 1:
+    if query.ids or len(types) <= 1 or len(types) > _MAX_TYPE_ARMS:
         where = head + clauses
         all_params = head_params + params
         if query.ids:

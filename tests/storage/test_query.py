@@ -104,6 +104,13 @@ def test_filter_by_types(
         assert [o.id for page in pages for o in page] == [objects[i].id for i in expected]
 
 
+def test_filter_by_very_many_types(storage: Storage, collection: Collection) -> None:
+    objects = _mixed(storage, collection)
+    many = tuple(f"x-type-{n}" for n in range(600)) + ("malware", "threat-actor")
+    pages = _all(storage, collection, 2, types=many)
+    assert [o.id for page in pages for o in page] == [objects[i].id for i in (1, 4, 6)]
+
+
 def test_filter_by_ids_and_types_together(storage: Storage, collection: Collection) -> None:
     objects = _mixed(storage, collection)
     ids = (objects[0].id, objects[1].id, objects[2].id)
