@@ -11,12 +11,22 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["TimestampError", "format_timestamp", "parse_timestamp", "now_us"]
+__all__ = ["TIMESTAMP_PATTERN", "TimestampError", "format_timestamp", "parse_timestamp", "now_us"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_PATTERN = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))\Z"
+#: What :func:`parse_timestamp` reads, as a regular expression in the syntax Python and
+#: JSON Schema (ECMA 262) share.  ASCII digits only: Python's ``\d`` also matches
+#: other scripts' digits, which ``int`` would then read.
+TIMESTAMP_PATTERN = (
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?"
+    r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))"
 )
+_PATTERN = re.compile(rf"{TIMESTAMP_PATTERN}\Z")
+
+
+def _quoted(text: str) -> str:
+    # A message names the bad value; it does not echo megabytes of it back.
+    return repr(text) if len(text) <= 80 else f"{text[:80]!r}… ({len(text)} characters)"
 
 
 class TimestampError(ValueError):
@@ -28,7 +38,7 @@ def parse_timestamp(text: str) -> int:
     match = _PATTERN.match(text)
     if match is None:
         raise TimestampError(
-            f"{text!r} is not an RFC 3339 timestamp such as 2024-06-11T09:00:00.000000Z"
+            f"{_quoted(text)} is not an RFC 3339 timestamp such as 2024-06-11T09:00:00.000000Z"
         )
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
@@ -37,12 +47,19 @@ def parse_timestamp(text: str) -> int:
             int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=UTC
         )
     except ValueError as exc:
-        raise TimestampError(f"{text!r} is not a valid date and time: {exc}") from None
+        raise TimestampError(f"{_quoted(text)} is not a valid date and time: {exc}") from None
     if not zulu:
         if int(off_h) > 23 or int(off_m) > 59:
-            raise TimestampError(f"{text!r} has an invalid UTC offset")
+            raise TimestampError(f"{_quoted(text)} has an invalid UTC offset")
         offset = timedelta(hours=int(off_h), minutes=int(off_m))
-        moment = moment - offset if sign == "+" else moment + offset
+        try:
+            moment = moment - offset if sign == "+" else moment + offset
+        except OverflowError:
+            # 0001-01-01T00:00:00+01:00 is in year 0 in UTC, 9999-12-31T23:59-01:00 in
+            # year 10000: neither has a datetime, and neither is a timestamp we can use.
+            raise TimestampError(
+                f"{_quoted(text)} is outside the years 0001 to 9999 in UTC"
+            ) from None
     delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
