@@ -23,7 +23,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from converters.validation import get_validator
 from taxii_server.auth import Authenticator, Principal
-from taxii_server.errors import register_error_handlers
+from taxii_server.errors import NotFound, register_error_handlers
 from taxii_server.media import MEDIA_TYPE_TAXII_V21, negotiate
 from taxii_server.query import NextTokenCodec
 from taxii_server.service import TaxiiService
@@ -98,6 +98,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = None
     app.extensions["taxii"] = TaxiiExtension(settings, storage, service, authenticator)
     register_error_handlers(app)
+    app.before_request(_refuse_nul)
     app.before_request(negotiate)
     app.before_request(_authenticate)
     app.after_request(_taxii_headers)
@@ -133,6 +134,13 @@ def current_caller() -> Principal:
     """The authenticated caller of the current request."""
     caller: Principal = g.taxii_caller
     return caller
+
+
+def _refuse_nul() -> None:
+    # No API root, collection, object or status has U+0000 in its name, and PostgreSQL
+    # cannot even compare text with it: such a URL names nothing, and says so.
+    if "\x00" in request.path:
+        raise NotFound("no TAXII resource at this URL (it contains U+0000)")
 
 
 def _authenticate() -> None:

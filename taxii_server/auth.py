@@ -143,7 +143,8 @@ class Authenticator:
         return name, password
 
     def _by_password(self, name: str, password: str) -> Principal:
-        user = self._storage.get_user(name) if name else None
+        # No user name holds U+0000 (PostgreSQL text cannot): look none up.
+        user = self._storage.get_user(name) if name and "\x00" not in name else None
         if user is None or user.password_hash is None:
             self._burn(password)
             raise Unauthorized("unknown user or wrong password")

@@ -40,15 +40,27 @@ __all__ = [
     "Unauthorized",
     "UnsupportedMediaType",
     "error_response",
+    "quoted",
     "register_error_handlers",
     "storage_error_as_taxii",
 ]
 
 _log = logging.getLogger(__name__)
 
+#: Characters of a client's bad value quoted back in an error message.
+_QUOTED = 80
+
 #: The media type of every response; repeated from ``media.py`` to keep this module
 #: importable by it without a cycle.
 _TAXII_V21 = "application/taxii+json;version=2.1"
+
+
+def quoted(value: str) -> str:
+    """``repr(value)`` for an error message, cut short: a message names the bad input,
+    it does not echo megabytes of it back."""
+    if len(value) <= _QUOTED:
+        return repr(value)
+    return f"{value[:_QUOTED]!r}… ({len(value)} characters)"
 
 
 class TaxiiError(Exception):

@@ -19,13 +19,17 @@ import orjson
 from converters.tlp import object_rank
 from converters.validation import Problem, StixValidator
 from taxii_server.errors import BadRequest
-from taxii_server.storage.base import NewObject, StatusDetail
+from taxii_server.storage.base import STIX_21, NewObject, StatusDetail
 from taxii_server.storage.versions import canonical_json
 from taxii_server.timestamps import TimestampError, parse_timestamp
 
 __all__ = ["Prepared", "parse_envelope", "prepare_objects"]
 
 _MAX_PROBLEMS_SHOWN = 5
+# Longest id, version and message a status entry keeps (characters).
+_MAX_ID = 300
+_MAX_VERSION = 64
+_MAX_MESSAGE = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,15 @@ def _identity(obj: object, path: str) -> tuple[str, str]:
     )
 
 
+def _storable(text: str, limit: int) -> str:
+    """``text`` fit for a status entry: U+0000 spelled as JSON spells it (PostgreSQL
+    text cannot hold that character) and at most ``limit`` characters (an indexed
+    column cannot hold megabytes; a failure names what the client sent, it does not
+    echo it)."""
+    text = text.replace("\x00", "\\u0000")
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
 def _version(obj: dict[str, Any]) -> int | None:
     stamp = obj.get("modified", obj.get("created"))
     return None if stamp is None else parse_timestamp(stamp)
@@ -97,13 +110,24 @@ def prepare_objects(objects: Sequence[Any], validator: StixValidator) -> Prepare
     for index, obj in enumerate(objects):
         path = f"$.objects[{index}]"
         problems = validator.check_object(obj, path)
+        if not problems and obj.get("spec_version", STIX_21) != STIX_21:
+            # The OASIS schemas admit "2.0" here, but a 2.0 object is another format:
+            # our collections hold STIX 2.1 (their media_types say so).
+            problems = [
+                Problem(
+                    obj.get("id"),
+                    f"{path}.spec_version",
+                    f"this server stores STIX {STIX_21} objects only, got spec_version "
+                    f"{obj['spec_version']!r}",
+                )
+            ]
         if not problems:
             try:
                 valid.append(
                     NewObject(
                         id=obj["id"],
                         type=obj["type"],
-                        spec_version=obj.get("spec_version", "2.1"),
+                        spec_version=STIX_21,
                         version=_version(obj),
                         tlp=object_rank(obj),
                         data=canonical_json(obj),
@@ -115,5 +139,13 @@ def prepare_objects(objects: Sequence[Any], validator: StixValidator) -> Prepare
                 # the store (e.g. an integer beyond 64 bits): still a per-object failure.
                 problems = [Problem(obj.get("id"), path, f"cannot be stored: {exc}")]
         object_id, version = _identity(obj, path)
-        failures.append(StatusDetail(object_id, version, _describe(problems)))
+        if len(object_id) > _MAX_ID:  # no STIX id is longer (250-character type + UUID)
+            object_id = path
+        failures.append(
+            StatusDetail(
+                _storable(object_id, _MAX_ID),
+                _storable(version, _MAX_VERSION),
+                _storable(_describe(problems), _MAX_MESSAGE),
+            )
+        )
     return Prepared(valid, failures)

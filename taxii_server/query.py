@@ -28,11 +28,15 @@ from typing import Any
 
 import orjson
 
-from taxii_server.errors import BadRequest
+from taxii_server.errors import BadRequest, quoted
 from taxii_server.storage.base import ObjectQuery, VersionSelector
 from taxii_server.timestamps import TimestampError, format_timestamp, parse_timestamp
 
 __all__ = [
+    "ID_PATTERN",
+    "SPACES",
+    "SPEC_VERSION_PATTERN",
+    "TYPE_PATTERN",
     "Endpoint",
     "Filters",
     "NextToken",
@@ -46,11 +50,21 @@ __all__ = [
 
 Args = Mapping[str, Sequence[str]]
 
-_TYPE = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+# The values parameters may take, as regular expressions in the syntax Python and JSON
+# Schema (ECMA 262) share: taxii_server.openapi publishes them.
+TYPE_PATTERN = r"[a-z0-9](?:[a-z0-9-]{0,248}[a-z0-9])?"  # STIX 2.1 §3.1: at most 250
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_TYPE_RE = re.compile(rf"^{_TYPE}\Z")
-_ID_RE = re.compile(rf"^{_TYPE}--{_UUID}\Z")
-_SPEC_VERSION_RE = re.compile(r"^\d+\.\d+\Z")
+ID_PATTERN = rf"{TYPE_PATTERN}--{_UUID}"
+SPEC_VERSION_PATTERN = r"[0-9]+\.[0-9]+"
+#: White space stripped around parameter values and list items: ASCII only, which
+#: every regular-expression engine agrees on (Python's str.strip() also strips
+#: U+001C-U+001F, which JSON Schema's \s does not match).
+SPACES = " \t\n\r\f\v"
+_TYPE_RE = re.compile(rf"^{TYPE_PATTERN}\Z")
+_ID_RE = re.compile(rf"^{ID_PATTERN}\Z")
+_SPEC_VERSION_RE = re.compile(rf"^{SPEC_VERSION_PATTERN}\Z")
+_LIMIT_RE = re.compile(r"^[0-9]+\Z")
+_LIMIT_DIGITS = 18  # below 2**63: any longer limit is capped at max_limit unread
 
 
 class Endpoint(enum.Enum):
@@ -122,7 +136,7 @@ def _values(args: Args, name: str) -> list[str]:
     raw = args.get(name)
     if not raw:
         return []
-    values = [item.strip() for text in raw for item in text.split(",")]
+    values = [item.strip(SPACES) for text in raw for item in text.split(",")]
     values = [item for item in values if item]
     if not values:
         raise BadRequest(f"{name} is empty", details={"parameter": name})
@@ -135,7 +149,7 @@ def _single(args: Args, name: str) -> str | None:
         return None
     if len(raw) > 1:
         raise BadRequest(f"{name} may be given once, got {len(raw)} values")
-    return raw[0].strip()
+    return raw[0].strip(SPACES)
 
 
 def _timestamp(text: str, name: str) -> int:
@@ -148,7 +162,7 @@ def _timestamp(text: str, name: str) -> int:
 def _checked(values: list[str], pattern: re.Pattern[str], name: str, what: str) -> tuple[str, ...]:
     for value in values:
         if not pattern.match(value):
-            raise BadRequest(f"{name}: {value!r} is not {what}", details={"parameter": name})
+            raise BadRequest(f"{name}: {quoted(value)} is not {what}", details={"parameter": name})
     return tuple(sorted(set(values)))
 
 
@@ -164,7 +178,7 @@ def _version_selector(values: list[str]) -> VersionSelector:
 def check_object_id(object_id: str) -> str:
     """The object id from a URL path, or 400 when it is not ``type--UUID`` (STIX 2.1 §2.9)."""
     if not _ID_RE.match(object_id):
-        raise BadRequest(f"{object_id!r} is not a STIX identifier (type--UUID)")
+        raise BadRequest(f"{quoted(object_id)} is not a STIX identifier (type--UUID)")
     return object_id
 
 
@@ -191,19 +205,24 @@ def parse_page_request(args: Args, endpoint: Endpoint, *, max_limit: int) -> Pag
     """Parse the query string of a paged endpoint; ``limit`` above ``max_limit`` is
     lowered to it (the spec lets a server return fewer items than asked)."""
     raw_limit = _single(args, "limit")
-    limit: int | None = None
-    if raw_limit:
-        if not raw_limit.isdigit() or int(raw_limit) < 1:
-            raise BadRequest(
-                f"limit must be a positive integer, got {raw_limit!r}",
-                details={"parameter": "limit"},
-            )
-        limit = min(int(raw_limit), max_limit)
     return PageRequest(
         filters=_filters(args, _FILTERS[endpoint]),
-        limit=limit,
+        limit=_limit(raw_limit, max_limit) if raw_limit else None,
         next=_single(args, "next") or None,
     )
+
+
+def _limit(text: str, max_limit: int) -> int:
+    """A positive ``limit``, capped at ``max_limit``.  ASCII digits only
+    (``str.isdigit`` admits "²", which ``int`` refuses), and a number too long to
+    convert (``int`` refuses more than 4300 digits) is simply above the cap."""
+    digits = text.lstrip("0")
+    if not _LIMIT_RE.match(text) or not digits:
+        raise BadRequest(
+            f"limit must be a positive integer, got {quoted(text)}",
+            details={"parameter": "limit"},
+        )
+    return max_limit if len(digits) > _LIMIT_DIGITS else min(int(digits), max_limit)
 
 
 def parse_delete_filters(args: Args) -> Filters:

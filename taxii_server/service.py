@@ -34,6 +34,7 @@ from taxii_server.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
     Unauthorized,
+    quoted,
 )
 from taxii_server.ingest import parse_envelope, prepare_objects
 from taxii_server.query import (
@@ -140,7 +141,7 @@ class TaxiiService:
         """An API root, or 404."""
         root = self.storage.get_api_root(name)
         if root is None:
-            raise NotFound(f"there is no API root {name!r} on this server")
+            raise NotFound(f"there is no API root {quoted(name)} on this server")
         return root
 
     # -- collections (§5.1, §5.2) ------------------------------------------------------
@@ -186,7 +187,9 @@ class TaxiiService:
         if access is None or not (access.can_read or access.can_write):
             if caller.anonymous:
                 raise Unauthorized("authenticate to use this collection")
-            raise NotFound(f"there is no collection {collection_id!r} in API root {api_root!r}")
+            raise NotFound(
+                f"there is no collection {quoted(collection_id)} in API root {api_root!r}"
+            )
         return access
 
     def readable(self, caller: Principal, api_root: str, collection_id: str) -> CollectionAccess:
@@ -431,7 +434,7 @@ class TaxiiService:
             or (status.owner != caller.name and not caller.admin)
             or status.updated < now - self.settings.status_ttl * 1_000_000
         ):
-            raise NotFound(f"there is no status {status_id!r} in API root {api_root!r}")
+            raise NotFound(f"there is no status {quoted(status_id)} in API root {api_root!r}")
         abandoned_before = now - 2 * self.settings.request_timeout * 1_000_000
         if status.pendings and status.updated < abandoned_before:
             lost = tuple(StatusDetail(p.id, p.version, ABANDONED_MESSAGE) for p in status.pendings)
