@@ -24,7 +24,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from converters.validation import get_validator
 from taxii_server.auth import Authenticator, Principal
 from taxii_server.errors import NotFound, register_error_handlers
-from taxii_server.media import MEDIA_TYPE_TAXII_V21, negotiate
+from taxii_server.media import MEDIA_TYPE_TAXII_V21, is_plain_json, negotiate
 from taxii_server.query import NextTokenCodec
 from taxii_server.service import TaxiiService
 from taxii_server.settings import Settings, load_settings
@@ -150,8 +150,10 @@ def _authenticate() -> None:
 
 
 def _taxii_headers(response: Response) -> Response:
-    # Every response, also Flask's automatic OPTIONS/HEAD ones, is TAXII 2.1 (§3.1).
-    response.headers["Content-Type"] = MEDIA_TYPE_TAXII_V21
+    # Every response, also Flask's automatic OPTIONS/HEAD ones, is TAXII 2.1 (§3.1);
+    # only the OpenAPI document, when it is served, is plain JSON.
+    if response.status_code >= 300 or not is_plain_json():
+        response.headers["Content-Type"] = MEDIA_TYPE_TAXII_V21
     # Pages differ per caller (grants, TLP clearance): no shared cache may keep them.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Vary"] = "Accept, Authorization"

@@ -14,12 +14,12 @@ return :func:`taxii_response`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from flask import Response, request
+from flask import Response, current_app, request
 
 from taxii_server.errors import NotAcceptable, UnsupportedMediaType
 from taxii_server.timestamps import format_timestamp
@@ -30,8 +30,10 @@ __all__ = [
     "MediaRange",
     "accepts_taxii",
     "check_content_type",
+    "is_plain_json",
     "negotiate",
     "parse_media_range",
+    "plain_json",
     "taxii_response",
 ]
 
@@ -133,8 +135,26 @@ def check_content_type(content_type: str | None) -> None:
         )
 
 
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def plain_json(view: View) -> View:
+    """Mark a view that serves plain JSON rather than a TAXII resource (the OpenAPI
+    document): no Accept negotiation, and its success keeps its own Content-Type."""
+    view.plain_json = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_plain_json() -> bool:
+    """Whether the current request is routed to a :func:`plain_json` view."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "plain_json", False))
+
+
 def negotiate() -> None:
     """``before_request`` hook: refuse what we cannot produce or read, once for all views."""
+    if is_plain_json():
+        return
     accept = request.headers.get("Accept")
     if not accepts_taxii(accept):
         raise NotAcceptable(

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from taxii_server.api import api_roots, collections, discovery, manifest, objects, status, versions
+from taxii_server.api import (
+    api_roots,
+    collections,
+    discovery,
+    manifest,
+    objects,
+    openapi,
+    status,
+    versions,
+)
 
 __all__ = ["BLUEPRINTS"]
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
+    openapi.bp,
     discovery.bp,
     api_roots.bp,
     status.bp,
