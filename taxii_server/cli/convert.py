@@ -17,11 +17,11 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from taxii_server.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED
+from taxii_server.cli.progress import ProgressBar as _ProgressBar
 
 if TYPE_CHECKING:
     from converters import ConversionError, SourceProblem
@@ -122,36 +122,3 @@ def _write_whole(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-class _ProgressBar:
-    """A one-line progress bar on a terminal, shown only once a conversion is slow.
-
-    Small packages convert in well under a second; drawing a bar for them would
-    only flicker.  Nothing is drawn when the stream is not a terminal.
-    """
-
-    _DELAY = 0.5  # seconds before the bar appears
-    _WIDTH = 30
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._live = stream.isatty()
-        self._start = time.monotonic()
-        self._drawn = False
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self._live or time.monotonic() - self._start < self._DELAY:
-            return
-        filled = self._WIDTH * done // max(total, 1)
-        bar = "#" * filled + "." * (self._WIDTH - filled)
-        self._stream.write(f"\r{stage[:24]:<24} [{bar}] {done}/{total}")
-        self._stream.flush()
-        self._drawn = True
-
-    def clear(self) -> None:
-        """Erase the bar so that messages start on a clean line."""
-        if self._drawn:
-            self._stream.write("\r" + " " * (self._WIDTH + 40) + "\r")
-            self._stream.flush()
-            self._drawn = False
