@@ -36,8 +36,11 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 __all__ = [
+    "AUDIT_ACTIONS",
     "AddOutcome",
     "AddResult",
+    "AuditQuery",
+    "AuditRecord",
     "ApiKey",
     "ApiRoot",
     "Collection",
@@ -297,6 +300,59 @@ class Grant:
     can_write: bool
 
 
+#: What an audit record says was done: the TAXII endpoint that read objects (§5.3
+#: manifest, §5.4 objects, §5.6 object, §5.8 versions), or the write (§5.5 add,
+#: §5.7 delete).
+AUDIT_ACTIONS = ("objects", "manifest", "object", "versions", "add", "delete")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One read or write of objects, as the audit log keeps it: who received or sent
+    what, from where, when.
+
+    ``time`` is in microseconds; ``user`` is ``None`` for an anonymous reader;
+    ``address`` is the client's address as the server saw it.  ``collection_id`` is
+    the collection's id (records outlive the collection, so it is not a reference).
+    ``action`` is one of :data:`AUDIT_ACTIONS`; ``count`` the number of objects (or
+    manifest entries, or versions) served, posted or deleted.  ``object_id`` names the
+    object of the object, versions and delete endpoints; ``status_id`` the status of an
+    add.  ``first``/``last`` are the ``date_added`` of the first and last item served
+    (``None`` for writes and empty pages): with the collection and ``query`` (the
+    filters as decided, e.g. ``match[type]=indicator``) they say exactly which objects
+    a page held.  ``seq`` is assigned by the store when the record is appended (0
+    before) and orders the log.
+    """
+
+    time: int
+    user: str | None
+    address: str
+    api_root: str
+    collection_id: str
+    action: str
+    count: int
+    object_id: str | None = None
+    status_id: str | None = None
+    first: int | None = None
+    last: int | None = None
+    query: str = ""
+    seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Which audit records to read: all filters optional and combined with AND;
+    ``since``/``until`` bound ``time`` (inclusive, microseconds); records come in
+    ``seq`` order starting after ``after``, at most ``limit`` of them."""
+
+    user: str | None = None
+    collection_id: str | None = None
+    since: int | None = None
+    until: int | None = None
+    after: int = 0
+    limit: int = 1000
+
+
 # --------------------------------------------------------------------------- protocol
 
 
@@ -413,3 +469,23 @@ class Storage(Protocol):
     def get_grant(self, user: str, collection_id: str) -> Grant | None: ...
 
     def list_grants(self, user: str) -> list[Grant]: ...
+
+    # -- audit log ------------------------------------------------------------------------
+    def record_audit(self, record: AuditRecord) -> None:
+        """Append ``record`` (its ``seq`` is ignored) in its own transaction, durable
+        when this returns: the server answers a request only after its record is
+        stored.  Records are never changed, and are kept when their user or collection
+        is deleted."""
+
+    def query_audit(self, query: AuditQuery) -> list[AuditRecord]:
+        """The records ``query`` selects, each with its ``seq``, in ``seq`` order."""
+
+    # -- failed logins ----------------------------------------------------------------------
+    def count_login_failure(self, address: str, window: int) -> int:
+        """Count one failed login from ``address`` in time window ``window`` (an integer
+        such as the minute since the epoch) and return how many that window now holds,
+        across every process and host using this store.  Counts of windows before
+        ``window - 1`` may be forgotten."""
+
+    def login_failures(self, address: str, window: int) -> int:
+        """How many failed logins from ``address`` window ``window`` holds (0 if none)."""

@@ -22,11 +22,13 @@ from typing import Any
 
 import orjson
 
-from taxii_server.storage import sql_objects, sql_schema, sql_status
+from taxii_server.storage import sql_audit, sql_objects, sql_schema, sql_status
 from taxii_server.storage.base import (
     AddResult,
     ApiKey,
     ApiRoot,
+    AuditQuery,
+    AuditRecord,
     Collection,
     Grant,
     ManifestEntry,
@@ -436,3 +438,22 @@ class SqlStorage:
                 (user,),
             )
         return [_grant(row) for row in rows]
+
+    # -- audit log and failed logins (see sql_audit) ------------------------------------
+
+    def record_audit(self, record: AuditRecord) -> None:
+        """Append one audit record, durable when this returns."""
+        with self._db.transaction(Mode.WRITE) as tx:
+            sql_audit.insert_audit(tx, record)
+
+    def query_audit(self, query: AuditQuery) -> list[AuditRecord]:
+        with self._db.transaction(Mode.READ) as tx:
+            return sql_audit.select_audit(tx, query)
+
+    def count_login_failure(self, address: str, window: int) -> int:
+        with self._db.transaction(Mode.WRITE) as tx:
+            return sql_audit.count_login_failure(tx, address, window)
+
+    def login_failures(self, address: str, window: int) -> int:
+        with self._db.transaction(Mode.READ) as tx:
+            return sql_audit.login_failures(tx, address, window)

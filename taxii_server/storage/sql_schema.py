@@ -29,6 +29,16 @@ Tables (version 1):
 ``statuses`` / ``status_details``
     A status and one row per entry, so moving a chunk of entries from pending to
     success is an indexed update of those rows, not a rewrite of the whole status.
+
+Tables (version 2):
+
+``audit_log``
+    One row per read or write of objects (:mod:`.sql_audit`), appended and never
+    changed; ``seq`` orders it.  No foreign keys: a record outlives its user and
+    collection.  Indexed by ``time_us`` for ``atlas-taxii audit --since/--until``.
+``login_failures``
+    Failed logins per client address and minute, shared by every worker and host;
+    keyed by (minute, address) so forgetting old minutes is a range delete.
 """
 
 from __future__ import annotations
@@ -137,6 +147,33 @@ MIGRATIONS: tuple[Migration, ...] = (
                 PRIMARY KEY (user_name, collection)
             )""",
             "CREATE INDEX grants_collection ON grants (collection)",
+        ),
+    ),
+    Migration(
+        "audit log and failed logins",
+        (
+            """CREATE TABLE audit_log (
+                seq {serial_pk},
+                time_us BIGINT NOT NULL,
+                user_name TEXT,
+                address TEXT NOT NULL,
+                api_root TEXT NOT NULL,
+                collection_id TEXT NOT NULL,
+                action TEXT NOT NULL,
+                object_count INTEGER NOT NULL,
+                object_id TEXT,
+                status_id TEXT,
+                first_added BIGINT,
+                last_added BIGINT,
+                query TEXT NOT NULL
+            )""",
+            "CREATE INDEX audit_log_time ON audit_log (time_us)",
+            """CREATE TABLE login_failures (
+                time_window BIGINT NOT NULL,
+                address TEXT NOT NULL,
+                failures INTEGER NOT NULL,
+                PRIMARY KEY (time_window, address)
+            )""",
         ),
     ),
 )

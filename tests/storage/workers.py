@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from taxii_server.storage import open_storage
+from taxii_server.storage.base import AuditRecord
 from tests.storage.stix import sdo
 
 
@@ -33,3 +34,15 @@ def migrate_after(url: str, barrier: Any) -> None:
     """Wait for the other processes, then open ``url`` migrating it."""
     barrier.wait()
     open_storage(url, migrate=True).close()
+
+
+def append_audit(url: str, writer: int, count: int) -> None:
+    """Append ``count`` audit records as user ``writer-<writer>``, one at a time."""
+    storage = open_storage(url)
+    try:
+        for n in range(count):
+            storage.record_audit(
+                AuditRecord(n, f"writer-{writer}", "127.0.0.1", "r", "c", "objects", n)
+            )
+    finally:
+        storage.close()
