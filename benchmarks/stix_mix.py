@@ -9,18 +9,19 @@ external references, kill-chain phases, confidence and custom ``x_`` properties.
 Every value is unique where real data is (ids, addresses, hashes, patterns), so a
 validator gains nothing from objects repeating.
 
-Used by ``python -m benchmarks validation`` and by the validation tests as a corpus.
+Used by ``python -m benchmarks validation`` and ``taxii`` and by the validation tests as a
+corpus.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["realistic_objects"]
+__all__ = ["iter_realistic_objects", "realistic_objects"]
 
 _TLP = (
     "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
@@ -48,8 +49,22 @@ class _Maker:
         return object_id
 
     def ref(self, *types: str) -> str:
-        pool = [i for t in types for i in self.ids.get(t, ())]
-        return self.rng.choice(pool) if pool else self.new_id(types[0])
+        """A uniformly chosen id of one of ``types`` made so far (a new one when none is).
+
+        Draws what ``rng.choice`` over the concatenated id lists would, without building
+        that list: a million-object run would otherwise copy hundreds of thousands of
+        ids per reference.
+        """
+        counts = [len(self.ids.get(t, ())) for t in types]
+        index = sum(counts)
+        if not index:
+            return self.new_id(types[0])
+        index = self.rng.randrange(index)  # choice(seq) draws seq[randrange(len(seq))]
+        for stix_type, count in zip(types, counts, strict=True):
+            if index < count:
+                return self.ids[stix_type][index]
+            index -= count
+        raise AssertionError("unreachable: index < sum(counts)")
 
     def stamp(self, after: str | None = None) -> str:
         base = self.epoch if after is None else datetime.fromisoformat(after)
@@ -266,13 +281,20 @@ _KINDS: tuple[tuple[float, Callable[[_Maker], dict[str, Any]]], ...] = (
 )
 
 
-def realistic_objects(count: int, seed: int = 1) -> list[dict[str, Any]]:
-    """``count`` valid STIX 2.1 objects in a realistic mix, the same for the same seed."""
+def iter_realistic_objects(count: int, seed: int = 1) -> Iterator[dict[str, Any]]:
+    """:func:`realistic_objects` one at a time, for runs too large to hold as a list
+    (the first ``n`` are the same whatever ``count`` is)."""
     maker = _Maker(seed)
     weights = [weight for weight, _ in _KINDS]
     makers = [make for _, make in _KINDS]
     # Identities first: most objects name their creator.
-    objects = [_identity(maker) for _ in range(min(count, 5))]
-    while len(objects) < count:
-        objects.append(maker.rng.choices(makers, weights)[0](maker))
-    return objects
+    first = min(count, 5)
+    for _ in range(first):
+        yield _identity(maker)
+    for _ in range(count - first):
+        yield maker.rng.choices(makers, weights)[0](maker)
+
+
+def realistic_objects(count: int, seed: int = 1) -> list[dict[str, Any]]:
+    """``count`` valid STIX 2.1 objects in a realistic mix, the same for the same seed."""
+    return list(iter_realistic_objects(count, seed))
