@@ -51,13 +51,13 @@ def read_points(path: Path) -> tuple[list[CsvPoint], list[SourceProblem]]:
         if column not in _PLAIN and column not in _NESTED and not _CUSTOM.match(column):
             known = ", ".join(sorted(_PLAIN | _NESTED))
             problems.append(
-                SourceProblem(f"{path.name}:1", f"unknown column {column!r}; known: {known}")
+                SourceProblem(f"{path}:1", f"unknown column {column!r}; known: {known}")
             )
     if len(set(columns)) != len(columns):
-        problems.append(SourceProblem(f"{path.name}:1", "a column name appears twice"))
+        problems.append(SourceProblem(f"{path}:1", "a column name appears twice"))
     points: list[CsvPoint] = []
     for row in rows:
-        location = f"{path.name}:{row.line}"
+        location = f"{path}:{row.line}"
         if row.error:
             problems.append(SourceProblem(location, row.error))
             continue

@@ -83,7 +83,9 @@ def read_document(path: Path) -> object:
             return orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise DocumentError(
-                SourceProblem("$", f"not valid JSON: {exc.msg}", str(path), exc.lineno)
+                SourceProblem(
+                    "$", f"not valid JSON: {exc.msg} (column {exc.colno})", str(path), exc.lineno
+                )
             ) from None
     try:
         text = data.decode("utf-8-sig")
@@ -96,6 +98,8 @@ def read_document(path: Path) -> object:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = exc.problem or exc.context or "syntax error"
+        if exc.context and exc.problem and exc.context_mark is not None:
+            what = f"{exc.context} from line {exc.context_mark.line + 1}: {exc.problem}"
         problem = SourceProblem("$", f"not valid YAML: {what}", str(path), line)
         raise DocumentError(problem) from None
     except yaml.YAMLError as exc:
@@ -155,9 +159,9 @@ def read_csv(path: Path) -> tuple[list[str], list[CsvRow]]:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
-        raise DocumentError(SourceProblem(path.name, f"cannot read file: {exc.strerror}")) from None
+        raise DocumentError(SourceProblem(str(path), f"cannot read file: {exc.strerror}")) from None
     except UnicodeDecodeError as exc:
-        problem = SourceProblem(path.name, f"not UTF-8 text (byte {exc.start})")
+        problem = SourceProblem(str(path), f"not UTF-8 text (byte {exc.start})")
         raise DocumentError(problem) from None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[CsvRow] = []
@@ -168,7 +172,7 @@ def read_csv(path: Path) -> tuple[list[str], list[CsvRow]]:
         try:
             row = next(reader, None)
         except csv.Error as exc:
-            problem = SourceProblem(f"{path.name}:{start}", f"not valid CSV: {exc}")
+            problem = SourceProblem(f"{path}:{start}", f"not valid CSV: {exc}")
             raise DocumentError(problem) from None
         if row is None:
             break
@@ -184,5 +188,5 @@ def read_csv(path: Path) -> tuple[list[str], list[CsvRow]]:
             error = f"expected {len(columns)} cells as in the header, found {len(row)}"
         rows.append(CsvRow(start, cells, error))
     if columns is None:
-        raise DocumentError(SourceProblem(f"{path.name}:1", "empty file: expected a header row"))
+        raise DocumentError(SourceProblem(f"{path}:1", "empty file: expected a header row"))
     return columns, rows

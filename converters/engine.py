@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import tlp
+from .documents import line_of
 from .errors import MappingError, SourceProblem, TransformError
 from .evaluation import ALL_OBJECTS, Getter, Test, compile_conditions, compile_value
 from .extensions import ATLAS_EXTENSION_ID, new_sco_definitions
@@ -106,9 +107,15 @@ class _Engine:
     def _fail(self, where: str, element: Element, exc: TransformError) -> None:
         base = element.item.location if element.item is not None else "$"
         nested = element.path[2:] if element.item is not None else element.path
-        path = base + "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in nested)
+        steps = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in nested)
         message = f"{exc.summary} (mapping {self.mapping.path.name} {where})"
-        self.problems.append(SourceProblem(path, message))
+        if base.startswith("$"):
+            path = base + steps
+            line = line_of(self.package.path, path)
+            self.problems.append(SourceProblem(path, message, str(self.package.path), line))
+        else:  # a row of the CSV side file, which names its file
+            path = f"{base} ({steps.lstrip('.')})" if steps else base
+            self.problems.append(SourceProblem(path, message))
 
     def _rank(self, element: Element) -> int:
         item = element.item

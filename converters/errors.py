@@ -48,8 +48,11 @@ class SourceProblem:
         return f"{where}: {prefix}{self.message}"
 
     def located(self) -> str:
-        """The problem prefixed with its file, as the command line prints it."""
-        return f"{self.file}: {self}" if self.file else str(self)
+        """The problem prefixed with its file, as the command line prints it.
+
+        A CSV position (``points.csv:17``) names its file already.
+        """
+        return f"{self.file}: {self}" if self.file and self.path.startswith("$") else str(self)
 
 
 class ConversionError(Exception):

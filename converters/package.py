@@ -116,7 +116,7 @@ def _csv_entries(path: Path, skip: set[str]) -> tuple[list[SourceProblem], list[
         points, problems = read_points(path)
     except DocumentError as exc:
         problem = exc.problem
-        if problem.path == path.name:  # the file itself: say where the package points
+        if problem.path == str(path):  # the file itself: say where the package points
             return [SourceProblem("$.data_points_csv", f"{path}: {problem.message}")], []
         return [SourceProblem(problem.path, problem.message, str(path))], []
     problems = [SourceProblem(p.path, p.message, str(path)) for p in problems]

@@ -28,7 +28,9 @@ def describe_errors(errors: Iterable[jsonschema.ValidationError]) -> list[Locate
     """``(path elements, message)`` for every error, expanding ``oneOf`` failures."""
     found: list[Located] = []
     for error in errors:
-        found.extend(_describe(error))
+        # jsonschema reports each missing required field as an error carrying the
+        # whole ``required`` list: describe each field once.
+        found.extend(d for d in _describe(error) if d not in found)
     return found
 
 
