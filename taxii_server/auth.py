@@ -17,8 +17,14 @@ never holds a secret in clear, and a changed password or revoked key changes or
 removes the stored hash, so the old credential stops working at once.  Unknown users
 and key ids still cost one hash check, against a dummy hash, so a 401 takes as long
 whether or not the name exists.
-Failed attempts are counted per client address and process; past
-``auth_failures_per_minute`` the address gets 429 until the minute is over.
+
+Failed attempts are counted per client address and minute in the store, so the limit
+holds across every worker and host (a per-process count would let an attacker try
+``auth_failures_per_minute`` times per worker process).  An address that reached it
+gets 429 until the minute is over, before any hash is checked; an IPv6 client counts
+for its whole /64, which one subscriber usually holds.  The store is asked only when a
+hash would be checked (a credential not in the cache) and when one failed, so a poll
+with a cached credential costs nothing more.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
 import threading
@@ -35,22 +42,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from taxii_server.credentials import CredentialError, hash_secret, parse_api_key, verify_secret
-from taxii_server.errors import TooManyRequests, Unauthorized
+from taxii_server.errors import TooManyRequests, Unauthorized, quoted
 from taxii_server.storage.base import Storage, User
 
-__all__ = ["ANONYMOUS", "Authenticator", "Principal"]
+__all__ = ["ANONYMOUS", "Authenticator", "Principal", "client_key"]
 
 _log = logging.getLogger(__name__)
 
 _CACHE_LIMIT = 10_000  # verified credentials remembered per process
-_FAILURE_TABLE_LIMIT = 10_000  # client addresses tracked per process
+_WINDOW = 60  # seconds per failed-login window
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller of one request: a user, or anonymous when ``user`` is ``None``."""
+    """The caller of one request: a user, or anonymous when ``user`` is ``None``, and
+    the client address the request came from (for the audit log)."""
 
     user: User | None = None
+    address: str = "-"
 
     @property
     def name(self) -> str | None:
@@ -82,49 +91,50 @@ class Authenticator:
         *,
         cache_ttl: float,
         failures_per_minute: int,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``clock`` is wall-clock seconds: failed-login windows are shared with other
+        processes and hosts through the store."""
         self._storage = storage
         self._cache_ttl = cache_ttl
         self._failures_per_minute = failures_per_minute
         self._clock = clock
         self._process_key = secrets.token_bytes(32)
         self._verified: dict[bytes, float] = {}
-        self._failures: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
         self._dummy_hash: str | None = None
 
     # -- public -----------------------------------------------------------------
     def authenticate(self, authorization: str | None, client: str | None = None) -> Principal:
         """Check the credentials of one request; no header means anonymous."""
-        if authorization is None or not authorization.strip():
-            return ANONYMOUS
         address = client or "-"
-        self._check_rate(address)
+        if authorization is None or not authorization.strip():
+            return Principal(None, address)
         try:
-            return self._authenticate(authorization.strip())
+            user = self._authenticate(authorization.strip(), address)
         except Unauthorized:
             self._count_failure(address)
             raise
+        return Principal(user, address)
 
     # -- schemes ------------------------------------------------------------------
-    def _authenticate(self, header: str) -> Principal:
+    def _authenticate(self, header: str, address: str) -> User:
         scheme, _, value = header.partition(" ")
         scheme = scheme.lower()
         value = value.strip()
         if scheme == "basic":
             name, password = self._basic(value)
             if parse_api_key(password) is not None:
-                return self._by_key(password)
+                return self._by_key(password, address)
             if not password and parse_api_key(name) is not None:
-                return self._by_key(name)
-            return self._by_password(name, password)
+                return self._by_key(name, address)
+            return self._by_password(name, password, address)
         if scheme in ("bearer", "token"):
             if parse_api_key(value) is None:
                 raise Unauthorized(f"the {scheme.title()} credential is not an atlas-taxii API key")
-            return self._by_key(value)
+            return self._by_key(value, address)
         raise Unauthorized(
-            f"unsupported authorization scheme {scheme!r}; use Basic, Bearer or Token"
+            f"unsupported authorization scheme {quoted(scheme)}; use Basic, Bearer or Token"
         )
 
     @staticmethod
@@ -142,31 +152,31 @@ class Authenticator:
             raise Unauthorized("the Basic credentials must be user:password")
         return name, password
 
-    def _by_password(self, name: str, password: str) -> Principal:
+    def _by_password(self, name: str, password: str, address: str) -> User:
         # No user name holds U+0000 (PostgreSQL text cannot): look none up.
         user = self._storage.get_user(name) if name and "\x00" not in name else None
         if user is None or user.password_hash is None:
-            self._burn(password)
+            self._burn(password, address)
             raise Unauthorized("unknown user or wrong password")
-        if not self._check(b"password", name, password, user.password_hash):
+        if not self._check(b"password", name, password, user.password_hash, address):
             raise Unauthorized("unknown user or wrong password")
-        return Principal(user)
+        return user
 
-    def _by_key(self, token: str) -> Principal:
+    def _by_key(self, token: str, address: str) -> User:
         parsed = parse_api_key(token)
         key = self._storage.get_api_key(parsed.key_id) if parsed is not None else None
         if parsed is None or key is None:
-            self._burn(token)
+            self._burn(token, address)
             raise Unauthorized("unknown or revoked API key")
-        if not self._check(b"key", parsed.key_id, parsed.secret, key.secret_hash):
+        if not self._check(b"key", parsed.key_id, parsed.secret, key.secret_hash, address):
             raise Unauthorized("unknown or revoked API key")
         user = self._storage.get_user(key.user)
         if user is None:
             raise Unauthorized("unknown or revoked API key")
-        return Principal(user)
+        return user
 
     # -- slow checks and their cache --------------------------------------------------
-    def _check(self, kind: bytes, name: str, secret: str, stored: str) -> bool:
+    def _check(self, kind: bytes, name: str, secret: str, stored: str, address: str) -> bool:
         mark = hmac.new(
             self._process_key,
             b"\x00".join((kind, name.encode(), secret.encode(), stored.encode())),
@@ -176,6 +186,7 @@ class Authenticator:
         expiry = self._verified.get(mark)
         if expiry is not None and expiry > now:
             return True
+        self._gate(address)
         try:
             ok = verify_secret(secret, stored)
         except CredentialError:
@@ -190,31 +201,44 @@ class Authenticator:
                 self._verified[mark] = now + self._cache_ttl
         return ok
 
-    def _burn(self, secret: str) -> None:
+    def _burn(self, secret: str, address: str) -> None:
         """Spend one hash check so a 401 for an unknown name costs what a wrong password
         does (the existence of user names and key ids stays private)."""
+        self._gate(address)
         with self._lock:
             if self._dummy_hash is None:
                 self._dummy_hash = hash_secret(secrets.token_urlsafe(16))
             dummy = self._dummy_hash
         verify_secret(secret, dummy)
 
-    # -- failed-attempt limit ------------------------------------------------------------
-    def _check_rate(self, address: str) -> None:
+    # -- failed-attempt limit, shared through the store -------------------------------------
+    def _gate(self, address: str) -> None:
+        """429 when ``address`` has used up this minute's failed logins."""
         if self._failures_per_minute <= 0:
             return
-        minute = int(self._clock() // 60)
-        window, count = self._failures.get(address, (minute, 0))
-        if window == minute and count >= self._failures_per_minute:
+        now = self._clock()
+        failures = self._storage.login_failures(client_key(address), int(now // _WINDOW))
+        if failures >= self._failures_per_minute:
             raise TooManyRequests(
                 f"too many failed logins from {address}; wait a minute and check the credentials",
-                headers={"Retry-After": str(60 - int(self._clock()) % 60)},
+                headers={"Retry-After": str(_WINDOW - int(now) % _WINDOW)},
             )
 
     def _count_failure(self, address: str) -> None:
-        minute = int(self._clock() // 60)
-        with self._lock:
-            if len(self._failures) >= _FAILURE_TABLE_LIMIT:
-                self._failures = {a: wc for a, wc in self._failures.items() if wc[0] == minute}
-            window, count = self._failures.get(address, (minute, 0))
-            self._failures[address] = (minute, count + 1 if window == minute else 1)
+        if self._failures_per_minute > 0:
+            window = int(self._clock() // _WINDOW)
+            self._storage.count_login_failure(client_key(address), window)
+
+
+def client_key(address: str) -> str:
+    """What failed logins are counted under: the address, or for IPv6 its /64 (one
+    subscriber's network, from which an attacker can use any of 2**64 addresses)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv4Address):
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is 192.0.2.1
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.IPv6Network((parsed, 64), strict=False))

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Generic, Protocol, TypeVar
 
 from converters.validation import StixValidator
+from taxii_server.audit import Auditor
 from taxii_server.auth import Principal
 from taxii_server.errors import (
     BadRequest,
@@ -130,6 +131,7 @@ class TaxiiService:
         self.codec = codec
         self.clock = clock
         self.validator = validator
+        self.audit = Auditor(storage, clock)
         self._last_purge: int | None = None
 
     # -- discovery and API roots (§4.1, §4.2) ------------------------------------------
@@ -216,7 +218,7 @@ class TaxiiService:
         access = self.readable(caller, api_root, collection_id)
         query, start = self._query(caller, api_root, access, Endpoint.OBJECTS, args, None)
         page = self.storage.query_objects(access.collection.id, query)
-        return self._result(start, query, page.items, page.more)
+        return self._result(caller, start, query, page.items, page.more)
 
     def manifest(
         self, caller: Principal, api_root: str, collection_id: str, args: Args
@@ -225,7 +227,7 @@ class TaxiiService:
         access = self.readable(caller, api_root, collection_id)
         query, start = self._query(caller, api_root, access, Endpoint.MANIFEST, args, None)
         page = self.storage.query_manifest(access.collection.id, query)
-        return self._result(start, query, page.items, page.more)
+        return self._result(caller, start, query, page.items, page.more)
 
     def object(
         self, caller: Principal, api_root: str, collection_id: str, object_id: str, args: Args
@@ -237,7 +239,7 @@ class TaxiiService:
         page = self.storage.query_objects(access.collection.id, query)
         if not page.items:
             self._require_object(caller, access, object_id)
-        return self._result(start, query, page.items, page.more)
+        return self._result(caller, start, query, page.items, page.more)
 
     def versions(
         self, caller: Principal, api_root: str, collection_id: str, object_id: str, args: Args
@@ -249,7 +251,7 @@ class TaxiiService:
         page = self.storage.query_manifest(access.collection.id, query)
         if not page.items:
             self._require_object(caller, access, object_id)
-        return self._result(start, query, page.items, page.more)
+        return self._result(caller, start, query, page.items, page.more)
 
     def delete_object(
         self, caller: Principal, api_root: str, collection_id: str, object_id: str, args: Args
@@ -266,6 +268,7 @@ class TaxiiService:
         deleted = self.storage.delete_objects(access.collection.id, object_id, query)
         if not deleted:
             raise NotFound(f"no version of {object_id!r} matches in this collection")
+        self.audit.deleted(caller, api_root, access.collection.id, object_id, deleted)
         return deleted
 
     def _require_object(self, caller: Principal, access: CollectionAccess, object_id: str) -> None:
@@ -326,8 +329,18 @@ class TaxiiService:
         return query, start
 
     def _result(
-        self, start: NextToken, query: ObjectQuery, items: list[T], more: bool
+        self, caller: Principal, start: NextToken, query: ObjectQuery, items: list[T], more: bool
     ) -> ResultPage[T]:
+        """The page to render, once its audit record is stored (no record, no page)."""
+        self.audit.read(
+            caller,
+            start.api_root,
+            start.collection_id,
+            start.endpoint.value,
+            items,
+            start.filters,
+            object_id=start.object_id,
+        )
         lower = query.after or 0
         if not items:
             return ResultPage(items, False, None, (lower, lower))
@@ -399,6 +412,9 @@ class TaxiiService:
                 ),
             )
         )
+        # Recorded before anything is stored: a worker killed half-way still leaves
+        # the record, and the status says what was stored.
+        self.audit.added(caller, api_root, access.collection.id, status_id, len(objects))
         for start in range(0, len(prepared.valid), ADD_CHUNK):
             chunk = prepared.valid[start : start + ADD_CHUNK]
             self.storage.add_objects(access.collection.id, chunk, status_id=status_id)
