@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("taxii_server.cli.db", "show or upgrade the store's schema version"),
     "convert": ("taxii_server.cli.convert", "convert research packages to a STIX 2.1 bundle"),
     "validate": ("taxii_server.cli.validate", "check STIX 2.1 bundles against the OASIS schemas"),
+    "audit": ("taxii_server.cli.audit", "print the audit log: who read or wrote which objects"),
 }
 
 
