@@ -25,6 +25,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("taxii_server.cli.db", "show or upgrade the store's schema version"),
     "convert": ("taxii_server.cli.convert", "convert research packages to a STIX 2.1 bundle"),
     "validate": ("taxii_server.cli.validate", "check STIX 2.1 bundles against the OASIS schemas"),
+    "publish": ("taxii_server.cli.publish", "publish packages or bundles: store what changed"),
+    "pull": ("taxii_server.cli.pull", "pull a collection from a TAXII 2.1 server into a file"),
+    "import-medallion": (
+        "taxii_server.cli.import_medallion",
+        "load a medallion memory-backend data file into the store",
+    ),
     "audit": ("taxii_server.cli.audit", "print the audit log: who read or wrote which objects"),
 }
 
