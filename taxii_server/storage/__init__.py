@@ -22,6 +22,7 @@ BACKENDS: Final[dict[str, tuple[str, str | None]]] = {
     "postgresql": ("taxii_server.storage.sql", "postgres"),
     "postgres": ("taxii_server.storage.sql", "postgres"),
     "mongodb": ("taxii_server.storage.mongo", "mongo"),
+    "mongodb+srv": ("taxii_server.storage.mongo", "mongo"),  # DNS seed list (MongoDB Atlas)
 }
 
 # Top-level driver packages: an ImportError naming one of these is a missing extra.
@@ -69,7 +70,7 @@ def _backend(url: str) -> ModuleType:
 
 def open_storage(url: str, *, migrate: bool = False) -> Storage:
     """Open the store at ``url`` (``sqlite:///relative.db``, ``sqlite:////abs/path.db``,
-    ``sqlite:///:memory:``, ``postgresql://…``, ``mongodb://…``).
+    ``sqlite:///:memory:``, ``postgresql://…``, ``mongodb://…``, ``mongodb+srv://…``).
 
     The store's schema is checked: a schema newer than this code raises
     :class:`~taxii_server.storage.base.SchemaTooNew`; an empty or older one is brought
