@@ -134,6 +134,7 @@ def test_text_is_kept_verbatim(storage: Storage, text: str) -> None:
     assert (read.user, read.address, read.api_root, read.query) == (text or None, text, text, text)
 
 
+@pytest.mark.usefixtures("across_processes")
 def test_processes_append_without_losing_records(store_url: str, storage: Storage) -> None:
     context = multiprocessing.get_context("spawn")
     processes = [

@@ -10,6 +10,8 @@ from __future__ import annotations
 import multiprocessing
 import time
 
+import pytest
+
 from taxii_server.storage.base import Collection, ManifestEntry, Storage
 from tests.storage import workers
 from tests.storage.stix import query
@@ -17,6 +19,7 @@ from tests.storage.stix import query
 WRITERS, BATCHES, SIZE = 3, 15, 20
 
 
+@pytest.mark.usefixtures("across_processes")
 def test_poller_sees_each_object_once_while_processes_write(
     store_url: str, storage: Storage, collection: Collection
 ) -> None:

@@ -21,6 +21,7 @@ def _child_adds() -> None:
     assert len(storage.query_manifest(collection_id, query()).items) >= 3
 
 
+@pytest.mark.usefixtures("across_processes")
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 @pytest.mark.filterwarnings("ignore:.*multi-threaded.*fork:DeprecationWarning")
 def test_store_survives_fork(storage: Storage, collection: Collection) -> None:

@@ -1,0 +1,111 @@
+"""The audit log and the failed-login counts in MongoDB.
+
+An audit record takes its ``seq`` from a counter in ``meta`` and is inserted under it
+as its ``_id``: two round trips, written with the client's majority, journaled write
+concern, so a record is durable when :meth:`record_audit` returns.  As with a
+PostgreSQL sequence, ``seq`` values are unique and increasing per writer, but a record
+may become visible after one with a higher ``seq`` written at the same moment by
+another process.
+
+A failed login is one upsert incrementing the count of ``(window, address)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import pymongo
+import pymongo.errors
+from pymongo import ReturnDocument
+from pymongo.database import Database
+
+from taxii_server.storage.base import AuditQuery, AuditRecord
+from taxii_server.storage.mongo_schema import next_number
+
+__all__ = ["count_login_failure", "insert_audit", "login_failures", "select_audit"]
+
+AUDIT: Final = "audit_log"
+FAILURES: Final = "login_failures"
+_AUDIT_SEQ: Final = "audit-seq"
+
+
+def insert_audit(database: Database[dict[str, Any]], record: AuditRecord) -> None:
+    """Append one record (the store assigns its ``seq``)."""
+    database[AUDIT].insert_one(
+        {
+            "_id": next_number(database, _AUDIT_SEQ),
+            "time": record.time,
+            "user": record.user,
+            "address": record.address,
+            "api_root": record.api_root,
+            "collection_id": record.collection_id,
+            "action": record.action,
+            "count": record.count,
+            "object_id": record.object_id,
+            "status_id": record.status_id,
+            "first": record.first,
+            "last": record.last,
+            "query": record.query,
+        }
+    )
+
+
+def _record(doc: dict[str, Any]) -> AuditRecord:
+    return AuditRecord(
+        time=doc["time"],
+        user=doc["user"],
+        address=doc["address"],
+        api_root=doc["api_root"],
+        collection_id=doc["collection_id"],
+        action=doc["action"],
+        count=doc["count"],
+        object_id=doc["object_id"],
+        status_id=doc["status_id"],
+        first=doc["first"],
+        last=doc["last"],
+        query=doc["query"],
+        seq=doc["_id"],
+    )
+
+
+def select_audit(database: Database[dict[str, Any]], query: AuditQuery) -> list[AuditRecord]:
+    """The records ``query`` selects, in ``seq`` order."""
+    if query.limit < 1:
+        return []
+    where: dict[str, Any] = {"_id": {"$gt": query.after}}
+    if query.user is not None:
+        where["user"] = query.user
+    if query.collection_id is not None:
+        where["collection_id"] = query.collection_id
+    if query.since is not None or query.until is not None:
+        bounds: dict[str, int] = {}
+        if query.since is not None:
+            bounds["$gte"] = query.since
+        if query.until is not None:
+            bounds["$lte"] = query.until
+        where["time"] = bounds
+    cursor = database[AUDIT].find(where).sort("_id", pymongo.ASCENDING).limit(query.limit)
+    return [_record(doc) for doc in cursor]
+
+
+def count_login_failure(database: Database[dict[str, Any]], address: str, window: int) -> int:
+    """Add one failure for ``address`` in ``window``; forget windows before the last
+    one; return the window's count."""
+    failures = database[FAILURES]
+    failures.delete_many({"window": {"$lt": window - 1}})
+    key = {"_id": f"{window}|{address}"}
+    update = {"$inc": {"failures": 1}, "$setOnInsert": {"window": window, "address": address}}
+    try:
+        found = failures.find_one_and_update(
+            key, update, upsert=True, return_document=ReturnDocument.AFTER
+        )
+    except pymongo.errors.DuplicateKeyError:
+        # Two first failures at once: the other upsert created the document.
+        found = failures.find_one_and_update(key, update, return_document=ReturnDocument.AFTER)
+    return 0 if found is None else int(found["failures"])
+
+
+def login_failures(database: Database[dict[str, Any]], address: str, window: int) -> int:
+    """The failures ``address`` has in ``window``."""
+    found = database[FAILURES].find_one({"_id": f"{window}|{address}"})
+    return 0 if found is None else int(found["failures"])

@@ -1,0 +1,330 @@
+"""Objects in MongoDB: the page queries, adding versions, deleting them (TAXII 2.1
+§5.3–§5.8).
+
+Every page is one ``find`` that walks an index in ``date_added`` order and stops after
+``limit + 1`` matching documents, named by a hint so the plan does not depend on the
+planner's sampling:
+
+* no id or type filter: ``(collection, date_added)``;
+* ``match[type]``: ``(collection, type, date_added)``, whose per-type scans the server
+  merges in ``date_added`` order (for up to :data:`_MAX_MERGED_TYPES` types; beyond,
+  the plain page index with the types as a filter);
+* ``match[id]``: ``(collection, id, version)`` (few documents, sorted after).
+
+An add runs under the collection's write turn (:mod:`.mongo_writes`).  Without a
+transaction its steps are ordered so that an interruption leaves nothing a reader
+could be misled by: ``date_added`` is allocated last, just before the inserts, which
+run in ``date_added`` order, so objects become visible in that order; each new
+version is inserted with its final version masks, and only then are older versions'
+masks changed, so an object never lacks a latest version.  An interruption between the
+two leaves an older version also marked latest; every later add that names the object
+(a re-post, which the abandoned status asks for) recomputes and repairs the masks of
+every object it names, not only of those it changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pymongo
+from pymongo import UpdateOne
+from pymongo.database import Database
+
+from taxii_server.storage.base import (
+    AddOutcome,
+    AddResult,
+    NewObject,
+    ObjectQuery,
+)
+from taxii_server.storage.mongo_writes import LockedCollection, Writer
+from taxii_server.storage.versions import ALL_CLEARANCES, clearance_bit, version_masks
+from taxii_server.timestamps import now_us
+
+__all__ = [
+    "INSERT_BATCH",
+    "OBJECTS",
+    "add_objects",
+    "delete_objects",
+    "select_page",
+]
+
+OBJECTS: Final = "objects"
+_PAGE_INDEX: Final = "objects_page"
+_TYPE_INDEX: Final = "objects_type"
+_VERSION_INDEX: Final = "objects_version"
+
+#: Objects per insert command; the write turn is renewed between batches, so one batch
+#: must take well under :data:`~.mongo_writes.LEASE` seconds.
+INSERT_BATCH: Final = 500
+# Ids per "$in" list when reading stored versions.
+_CHUNK: Final = 1000
+# MongoDB merges the sorted scans of at most 200 values of an "$in" ("explode for
+# sort"); past that it would collect and sort every match.
+_MAX_MERGED_TYPES: Final = 200
+
+_MANIFEST_FIELDS: Final = {
+    "_id": False,
+    "id": True,
+    "date_added": True,
+    "version": True,
+    "spec_version": True,
+}
+_OBJECT_FIELDS: Final = {**_MANIFEST_FIELDS, "data": True}
+_VERSION_FIELDS: Final = {
+    "_id": False,
+    "id": True,
+    "version": True,
+    "tlp": True,
+    "by_content": True,
+    "digest": True,
+    "first": True,
+    "latest": True,
+}
+
+
+def levels(mask: int) -> list[int]:
+    """The clearance levels whose bit is set in a version mask, as stored."""
+    return [level for level in range(ALL_CLEARANCES) if mask & clearance_bit(level)]
+
+
+def _selection(seq: int, query: ObjectQuery) -> dict[str, Any] | None:
+    """The conditions every endpoint applies: collection, clearance, spec versions and
+    version selection (TAXII 2.1 §3.4.1); ``None`` when nothing can match."""
+    where: dict[str, Any] = {"collection": seq, "tlp": {"$lte": query.clearance}}
+    if query.spec_versions:
+        where["spec_version"] = {"$in": list(dict.fromkeys(query.spec_versions))}
+    selector = query.versions
+    if selector.all:
+        return where
+    # The masks hold one level per clearance; a query above the top level sees what
+    # the top level sees.
+    level = min(max(query.clearance, 0), ALL_CLEARANCES - 1)
+    either: list[dict[str, Any]] = []
+    if selector.first:
+        either.append({"first": level})
+    if selector.last:
+        either.append({"latest": level})
+    if selector.at:
+        either.append({"version": {"$in": list(selector.at)}})
+    if not either:
+        return None
+    if len(either) == 1:
+        where.update(either[0])
+    else:
+        where["$or"] = either
+    return where
+
+
+def select_page(
+    database: Database[dict[str, Any]], seq: int, query: ObjectQuery, *, bodies: bool
+) -> tuple[list[dict[str, Any]], bool]:
+    """Up to ``query.limit`` documents (with ``data`` when ``bodies``) in
+    ``date_added`` order, and whether more match."""
+    where = _selection(seq, query)
+    if where is None or query.limit < 1:
+        return [], False
+    if query.after is not None:
+        where["date_added"] = {"$gt": query.after}
+    hint = _PAGE_INDEX
+    ids = list(dict.fromkeys(query.ids))
+    types = list(dict.fromkeys(query.types))  # a repeated type must not repeat documents
+    if types:
+        where["type"] = types[0] if len(types) == 1 else {"$in": types}
+        if len(types) <= _MAX_MERGED_TYPES:
+            hint = _TYPE_INDEX
+    if ids:
+        where["id"] = ids[0] if len(ids) == 1 else {"$in": ids}
+        hint = _VERSION_INDEX
+    cursor = (
+        database[OBJECTS]
+        .find(where, _OBJECT_FIELDS if bodies else _MANIFEST_FIELDS)
+        .sort("date_added", pymongo.ASCENDING)
+        .limit(query.limit + 1)
+        .hint(hint)
+    )
+    found = list(cursor)
+    return found[: query.limit], len(found) > query.limit
+
+
+@dataclass(slots=True)
+class _Version:
+    """One version of an object id while a write works on it."""
+
+    version: int  # 0 until a content-versioned new version gets its date_added
+    tlp: int
+    by_content: bool
+    digest: bytes
+    first: list[int] | None = None  # as stored; None for a version being added
+    latest: list[int] | None = None
+    new: NewObject | None = None
+    date_added: int = 0
+
+
+def _stored_versions(
+    database: Database[dict[str, Any]], writer: Writer, seq: int, ids: Sequence[str]
+) -> dict[str, list[_Version]]:
+    found: dict[str, list[_Version]] = {object_id: [] for object_id in ids}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        for doc in (
+            database[OBJECTS]
+            .find(
+                {"collection": seq, "id": {"$in": chunk}},
+                _VERSION_FIELDS,
+                session=writer.session,
+            )
+            .hint(_VERSION_INDEX)
+        ):
+            found[doc["id"]].append(
+                _Version(
+                    int(doc["version"]),
+                    int(doc["tlp"]),
+                    bool(doc["by_content"]),
+                    bytes(doc["digest"]),
+                    list(doc["first"]),
+                    list(doc["latest"]),
+                )
+            )
+    return found
+
+
+def add_objects(
+    database: Database[dict[str, Any]],
+    writer: Writer,
+    collection: LockedCollection,
+    objects: Sequence[NewObject],
+) -> list[AddResult]:
+    """Store new versions of ``objects`` in a collection whose write turn ``writer``
+    holds.
+
+    Same id and version with the same body is :attr:`AddOutcome.UNCHANGED`, with a
+    different body :attr:`AddOutcome.CONFLICT` (STIX 2.1 §3.6); an object without
+    ``modified``/``created`` whose body is already stored under its id is unchanged,
+    otherwise a new version whose ``version`` is its ``date_added``.
+    """
+    versions = _stored_versions(
+        database, writer, collection.seq, list(dict.fromkeys(o.id for o in objects))
+    )
+    resolved: list[tuple[_Version, AddOutcome]] = []
+    added: list[_Version] = []
+    for obj in objects:
+        digest = hashlib.sha256(obj.data).digest()
+        known = versions[obj.id]
+        if obj.version is not None:
+            match = next((v for v in known if v.version == obj.version), None)
+            if match is not None:
+                same = match.digest == digest
+                resolved.append((match, AddOutcome.UNCHANGED if same else AddOutcome.CONFLICT))
+                continue
+        else:
+            match = next((v for v in known if v.by_content and v.digest == digest), None)
+            if match is not None:
+                resolved.append((match, AddOutcome.UNCHANGED))
+                continue
+        row = _Version(
+            0 if obj.version is None else obj.version, obj.tlp, obj.version is None, digest, new=obj
+        )
+        known.append(row)
+        added.append(row)
+        resolved.append((row, AddOutcome.ADDED))
+    if added:
+        # date_added as late as possible: right before the documents are written.
+        date_added = max(now_us(), collection.last_date_added + 1)
+        for row in added:
+            row.date_added = date_added
+            if row.by_content:
+                row.version = date_added
+            date_added += 1
+        writer.advance(collection, added[-1].date_added)
+    repairs = _mask_updates(collection.seq, versions.items())
+    for start in range(0, len(added), INSERT_BATCH):
+        if start:
+            writer.renew(collection)
+        database[OBJECTS].insert_many(
+            [_document(collection.seq, row) for row in added[start : start + INSERT_BATCH]],
+            ordered=True,
+            session=writer.session,
+        )
+    if repairs:
+        writer.renew(collection)
+        database[OBJECTS].bulk_write(repairs, ordered=False, session=writer.session)
+    return [AddResult(outcome, row.version) for row, outcome in resolved]
+
+
+def _mask_updates(seq: int, versions: Iterable[tuple[str, list[_Version]]]) -> list[UpdateOne]:
+    """Give every version its masks: new versions get them on their rows, stored ones
+    whose masks differ get an update (changed by this add, or left stale by an
+    interrupted one)."""
+    updates: list[UpdateOne] = []
+    for object_id, known in versions:
+        masks = version_masks([(v.version, v.tlp) for v in known])
+        for row, (first_mask, latest_mask) in zip(known, masks, strict=True):
+            first, latest = levels(first_mask), levels(latest_mask)
+            if row.new is None and (row.first, row.latest) != (first, latest):
+                updates.append(
+                    UpdateOne(
+                        {"collection": seq, "id": object_id, "version": row.version},
+                        {"$set": {"first": first, "latest": latest}},
+                    )
+                )
+            row.first, row.latest = first, latest
+    return updates
+
+
+def _document(seq: int, row: _Version) -> dict[str, Any]:
+    new = row.new
+    assert new is not None  # only new rows are inserted
+    return {
+        "collection": seq,
+        "date_added": row.date_added,
+        "id": new.id,
+        "type": new.type,
+        "version": row.version,
+        "spec_version": new.spec_version,
+        "tlp": row.tlp,
+        "first": row.first,
+        "latest": row.latest,
+        "by_content": row.by_content,
+        "digest": row.digest,
+        "data": new.data,
+    }
+
+
+def delete_objects(
+    database: Database[dict[str, Any]],
+    writer: Writer,
+    collection_id: str,
+    object_id: str,
+    query: ObjectQuery,
+) -> int:
+    """Delete the versions of ``object_id`` that ``query`` selects, then recompute the
+    masks of the versions that remain."""
+    collection = writer.lock_collection(collection_id)
+    if collection is None:
+        return 0
+    where = _selection(collection.seq, query)
+    if where is None:
+        return 0
+    where["id"] = object_id
+    objects = database[OBJECTS]
+    doomed = [
+        doc["version"]
+        for doc in objects.find(
+            where, {"_id": False, "version": True}, session=writer.session
+        ).hint(_VERSION_INDEX)
+    ]
+    if not doomed:
+        return 0
+    writer.renew(collection)
+    deleted = objects.delete_many(
+        {"collection": collection.seq, "id": object_id, "version": {"$in": doomed}},
+        session=writer.session,
+    ).deleted_count
+    remaining = _stored_versions(database, writer, collection.seq, [object_id])
+    updates = _mask_updates(collection.seq, remaining.items())
+    if updates:
+        objects.bulk_write(updates, ordered=False, session=writer.session)
+    return deleted
