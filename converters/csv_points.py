@@ -71,7 +71,7 @@ def _fields(cells: dict[str, str]) -> dict[str, Any]:
         value: Any = text
         if column in _LISTS:
             value = [part.strip() for part in text.split(";") if part.strip()]
-        elif column == "confidence" and text.isdigit():
+        elif column == "confidence" and text.isascii() and text.isdigit():
             value = int(text)
         head, dot, tail = column.partition(".")
         if dot:

@@ -142,8 +142,8 @@ def _document_order(problem: SourceProblem) -> tuple[int, int, str]:
     # Package-file problems in line order first, then the CSV side file's by row.
     if problem.path.startswith("$"):
         return (0, problem.line or 0, problem.path)
-    name, _, row = problem.path.partition(":")
-    return (1, int(row) if row.isdigit() else 0, problem.path)
+    _, _, row = problem.path.rpartition(":")
+    return (1, int(row) if row.isascii() and row.isdigit() else 0, problem.path)
 
 
 def _package(

@@ -113,7 +113,7 @@ def check_root(root: dict[str, Any], skip: set[str]) -> list[SourceProblem]:
     if isinstance(published, str):
         if first is None:
             root["first_published"] = published
-        elif _later(first, published):
+        elif isinstance(first, str) and _later(first, published):
             report.add(entry, ("first_published",), f"{first} is after published ({published})")
     return report.problems
 
