@@ -20,13 +20,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+import psycopg.conninfo
 import psycopg.errors
 import psycopg_pool
 
 from taxii_server.storage.base import StorageConflict, StorageError, StorageUnavailable
 from taxii_server.storage.sql_dialect import Dialect, Mode, Transaction
 
-__all__ = ["POOL_MAX_SIZE", "POOL_TIMEOUT", "POSTGRES", "PostgresDatabase"]
+__all__ = ["POOL_MAX_SIZE", "POOL_TIMEOUT", "POSTGRES", "SESSION_OPTIONS", "PostgresDatabase"]
 
 #: Connections per worker process; a gthread worker needs one per busy thread.
 #: ``?pool_size=N`` in the storage URL overrides it (workers x hosts x N must stay
@@ -36,6 +37,11 @@ POOL_MAX_SIZE = 10
 #: unavailable (all connections busy, or the server unreachable);
 #: ``?pool_timeout=S`` in the URL overrides it.
 POOL_TIMEOUT = 5.0
+#: Server-side limits on every pooled connection: no statement runs, and no
+#: transaction sits idle holding a collection's write lock (a frozen worker), longer
+#: than this.  A storage URL with its own ``options`` parameter sets them instead
+#: (``?options=-c%20statement_timeout%3D0`` for a long ``atlas-taxii db upgrade``).
+SESSION_OPTIONS = "-c statement_timeout=60s -c idle_in_transaction_session_timeout=60s"
 
 # The JSONB copy of a body for operators' ad-hoc queries.  jsonb cannot hold the
 # character U+0000, which JSON may spell as \u0000: such bodies get no copy (NULL)
@@ -133,7 +139,18 @@ def _pool_options(url: str) -> tuple[str, int, float]:
             raise StorageError(
                 f"storage URL parameter {key}={value!r}: expected a positive number"
             ) from None
-    return _with_query(url, urllib.parse.urlencode(kept, safe="/")), size, timeout
+    # quote, not quote_plus: libpq reads "+" as a plus sign, not as a space.
+    query = urllib.parse.urlencode(kept, safe="/", quote_via=urllib.parse.quote)
+    return _with_query(url, query), size, timeout
+
+
+def _session_options(url: str) -> dict[str, str]:
+    """:data:`SESSION_OPTIONS`, unless the URL gives libpq ``options`` of its own."""
+    try:
+        given = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        given = {}  # the first connection reports a malformed URL with libpq's words
+    return {} if "options" in given else {"options": SESSION_OPTIONS}
 
 
 def _with_query(url: str, query: str) -> str:
@@ -194,7 +211,7 @@ class PostgresDatabase:
                     min_size=1,
                     max_size=self._pool_size,
                     timeout=self._pool_timeout,
-                    kwargs={"autocommit": True},
+                    kwargs={"autocommit": True, **_session_options(self._url)},
                     check=psycopg_pool.ConnectionPool.check_connection,
                     open=False,
                     name="atlas-taxii",
