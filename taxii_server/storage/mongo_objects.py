@@ -48,6 +48,7 @@ __all__ = [
     "OBJECTS",
     "add_objects",
     "delete_objects",
+    "page_filter",
     "select_page",
 ]
 
@@ -118,14 +119,11 @@ def _selection(seq: int, query: ObjectQuery) -> dict[str, Any] | None:
     return where
 
 
-def select_page(
-    database: Database[dict[str, Any]], seq: int, query: ObjectQuery, *, bodies: bool
-) -> tuple[list[dict[str, Any]], bool]:
-    """Up to ``query.limit`` documents (with ``data`` when ``bodies``) in
-    ``date_added`` order, and whether more match."""
+def page_filter(seq: int, query: ObjectQuery) -> tuple[dict[str, Any], str] | None:
+    """The filter of a page and the index it walks; ``None`` when nothing can match."""
     where = _selection(seq, query)
     if where is None or query.limit < 1:
-        return [], False
+        return None
     if query.after is not None:
         where["date_added"] = {"$gt": query.after}
     hint = _PAGE_INDEX
@@ -138,11 +136,26 @@ def select_page(
     if ids:
         where["id"] = ids[0] if len(ids) == 1 else {"$in": ids}
         hint = _VERSION_INDEX
+    return where, hint
+
+
+def select_page(
+    database: Database[dict[str, Any]], seq: int, query: ObjectQuery, *, bodies: bool
+) -> tuple[list[dict[str, Any]], bool]:
+    """Up to ``query.limit`` documents (with ``data`` when ``bodies``) in
+    ``date_added`` order, and whether more match."""
+    planned = page_filter(seq, query)
+    if planned is None:
+        return [], False
+    where, hint = planned
     cursor = (
         database[OBJECTS]
         .find(where, _OBJECT_FIELDS if bodies else _MANIFEST_FIELDS)
         .sort("date_added", pymongo.ASCENDING)
         .limit(query.limit + 1)
+        # The whole page in one reply (up to 16 MiB), not the server's first batch of
+        # 101 documents followed by a getMore.
+        .batch_size(query.limit + 1)
         .hint(hint)
     )
     found = list(cursor)

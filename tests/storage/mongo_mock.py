@@ -64,8 +64,11 @@ def _one_at_a_time(method: Callable[..., Any], lock: threading.RLock) -> Callabl
     return locked
 
 
-def install(monkeypatch: pytest.MonkeyPatch) -> MockMongoServer:
-    """Route ``pymongo.MongoClient`` to a new mock server until the test ends."""
+def install(
+    monkeypatch: pytest.MonkeyPatch, hello: dict[str, Any] | None = None
+) -> MockMongoServer:
+    """Route ``pymongo.MongoClient`` to a new mock server until the test ends;
+    ``hello`` replaces the standalone server's answer to ``hello``."""
     server = MockMongoServer()
     monkeypatch.setattr(pymongo, "MongoClient", server.client)
     lock = threading.RLock()
@@ -78,7 +81,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> MockMongoServer:
     def answer(database: Any, spec: Any, **kwargs: Any) -> Any:
         name = spec if isinstance(spec, str) else next(iter(spec))
         if name == "hello":
-            return dict(_STANDALONE_HELLO)
+            return dict(_STANDALONE_HELLO if hello is None else hello)
         return command(database, spec, **kwargs)
 
     monkeypatch.setattr(mongomock.database.Database, "command", answer)
