@@ -11,6 +11,7 @@ internals in the body).
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -235,8 +236,32 @@ def storage_error_as_taxii(error: StorageError) -> TaxiiError:
     return ServiceUnavailable("the store could not complete the request; try again later")
 
 
+def _first_line(error: BaseException) -> str:
+    return str(error).partition("\n")[0]
+
+
+def _stack(error: BaseException) -> str:
+    """The stack of ``error`` and the exceptions it chains, with their types but not
+    their messages: a database driver's message may quote the row it refused (an
+    object's contents, a status message), and logs must not hold object contents."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = traceback.StackSummary.extract(traceback.walk_tb(current.__traceback__))
+        parts.append(f"{type(current).__module__}.{type(current).__qualname__}\n")
+        parts.extend(frames.format())
+        current = current.__cause__ or current.__context__
+    return "".join(parts).rstrip("\n")
+
+
 def _render_storage_error(error: StorageError) -> Response:
-    _log.warning("store error: %r", error, exc_info=error)
+    # The first line names the store and what failed; the driver's DETAIL and CONTEXT
+    # lines, which may quote stored values, stay out of the log.
+    _log.warning("store error: %s: %s", type(error).__name__, _first_line(error))
+    if not isinstance(error, StorageUnavailable):
+        _log.warning("store error stack:\n%s", _stack(error))
     taxii = storage_error_as_taxii(error)
     if isinstance(taxii, ServiceUnavailable):
         taxii.headers["Retry-After"] = "5"
@@ -244,7 +269,9 @@ def _render_storage_error(error: StorageError) -> Response:
 
 
 def _render_unexpected(error: Exception) -> Response:
-    _log.exception("unhandled error while serving a request", exc_info=error)
+    # Where it failed, not what the exception said: its message may quote a request
+    # or stored data (see _stack).
+    _log.error("unhandled %s while serving a request:\n%s", type(error).__name__, _stack(error))
     return error_response(
         500,
         InternalError.title,

@@ -201,6 +201,7 @@ def _rows() -> Iterator[Any]:
         ("id-not-a-uuid", [_with(id="indicator--1234")], "id"),
         ("timestamp-with-offset", [_with(modified=f"{stamp}+01:00")], "modified"),
         ("timestamp-without-zone", [_with(modified=stamp)], "modified"),
+        ("modified-without-fraction", [_with(modified=f"{stamp}Z")], "millisecond"),
         ("timestamp-month-13", [_with(modified="2024-13-01T10:00:00Z")], "modified"),
         ("timestamp-feb-30", [_with(modified="2024-02-30T10:00:00Z")], "modified"),
         ("timestamp-year-0", [_with(modified="0000-01-01T00:00:00Z")], "modified"),

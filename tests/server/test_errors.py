@@ -94,7 +94,21 @@ def test_unexpected_errors_are_a_500_without_internals(caplog: pytest.LogCapture
     response = _app(RuntimeError("secret internals")).test_client().get("/boom")
     body = _check_taxii_error(response, 500)
     assert "secret" not in body["description"]
-    assert "secret internals" in caplog.text
+    # The log says what failed and where, not what the exception said (it may quote
+    # stored data or credentials).
+    assert "RuntimeError" in caplog.text and "in boom" in caplog.text
+    assert "secret internals" not in caplog.text
+
+
+def test_store_errors_are_logged_without_the_rows_they_quote(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cause = ValueError('CONTEXT:  COPY objects, line 1, column data: "{\\"name\\": \\"Op X\\"}"')
+    error = StorageError("postgresql:///taxii: value too long\nCONTEXT:  COPY objects, line 1")
+    error.__cause__ = cause
+    _check_taxii_error(_app(error).test_client().get("/boom"), 503)
+    assert "value too long" in caplog.text and "ValueError" in caplog.text
+    assert "Op X" not in caplog.text and "COPY" not in caplog.text
 
 
 def test_werkzeug_errors_are_taxii_errors_too() -> None:

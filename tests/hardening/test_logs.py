@@ -1,0 +1,151 @@
+"""No credentials, API keys or object contents in logs: every log line of a whole
+scenario is captured (in-process at DEBUG level, and a live server's stdout and stderr
+with its access log on) and searched for each secret the scenario used.
+
+The scenario logs in every way (Basic with a password and with a key, Bearer, Token),
+fails to log in with distinctive wrong secrets, posts objects whose contents are
+distinctive (valid ones, and invalid ones whose failure messages quote them), reads
+them back, and meets a store failure whose driver message quotes a row and an
+unexpected exception whose message quotes a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask
+
+from taxii_server.app import get_service
+from taxii_server.storage.base import StorageError
+from tests.hardening.live import INBOX, TAXII, deploy, post_envelope
+from tests.server import data
+from tests.server.conftest import SHARED, Caller, World, basic, password_of, url
+
+CONTENT = "Operation Nightjar mule ledger"  # in a valid object's name and pattern
+INVALID_CONTENT = "Kestrel safehouse 41"  # in an invalid object (quoted in its failure)
+WRONG_PASSWORD = "Wr0ng-but-distinctive-passphrase"
+OBJECTS = url(SHARED, "objects")
+
+
+def _secret_object() -> dict[str, object]:
+    return data.indicator(CONTENT, "amber", pattern=f"[x-mule:ledger = '{CONTENT}']") | {
+        "description": CONTENT
+    }
+
+
+def _invalid_object() -> dict[str, object]:
+    return data.indicator("invalid") | {"modified": INVALID_CONTENT}
+
+
+def _assert_clean(text: str, secrets: list[str]) -> None:
+    assert text, "the scenario logged nothing: the test would prove nothing"
+    for secret in secrets:
+        assert secret not in text, f"{secret!r} is in the log"
+
+
+def test_in_process_logs_hold_no_secrets(
+    make_app: Callable[..., Flask],
+    world: World,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    app = make_app(auth_failures_per_minute=2)
+    client = app.test_client()
+    key = world.api_keys["alice"]
+    alice = Caller(client, basic("alice", password_of("alice")))
+    for caller in (
+        alice,
+        Caller(client, f"Bearer {key}"),
+        Caller(client, f"Token {key}"),
+        Caller(client, basic("apikey", key)),
+    ):
+        assert caller.get(OBJECTS).status_code == 200
+    for wrong in (
+        basic("alice", WRONG_PASSWORD),
+        f"Bearer {key[:-4]}XXXX",
+        basic("mallory", WRONG_PASSWORD),
+    ):
+        assert Caller(client, wrong).get(OBJECTS).status_code in (401, 429)
+    posted = alice.post(OBJECTS, {"objects": [_secret_object(), _invalid_object()]})
+    assert posted.status_code == 202 and INVALID_CONTENT.encode() in posted.data
+    assert CONTENT.encode() in alice.get(OBJECTS, {"match[id]": _secret_object()["id"]}).data
+
+    # A store failure whose driver quotes the row, and an unexpected exception.
+    service = app.extensions["taxii"].service
+    quoted_row = f"DETAIL:  Failing row contains ({CONTENT}, {password_of('alice')})."
+    monkeypatch.setattr(
+        service.storage,
+        "query_objects",
+        lambda *a, **k: (_ for _ in ()).throw(StorageError(f"sqlite:///x: failed\n{quoted_row}")),
+    )
+    assert alice.get(OBJECTS).status_code == 503
+    monkeypatch.setattr(
+        service, "manifest", lambda *a, **k: (_ for _ in ()).throw(KeyError(f"{CONTENT} {key}"))
+    )
+    assert alice.get(url(SHARED, "manifest")).status_code == 500
+    with app.app_context():
+        assert get_service() is service
+
+    text = caplog.text + "".join(repr(r.args) for r in caplog.records)
+    assert "failed" in text and "KeyError" in text  # the failures were logged
+    _assert_clean(
+        text,
+        [
+            password_of("alice"),
+            key,
+            key.rsplit("_", 1)[1],
+            WRONG_PASSWORD,
+            CONTENT,
+            INVALID_CONTENT,
+        ],
+    )
+
+
+@pytest.mark.slow
+def test_a_live_servers_output_holds_no_secrets(tmp_path: Path) -> None:
+    server = deploy(
+        tmp_path, f"sqlite:///{tmp_path / 'taxii.db'}", access_log=True, failures_per_minute=3
+    ).start()
+    try:
+        objects_url = server.url(INBOX, "objects")
+        headers = {"Accept": TAXII}
+        writer, reader = server.writer, server.reader
+        assert post_envelope(server, INBOX, [_secret_object(), _invalid_object()]).ok
+        for auth, extra in (
+            (writer.auth, {}),
+            (None, writer.bearer),
+            (None, {"Authorization": f"Token {reader.api_key}"}),
+            ((reader.name, reader.password), {}),
+        ):
+            response = requests.get(
+                objects_url, auth=auth, headers={**headers, **extra}, timeout=30
+            )
+            assert response.status_code == 200
+        for auth in ((writer.name, WRONG_PASSWORD), ("nobody", WRONG_PASSWORD)) * 3:
+            requests.get(objects_url, auth=auth, headers=headers, timeout=30)
+        requests.get(
+            objects_url, headers={**headers, "Authorization": f"Bearer {reader.api_key}x"},
+            timeout=30,
+        )  # fmt: skip
+    finally:
+        server.stop()
+    output = server.log_text()
+    assert "GET /community/collections/" in output  # the access log was on
+    _assert_clean(
+        output,
+        [
+            writer.password,
+            reader.password,
+            writer.api_key,
+            reader.api_key,
+            writer.api_key.rsplit("_", 1)[1],
+            WRONG_PASSWORD,
+            CONTENT,
+            INVALID_CONTENT,
+        ],
+    )
