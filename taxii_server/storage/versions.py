@@ -43,6 +43,17 @@ def canonical_json(obj: dict[str, Any]) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
 
 
+def _mask_from(tlp: int) -> int:
+    """The clearance bits that see a version marked ``tlp``: every level from it up."""
+    return sum(clearance_bit(c) for c in range(max(tlp, 0), ALL_CLEARANCES))
+
+
+# Both masks of an object's only version, by its TLP rank: every reader cleared for it
+# sees it as first and latest.  Most objects have one version, and a bulk add computes
+# masks for every object it stores.
+_ONLY_VERSION = tuple((_mask_from(tlp), _mask_from(tlp)) for tlp in range(ALL_CLEARANCES))
+
+
 def version_masks(versions: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """Compute ``(first_mask, latest_mask)`` for each ``(version, tlp)`` of one object.
 
@@ -51,6 +62,8 @@ def version_masks(versions: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     learns that a newer, more restricted one exists; ``first_mask`` likewise for the
     oldest.  Versions are unique per object id.  The result is in input order.
     """
+    if len(versions) == 1 and 0 <= versions[0][1] < ALL_CLEARANCES:
+        return [_ONLY_VERSION[versions[0][1]]]
     first = [0] * len(versions)
     latest = [0] * len(versions)
     order = sorted(range(len(versions)), key=lambda i: versions[i][0])
