@@ -1,0 +1,98 @@
+"""The README's demonstration, step by step: a research package published to a running
+server, pulled back with ``atlas-taxii pull``, and the same objects out as in."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from tests.live_server import ServerProcess, free_port
+
+from .conftest import EXAMPLE, Runner
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+PASSWORD = "a long analyst password\n"
+
+
+def _demo_section() -> str:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    return readme.partition("### Demonstration")[2].partition("\n## ")[0]
+
+
+def _configuration(port: int, directory: Path) -> Path:
+    """The README's configuration, on a free port, with the database in ``directory``."""
+    toml = re.search(r"```toml\n(.*?)```", _demo_section(), re.S)
+    assert toml is not None
+    text = toml.group(1).replace("port = 8000", f"port = {port}")
+    text = text.replace('"sqlite:///atlas.db"', f'"sqlite:///{directory / "atlas.db"}"')
+    path = directory / "atlas-taxii.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_readme_demonstration(cli: Runner, tmp_path: Path) -> None:
+    port = free_port()
+    config = _configuration(port, tmp_path)
+    steps = _demo_section()
+    for command in (
+        "users add analyst",
+        "users grant analyst research",
+        "serve &",
+        "publish",
+        "pull",
+    ):
+        assert f"atlas-taxii {command}" in steps
+
+    added = cli(
+        "users",
+        "add",
+        "analyst",
+        "--clearance",
+        "red",
+        "--password-stdin",
+        "--config",
+        str(config),
+        stdin=PASSWORD,
+    )
+    assert added.status == 0, added.err
+    granted = cli(
+        "users", "grant", "analyst", "research", "--read", "--write", "--config", str(config)
+    )
+    assert granted.status == 0, granted.err
+    code = "import sys; from taxii_server.cli import main; sys.exit(main())"
+    server = ServerProcess(
+        [sys.executable, "-c", code, "serve", "--config", str(config)], port, tmp_path
+    )
+    server.start()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        published = cli(
+            "publish", str(EXAMPLE), "--url", f"{base}/community/", "--collection", "research",
+            "--user", "analyst", "--password-stdin", stdin=PASSWORD,
+        )  # fmt: skip
+        assert published.status == 0, published.err
+        assert published.out.endswith("'Research': 83 new, 0 changed, 0 unchanged, 0 failed\n")
+        assert "83 new, 0 changed, 0 unchanged, 0 failed" in steps
+
+        output = tmp_path / "pulled.json"
+        pulled = cli(
+            "pull", f"{base}/taxii2/", "--collection", "research", "--user", "analyst",
+            "--password-stdin", "-o", str(output), stdin=PASSWORD,
+        )  # fmt: skip
+        assert pulled.status == 0, pulled.err
+        assert pulled.out == f"{output}: 83 objects from 'Research' (83 fetched in 1 page(s))\n"
+        assert "pulled.json: 83 objects from 'Research' (83 fetched in 1 page(s))" in steps
+    finally:
+        server.stop()
+
+    converted = tmp_path / "converted.json"
+    assert cli("convert", str(EXAMPLE), "-o", str(converted)).status == 0
+
+    def objects(path: Path) -> list[str]:
+        return sorted(
+            json.dumps(o, sort_keys=True) for o in json.loads(path.read_bytes())["objects"]
+        )
+
+    assert objects(output) == objects(converted)
