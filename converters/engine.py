@@ -149,11 +149,7 @@ class _Engine:
         def step(element: Element) -> None:
             if when is not None and not when(element):
                 return
-            props = {}
-            for name, get in values:
-                value = get(element)
-                if value is not None:
-                    props[name] = value
+            props = _properties(values, element)
             if spec.kind == "sco":
                 if new_sco is not None:
                     props["extensions"] = new_sco
@@ -212,11 +208,7 @@ class _Engine:
             target = next((d for d in (find(tag, element) for tag in rule.on) if d), None)
             if target is None:
                 return
-            props = {}
-            for name, get in values:
-                value = get(element)
-                if value is not None:
-                    props[name] = value
+            props = _properties(values, element)
             if rule.copy_custom and isinstance(element.value, dict):
                 props.update((k, v) for k, v in element.value.items() if k.startswith("x_"))
             if not props:
@@ -329,3 +321,13 @@ class _Engine:
             extensions.add(tlp.TLP_EXTENSION_ID)
         levels = frozenset(tlp.level_of_rank(rank) for rank in ranks)
         return Conversion(objects, levels, frozenset(extensions))
+
+
+def _properties(values: list[tuple[str, Getter]], element: Element) -> dict[str, Any]:
+    """The present properties of an element, in rule order."""
+    props = {}
+    for name, get in values:
+        value = get(element)
+        if value is not None:
+            props[name] = value
+    return props

@@ -118,6 +118,8 @@ def _write_whole(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.write(b"\n")
+            out.flush()
+            os.fsync(out.fileno())  # the new name never points at unwritten data
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
