@@ -33,6 +33,16 @@ class TimestampError(ValueError):
     """A string is not an RFC 3339 timestamp with a time zone."""
 
 
+# Days since the epoch of the dates seen lately ("YYYY-MM-DD" -> days), and the
+# "YYYY-MM-DDTHH:MM:SS" of the seconds formatted lately.  A POST parses and formats
+# timestamps of every object it stores, mostly of a few dates and seconds; building
+# a datetime for each costs more than the rest of the conversion.  Bounded: cleared
+# when full.  (Concurrent threads may both fill an entry; they fill in the same.)
+_DAYS: dict[str, int] = {}
+_SECONDS: dict[int, str] = {}
+_KEPT = 4096
+
+
 def parse_timestamp(text: str) -> int:
     """Parse an RFC 3339 timestamp into microseconds since the epoch (UTC)."""
     match = _PATTERN.match(text)
@@ -42,6 +52,11 @@ def parse_timestamp(text: str) -> int:
         )
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     micro = int((fraction or "0")[:6].ljust(6, "0"))
+    days = _DAYS.get(text[:10]) if zulu else None
+    if days is not None:
+        h, m, s = int(hour), int(minute), int(second)
+        if h < 24 and m < 60 and s < 60:  # else the full path says what is wrong
+            return (((days * 24 + h) * 60 + m) * 60 + s) * 1_000_000 + micro
     try:
         moment = datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=UTC
@@ -61,16 +76,26 @@ def parse_timestamp(text: str) -> int:
                 f"{_quoted(text)} is outside the years 0001 to 9999 in UTC"
             ) from None
     delta = moment - _EPOCH
+    if zulu:
+        if len(_DAYS) >= _KEPT:
+            _DAYS.clear()
+        _DAYS[text[:10]] = (datetime(int(year), int(month), int(day), tzinfo=UTC) - _EPOCH).days
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def format_timestamp(us: int) -> str:
     """Format microseconds since the epoch as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
-    m = _EPOCH + timedelta(microseconds=us)
-    return (
-        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T"
-        f"{m.hour:02d}:{m.minute:02d}:{m.second:02d}.{m.microsecond:06d}Z"
-    )
+    second, micro = divmod(us, 1_000_000)
+    prefix = _SECONDS.get(second)
+    if prefix is None:
+        m = _EPOCH + timedelta(seconds=second)
+        prefix = (
+            f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
+        )
+        if len(_SECONDS) >= _KEPT:
+            _SECONDS.clear()
+        _SECONDS[second] = prefix
+    return f"{prefix}.{micro:06d}Z"
 
 
 def now_us() -> int:
