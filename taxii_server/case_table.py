@@ -37,9 +37,10 @@ Columns (:data:`COLUMNS`):
 ``collection``
     The title of the collection it was pulled from.
 
-Cells a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
-tab or carriage return) are prefixed with ``'``: observables are chosen by criminals,
-and a case file is opened by investigators (OWASP, "CSV injection").
+Cells a spreadsheet would run as a formula (starting with ``=``, tab or carriage
+return, or with ``+``, ``-`` or ``@`` followed by an operator, a call or a DDE ``|``)
+are prefixed with ``'``: observables are chosen by criminals, and a case file is
+opened by investigators (OWASP, "CSV injection").
 """
 
 from __future__ import annotations
@@ -75,7 +76,12 @@ COLUMNS: tuple[str, ...] = (
 
 # One comparison of one property with one quoted string: [type:path = 'value'].
 _SIMPLE_PATTERN = re.compile(r"^\[\s*[a-z0-9-]+:[^\s=]+\s*=\s*'((?:[^'\\]|\\.)*)'\s*\]$")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting with "=" is a formula; one starting with "+", "-" or "@" is one only
+# with an operator, call or DDE reference after it.  A Telegram handle ("@name"), a
+# phone number ("+31 6 …") or a negative number stays as it is.
+_ALWAYS_FORMULA = ("=", "\t", "\r")
+_MAYBE_FORMULA = ("+", "-", "@")
+_FORMULA_SIGNS = frozenset("=+()|!;\"'*/&^%<>")
 # Where an observable's value is, per type; the first present wins.
 _VALUE_PROPERTIES: Mapping[str, tuple[str, ...]] = {
     "autonomous-system": ("number",),
@@ -144,7 +150,11 @@ def _text(value: object) -> str:
 
 
 def _safe(cell: str) -> str:
-    return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
+    if cell.startswith(_ALWAYS_FORMULA) or (
+        cell.startswith(_MAYBE_FORMULA) and any(c in _FORMULA_SIGNS for c in cell[1:])
+    ):
+        return f"'{cell}"
+    return cell
 
 
 def _row(obj: Mapping[str, Any], producers: Mapping[str, str], collection: str) -> list[str]:
