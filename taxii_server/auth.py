@@ -41,7 +41,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from taxii_server.credentials import CredentialError, hash_secret, parse_api_key, verify_secret
+from taxii_server.credentials import (
+    CredentialError,
+    parse_api_key,
+    unmatchable_hash,
+    verify_secret,
+)
 from taxii_server.errors import TooManyRequests, Unauthorized, quoted
 from taxii_server.storage.base import Storage, User
 
@@ -51,6 +56,8 @@ _log = logging.getLogger(__name__)
 
 _CACHE_LIMIT = 10_000  # verified credentials remembered per process
 _WINDOW = 60  # seconds per failed-login window
+# What an unknown user name or key id is checked against (see Authenticator._burn).
+_UNMATCHABLE = unmatchable_hash()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +109,6 @@ class Authenticator:
         self._process_key = secrets.token_bytes(32)
         self._verified: dict[bytes, float] = {}
         self._lock = threading.Lock()
-        self._dummy_hash: str | None = None
 
     # -- public -----------------------------------------------------------------
     def authenticate(self, authorization: str | None, client: str | None = None) -> Principal:
@@ -205,11 +211,7 @@ class Authenticator:
         """Spend one hash check so a 401 for an unknown name costs what a wrong password
         does (the existence of user names and key ids stays private)."""
         self._gate(address)
-        with self._lock:
-            if self._dummy_hash is None:
-                self._dummy_hash = hash_secret(secrets.token_urlsafe(16))
-            dummy = self._dummy_hash
-        verify_secret(secret, dummy)
+        verify_secret(secret, _UNMATCHABLE)
 
     # -- failed-attempt limit, shared through the store -------------------------------------
     def _gate(self, address: str) -> None:

@@ -26,6 +26,7 @@ __all__ = [
     "hash_secret",
     "new_api_key",
     "parse_api_key",
+    "unmatchable_hash",
     "verify_secret",
 ]
 
@@ -67,6 +68,13 @@ def hash_secret(secret: str) -> str:
     salt = secrets.token_bytes(16)
     digest = _scrypt(secret, salt, _N, _R, _P)
     return f"scrypt${_N}${_R}${_P}${_b64(salt)}${_b64(digest)}"
+
+
+def unmatchable_hash() -> str:
+    """A hash in the current format and at the current cost that no secret is expected
+    to match (its digest is all zeros): checking a secret against it costs exactly what
+    checking a real one does, without computing a hash first."""
+    return f"scrypt${_N}${_R}${_P}${_b64(bytes(16))}${_b64(bytes(32))}"
 
 
 def verify_secret(secret: str, stored: str) -> bool:
