@@ -254,3 +254,35 @@ def test_several_packages_make_one_bundle(tmp_path: Path) -> None:
     assert len(reports) == 2
     # SCO extensions differ between the two packages only by nothing: no warning but the IBAN's
     assert [w.message for w in converted.warnings if "differs" in w.message] == []
+
+
+def test_custom_fields_travel_in_the_project_extension(tmp_path: Path) -> None:
+    path = tmp_path / "package.yaml"
+    path.write_text(
+        "format: atlas-package/1\nid: RP-2024-0998\nrevision: 1\ntitle: Custom fields\n"
+        "published: 2024-06-11\ntlp: green\nauthors: [{name: Example Bank FIU}]\n"
+        "x_case: C-1\n"
+        "actors:\n"
+        "  - {ref: a, name: A, kind: individual, x_rank: 2, identity: {name: J, x_checked: true}}\n"
+        "data_points:\n"
+        "  - {ref: d, type: domain, value: a.example, x_seen_in: [mail], vetting: {x_tkt: T-9}}\n"
+        "  - {ref: b, type: bank-account, value: NL64EXMP0417728391, bank: {x_branch: 7}}\n"
+        "chokepoints:\n"
+        "  - {ref: c, title: T, targets: [a], actions: [arrest-referral], x_owner: LE}\n",
+        encoding="utf-8",
+    )
+    objects = convert_package(path)["objects"]
+
+    def carried(kind: str) -> dict[str, Any]:
+        obj = next(o for o in objects if o["type"] == kind)
+        return dict(obj["extensions"][ATLAS_EXTENSION_ID])
+
+    assert carried("report")["x_case"] == "C-1"
+    assert carried("threat-actor")["x_rank"] == 2
+    assert carried("course-of-action")["x_owner"] == "LE"
+    indicator = carried("indicator")
+    assert indicator["x_seen_in"] == ["mail"]
+    assert indicator["vetting"] == {"x_tkt": "T-9", "status": "vetted"}
+    assert carried("bank-account")["x_branch"] == 7
+    person = next(o for o in objects if o["type"] == "identity" and o["name"] == "J")
+    assert person["extensions"][ATLAS_EXTENSION_ID]["x_checked"] is True
