@@ -37,6 +37,7 @@ from taxii_server.errors import (
     Unauthorized,
     quoted,
 )
+from taxii_server.gc_pause import gc_paused
 from taxii_server.ingest import parse_envelope, prepare_objects
 from taxii_server.query import (
     Endpoint,
@@ -372,6 +373,14 @@ class TaxiiService:
         before the first object is stored and updated in the same transactions as the
         objects, so it tells the truth even if this worker dies half-way.
         """
+        # Thousands of parsed objects live until the end: the cyclic collector would
+        # walk them again and again for nothing (taxii_server.gc_pause).
+        with gc_paused():
+            return self._add_objects(caller, api_root, collection_id, body)
+
+    def _add_objects(
+        self, caller: Principal, api_root: str, collection_id: str, body: RequestBody
+    ) -> Status:
         access = self.writable(caller, api_root, collection_id)
         limit = self.api_root(api_root).max_content_length
         too_large = PayloadTooLarge(
