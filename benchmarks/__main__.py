@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 # subcommand -> (module, one-line help)
 SUITES: dict[str, tuple[str, str]] = {
+    "taxii": ("benchmarks.taxii", "the server over HTTP beside medallion and OpenTAXII (issue 6)"),
     "serve": ("benchmarks.serve", "the server over HTTP: worker classes, page reads, medallion"),
     "pages": ("benchmarks.taxii_pages", "one TAXII page read in-process, by endpoint and filter"),
     "storage": ("benchmarks.storage", "the SQL store alone: reads and adds, SQLite and PostgreSQL"),
