@@ -1,0 +1,402 @@
+"""``python -m benchmarks taxii``: atlas-taxii over HTTP beside medallion and OpenTAXII,
+on the same generated data, in one run.
+
+    python -m benchmarks taxii --objects 100000 --store sqlite
+    python -m benchmarks taxii --objects 10000,100000,1000000 --store sqlite,postgresql
+    python -m benchmarks taxii --objects 100000 --peers none --with-convert
+
+For each collection size and store, the suite starts atlas-taxii itself
+(``atlas-taxii serve``: gunicorn, ``--workers`` gthread workers, an empty SQLite file or
+a database on a throwaway PostgreSQL cluster), loads the generated objects by POSTing
+them, and measures ingest, full reads, polling, ``match[id]`` and versions lookups,
+8 and 32 concurrent clients and the workers' memory (see :mod:`benchmarks.measures`
+and :mod:`benchmarks.concurrency` for each method).  Then the same workload runs
+against each peer (:mod:`benchmarks.peers`), on at most ``--medallion-objects`` /
+``--opentaxii-objects`` of the same objects, each figure bounded by
+``--peer-deadline`` seconds; a peer given fewer objects, or stopped by the deadline,
+says so in the table.
+
+Output: a table per size with every figure as a ratio to the better peer, a growth
+table across sizes and stores, the CPU each measure cost the client and the server,
+and ``benchmarks/results/taxii.json``.  ``--with-convert`` also runs ``python -m
+benchmarks convert`` and includes its result.  Everything is seeded (``--seed``): two
+runs on a quiet machine measure the same work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from benchmarks import concurrency, measures
+from benchmarks.figures import Budget, Measure
+from benchmarks.machine import ProcessTree, load_average, machine_info
+from benchmarks.peers import (
+    MEDALLION,
+    OPENTAXII,
+    PeerUnavailable,
+    launch_medallion,
+    launch_opentaxii,
+    peer_venv,
+)
+from benchmarks.report import TargetRun, cpu_table, growth_table, size_table
+from benchmarks.servers import Target, launch_atlas
+from benchmarks.workload import Workload, generate
+
+__all__ = ["configure", "run"]
+
+RESULTS = Path(__file__).resolve().parent / "results" / "taxii.json"
+CONVERT_RESULTS = Path(__file__).resolve().parent / "results" / "convert.json"
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = sorted({int(part.replace("_", "")) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give sizes like 10000,100000") from None
+    if not sizes or sizes[0] < 100:
+        raise argparse.ArgumentTypeError("each size must be at least 100 objects")
+    return sizes
+
+
+def _names(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
+    def parse(text: str) -> list[str]:
+        names = [n.strip() for n in text.split(",") if n.strip() and n.strip() != "none"]
+        unknown = [n for n in names if n not in allowed]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown: {', '.join(unknown)}; use {allowed}")
+        return names
+
+    return parse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the suite's options."""
+    parser.add_argument(
+        "--objects",
+        type=_sizes,
+        default=[100_000],
+        metavar="N[,N...]",
+        help="collection sizes, e.g. 10000,100000,1000000 (default 100000)",
+    )
+    parser.add_argument(
+        "--store",
+        type=_names(("sqlite", "postgresql")),
+        default=["sqlite"],
+        metavar="S[,S]",
+        help="sqlite and/or postgresql (default sqlite)",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (default 1)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument(
+        "--peers",
+        type=_names(("medallion", "opentaxii")),
+        default=["medallion", "opentaxii"],
+        metavar="P[,P]",
+        help="medallion,opentaxii (default), or none",
+    )
+    parser.add_argument(
+        "--medallion-objects",
+        type=int,
+        default=1000,
+        help="most objects medallion gets (its cost grows quadratically)",
+    )
+    parser.add_argument(
+        "--opentaxii-objects", type=int, default=100_000, help="most objects OpenTAXII gets"
+    )
+    parser.add_argument(
+        "--peer-deadline",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="seconds a peer may spend on one figure before it is stopped",
+    )
+    parser.add_argument("--envelope", type=int, default=5000, help="objects per POST")
+    parser.add_argument("--polls", type=int, default=500, help="polls by the single client")
+    parser.add_argument(
+        "--concurrent-polls", type=int, default=100, help="polls by each concurrent client"
+    )
+    parser.add_argument(
+        "--clients",
+        type=_sizes_small,
+        default=[8, 32],
+        metavar="C[,C]",
+        help="concurrent clients (default 8,32)",
+    )
+    parser.add_argument("--probes", type=int, default=200, help="ids looked up")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the generated objects")
+    parser.add_argument(
+        "--with-convert",
+        action="store_true",
+        help="also run the converter benchmark and include its result",
+    )
+    parser.add_argument(
+        "--medallion-venv",
+        type=Path,
+        default=Path("/work/peers/medallion-venv"),
+        metavar="DIR",
+        help="a virtualenv with medallion 3.0.0 (else one is made in the cache)",
+    )
+    parser.add_argument(
+        "--opentaxii-venv",
+        type=Path,
+        default=Path("/work/peers/opentaxii-venv"),
+        metavar="DIR",
+        help="a virtualenv with OpenTAXII 0.9.3 (else one is made in the cache)",
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.set_defaults(run=run)  # fmt: skip
+
+
+def _sizes_small(text: str) -> list[int]:
+    try:
+        values = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give counts like 8,32") from None
+    if not values or values[0] < 1:
+        raise argparse.ArgumentTypeError("client counts must be positive")
+    return values
+
+
+def _load(
+    target: Target, run: TargetRun, workload: Workload, envelope: int, seconds: float | None
+) -> None:
+    """Ingest ``workload``'s bulk, with the workers' memory before and after."""
+    run.memory.append(measures.memory(target, "before", "before loading"))
+    run.measures.append(measures.ingest(target, workload, envelope, Budget(seconds)))
+    run.memory.append(measures.memory(target, "loaded", "after loading"))
+
+
+def _measure(
+    launch: AbstractContextManager[Target], run: TargetRun, workload: Workload,
+    args: argparse.Namespace, seconds: float | None, *, database: ProcessTree | None = None,
+    loaded_before: bool = False,
+) -> None:  # fmt: skip
+    """Every figure of one server on ``workload``, into ``run``.
+
+    ``database`` is the database server's processes (their CPU counts as the
+    server's).  ``loaded_before``: the ingest figures come from an earlier, larger
+    load (:func:`_ingest_only`); this load only fills the collection the reads use.
+    """
+    start_load = load_average()
+    with launch as target:
+        run.notes += [note for note in target.notes if note not in run.notes]
+        target.database = database
+        if loaded_before:
+            target_load = measures.ingest(target, workload, args.envelope, Budget(seconds))
+            run.measures.append(_renamed_load(target_load, len(workload)))
+        else:
+            _load(target, run, workload, args.envelope, seconds)
+        step = run.measures.append
+        expected = workload.distinct_bulk()
+        step(measures.full_read(target, expected, measures.PAGE, Budget(seconds)))
+        step(measures.full_read(target, expected, None, Budget(seconds)))
+        marker = measures.poll_marker(target, workload)
+        measures.post_news(target, workload)
+        news = workload.distinct_news()
+        step(measures.polling(target, marker, news, args.polls, Budget(seconds)))
+        step(measures.lookups(target, workload.probes(args.probes), Budget(seconds)))
+        for clients in args.clients:
+            step(concurrency.concurrent_read(target, clients, expected + news, Budget(seconds)))
+            step(
+                concurrency.concurrent_polling(
+                    target, clients, marker, news, args.concurrent_polls, Budget(seconds)
+                )
+            )
+        run.memory.append(measures.memory(target, "read", "after the reads"))
+    run.load = (start_load, load_average())
+
+
+def _renamed_load(measure: Measure, objects: int) -> Measure:
+    """The ingest that only filled a peer's smaller collection: shown apart from the
+    ingest figure, which was measured on the full size."""
+    measure.name = "load for the reads"
+    measure.figures = [
+        replace(f, key=f"load.{f.key}", label=f"load of the {objects:,} objects read below")
+        for f in measure.figures
+        if f.key == "ingest.rate"
+    ]
+    return measure
+
+
+def _ingest_only(
+    launch: AbstractContextManager[Target], run: TargetRun, workload: Workload,
+    args: argparse.Namespace,
+) -> None:  # fmt: skip
+    """A peer's ingest on the same number of objects as atlas-taxii (until the
+    deadline), on a server started for it alone."""
+    with launch as target:
+        run.notes += target.notes
+        _load(target, run, workload, args.envelope, args.peer_deadline)
+
+
+def _atlas(
+    directory: Path, store: str, size: int, workload: Workload, args: argparse.Namespace,
+    pg: Any,
+) -> TargetRun:  # fmt: skip
+    run = TargetRun(f"atlas-taxii {store}", "atlas", store, size)
+    where = directory / f"atlas-{store}-{size}"
+    where.mkdir()
+    database = None
+    if store == "sqlite":
+        url = f"sqlite:///{where / 'atlas.db'}"
+    else:
+        url = pg.create_database(f"bench_{size}")
+        # PostgreSQL's processes are the server's too: count their CPU.
+        database = ProcessTree(int((pg.root / "data" / "postmaster.pid").read_text().split()[0]))
+        run.notes.append("RSS counts atlas-taxii's workers only, not PostgreSQL's processes")
+    label = f"{store}-{size}"
+    print(f"\n== atlas-taxii on {store}, {size:,} objects", flush=True)
+    _measure(
+        launch_atlas(where, url, workers=args.workers, threads=args.threads, label=label),
+        run, workload, args, None, database=database,
+    )  # fmt: skip
+    if store == "postgresql":
+        pg.drop_database(f"bench_{size}")
+    return run
+
+
+def _peer(
+    name: str, directory: Path, size: int, full: Workload, args: argparse.Namespace
+) -> TargetRun:
+    """One peer on the same objects: the ingest on all of them (until the deadline), the
+    rest on at most ``--<peer>-objects`` of them when that is fewer."""
+    cap = args.medallion_objects if name == "medallion" else args.opentaxii_objects
+    given = min(size, cap)
+    whole, small = full.prefix(size), full.prefix(given)
+    title = "medallion 3.0.0" if name == "medallion" else "OpenTAXII 0.9.3"
+    run = TargetRun(title, name, "memory" if name == "medallion" else "sqlite", given)
+    if name == "opentaxii":
+        whole, small = whole.dated_only(), small.dated_only()
+        run.notes.append(
+            "given only the objects that have 'modified' (it cannot store SCOs: KeyError, "
+            "the whole envelope is lost)"
+        )
+    run.size, run.ingest_size = len(small), len(whole)
+    if given < size:
+        run.notes.append(
+            f"reads measured on the first {given:,} objects (--{name}-objects): "
+            "its reads cannot finish on more in reasonable time"
+        )
+
+    def launch(where: Path) -> AbstractContextManager[Target]:
+        where.mkdir(exist_ok=True)
+        if name == "medallion":
+            return launch_medallion(where, peer_venv(MEDALLION, args.medallion_venv))
+        venv = peer_venv(OPENTAXII, args.opentaxii_venv)
+        return launch_opentaxii(where, venv, workers=args.workers)
+
+    try:
+        if given < size:
+            print(f"\n== {title}: ingest of {len(whole):,} objects", flush=True)
+            _ingest_only(launch(directory / f"{name}-ingest-{size}"), run, whole, args)
+        print(f"\n== {title}, {len(small):,} objects", flush=True)
+        _measure(
+            launch(directory / f"{name}-{given}"), run, small, args, args.peer_deadline,
+            loaded_before=given < size,
+        )  # fmt: skip
+    except (PeerUnavailable, RuntimeError, OSError) as exc:
+        run.unavailable = str(exc).splitlines()[0][:300]
+        print(f"peer unavailable: {title}: {run.unavailable}", flush=True)
+    return run
+
+
+@contextlib.contextmanager
+def _postgres(stores: list[str]) -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster (``tests/pg.py``) when a store needs one."""
+    if "postgresql" not in stores:
+        yield None
+        return
+    from tests.pg import PgCluster
+
+    cluster = PgCluster.start_new(durable=True)  # fsync on, like SQLite's synchronous=FULL
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _convert(args: argparse.Namespace) -> dict[str, Any] | None:
+    print("\n== converter benchmark (python -m benchmarks convert)", flush=True)
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "convert"], check=False)
+    if done.returncode != 0 or not CONVERT_RESULTS.exists():
+        print("the converter benchmark failed; see its output above")
+        return None
+    result: dict[str, Any] = json.loads(CONVERT_RESULTS.read_text())
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate, measure every server at every size, print the tables, write JSON."""
+    info = machine_info()
+    began, began_load = time.perf_counter(), load_average()
+    print(f"machine: {info.describe()}; load average {began_load[0]:.2f}", flush=True)
+    largest = max(args.objects)
+    print(f"generating {largest:,} objects (seed {args.seed}) ...", flush=True)
+    full = generate(largest, args.seed)
+    print(f"generated in {time.perf_counter() - began:.1f} s", flush=True)
+    ours: list[TargetRun] = []
+    peers: dict[tuple[str, int], TargetRun] = {}
+    tables: list[str] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="atlas-taxii-bench-") as tmp,
+        _postgres(args.store) as pg,
+    ):
+        directory = Path(tmp)
+        for size in args.objects:
+            workload = full.prefix(size)
+            at_size = [_atlas(directory, s, size, workload, args, pg) for s in args.store]
+            ours += at_size
+            compared = []
+            for name in args.peers:
+                cap = args.medallion_objects if name == "medallion" else args.opentaxii_objects
+                key = (name, min(size, cap))
+                if key not in peers:
+                    peers[key] = _peer(name, directory, size, full, args)
+                compared.append(peers[key])
+            table = f"\n{size:,} objects, {args.workers} worker(s)\n" + size_table(
+                at_size, compared
+            )
+            tables.append(table)
+            print(table, flush=True)
+    everything = ours + list(peers.values())
+    if len(ours) > 1:
+        tables.append("\ngrowth (atlas-taxii)\n" + growth_table(ours))
+    tables.append(f"\nCPU during each measure, share of {info.cores} cores\n"
+                  + cpu_table(everything, info.cores))  # fmt: skip
+    for table in tables[-2 if len(ours) > 1 else -1 :]:
+        print(table)
+    converted = _convert(args) if args.with_convert else None
+    took = time.perf_counter() - began
+    ended_load = load_average()
+    print(f"\nwhole run: {took / 60:.1f} min; load average {began_load[0]:.2f} at the start, "
+          f"{ended_load[0]:.2f} at the end")  # fmt: skip
+    result = {
+        "suite": "taxii",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": " ".join(["python -m benchmarks", *sys.argv[1:]]),
+        "machine": {"cpu": info.cpu, "cores": info.cores, "ram_gib": round(info.ram_gib, 1),
+                    "python": info.python, "system": info.system},
+        "load_average": {"start": began_load, "end": ended_load},
+        "seconds": round(took, 1),
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                    if k != "run"},
+        "runs": [r.as_json() for r in everything],
+        "tables": tables,
+        "convert": converted,
+    }  # fmt: skip
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"results: {args.output}")
+    failed = [r for r in ours if r.problems()]
+    return 1 if failed else 0
