@@ -20,7 +20,7 @@ from stix2extensions.definitions.scos import bank_account, cryptocurrency_wallet
 from stix2validator import ValidationOptions, validate_string
 
 from converters import convert_package, serialize_bundle
-from converters.extensions import ATLAS_EXTENSION_ID, new_sco_definitions
+from converters.extensions import ATLAS_EXTENSION_ID, ATLAS_PROPERTIES_SCHEMA, new_sco_definitions
 from converters.validation import get_validator
 
 from .conftest import BUNDLES, PACKAGE_FILES
@@ -78,7 +78,7 @@ def test_references_resolve_inside_the_bundle(package: Path) -> None:
 
 @functools.cache
 def _properties_validator() -> jsonschema.Draft7Validator:
-    schema = resources.files("converters").joinpath("schemas", "atlas-properties-1.schema.json")
+    schema = resources.files("converters").joinpath("schemas", ATLAS_PROPERTIES_SCHEMA)
     return jsonschema.Draft7Validator(json.loads(schema.read_bytes()))
 
 
