@@ -15,6 +15,7 @@ SUITES: dict[str, tuple[str, str]] = {
     "storage": ("benchmarks.storage", "the SQL store alone: reads and adds, SQLite and PostgreSQL"),
     "convert": ("benchmarks.convert", "research package to a validated bundle, beside stix2"),
     "validation": ("benchmarks.validation", "STIX 2.1 validation objects/s, beside the peers"),
+    "audit": ("benchmarks.audit", "what the audit record costs a poll, SQLite and PostgreSQL"),
 }
 
 
