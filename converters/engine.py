@@ -190,10 +190,18 @@ class _Engine:
         if rule.tlp is not None and rule.tlp != "package":
             fixed = tlp.rank_of_level(rule.tlp)
             return lambda element: fixed
-        # research-package.md: an item's objects carry its TLP; objects no item owns
-        # (package-level and shared ones) carry the package's.
+        # research-package.md: an item's objects carry its TLP; package-level objects
+        # carry the package's.  Shared objects (author and sector identities,
+        # locations, attack patterns) must be identical in every package that uses
+        # them -- otherwise two packages of different TLP give one id and version two
+        # contents, and a TAXII server refuses the second as a conflict (STIX 2.1
+        # §3.6) -- so they carry TLP:CLEAR: an organisation's name, a country or an
+        # ATT&CK technique is public; the package's own objects that point at them
+        # keep the package's marking.
         if rule.tlp is None and rule.id.kind in ("sco", "item"):
             return self._rank
+        if rule.tlp is None and rule.id.kind == "shared":
+            return lambda element: 0
         package = self.package_rank
         return lambda element: package
 

@@ -23,7 +23,7 @@ from converters.tlp import MARKING_IDS, TLP_EXTENSION_ID
 
 from .conftest import PACKAGE_FILES, PACKAGES
 
-AMBER, RED = MARKING_IDS["amber"], MARKING_IDS["red"]
+CLEAR, AMBER, RED = MARKING_IDS["clear"], MARKING_IDS["amber"], MARKING_IDS["red"]
 
 
 @pytest.fixture(scope="module")
@@ -174,15 +174,22 @@ def test_chokepoints_mitigate_only_where_stix_allows(example: dict[str, dict[str
 
 def test_markings(example: dict[str, dict[str, Any]]) -> None:
     definitions = [o["id"] for o in example.values() if o["type"] == "marking-definition"]
-    assert definitions == [AMBER, RED]  # the levels used, by rank
+    assert definitions == [CLEAR, AMBER, RED]  # the levels used, by rank
     assert TLP_EXTENSION_ID in example
     herder = _owned("RP-2024-0007", "threat-actor", "mule-herder")
     for relationship in _of_type(example, "relationship"):
         ends = (relationship["source_ref"], relationship["target_ref"])
         if herder in ends:  # a red end makes the relationship red
             assert relationship["object_marking_refs"] == [RED]
-    for kind in ("location", "attack-pattern"):  # owned by no item: the package's
-        assert all(o["object_marking_refs"] == [AMBER] for o in _of_type(example, kind))
+    # Shared by every package (public names, countries, techniques): identical
+    # everywhere, so TLP:CLEAR rather than the package's level.
+    for kind in ("location", "attack-pattern"):
+        assert all(o["object_marking_refs"] == [CLEAR] for o in _of_type(example, kind))
+    identities = _of_type(example, "identity")
+    authors = [o for o in identities if "created_by_ref" not in o]
+    assert authors and all(o["object_marking_refs"] == [CLEAR] for o in authors)
+    report = _of_type(example, "report")[0]
+    assert report["object_marking_refs"] == [AMBER]  # the package's own object
 
 
 @pytest.mark.parametrize("path", PACKAGE_FILES, ids=lambda p: p.name)
@@ -249,7 +256,9 @@ def test_several_packages_make_one_bundle(tmp_path: Path) -> None:
     ids = [o["id"] for o in objects]
     assert len(ids) == len(set(ids))
     russia = next(o for o in objects if o["id"] == object_id("location", "RU"))
-    assert russia["object_marking_refs"] == [MARKING_IDS["green"]]  # the least restrictive copy
+    assert russia["object_marking_refs"] == [CLEAR]  # shared: the same in both packages
+    domain = next(o for o in objects if o.get("value") == "secure-login-examplebank.top")
+    assert domain["object_marking_refs"] == [MARKING_IDS["green"]]  # the least restrictive copy
     reports = [o for o in objects if o["type"] == "report"]
     assert len(reports) == 2
     # SCO extensions differ between the two packages only by nothing: no warning but the IBAN's
