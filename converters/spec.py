@@ -23,6 +23,8 @@ from typing import Any, Final, Literal
 import jsonschema
 import orjson
 
+import mappings
+
 from .documents import DocumentError, line_of, read_document
 from .errors import MappingError, SourceProblem
 from .ids import SCO_ID_PROPERTIES
@@ -53,7 +55,7 @@ __all__ = [
     "load_mapping",
 ]
 
-_MAPPINGS_DIR: Final = Path(__file__).resolve().parent.parent / "mappings"
+_MAPPINGS_DIR: Final = Path(mappings.__file__).resolve().parent
 
 #: The default mapping of atlas-package/1 (research-package.md).
 DEFAULT_MAPPING: Final = _MAPPINGS_DIR / "atlas-package-1.yaml"
