@@ -16,19 +16,16 @@ validation — it is never returned).
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import gc
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .bundle import assemble_bundle, serialize_bundle, validate_bundle
-from .engine import Conversion, apply_mapping
-from .errors import BundleInvalid, ConversionError, MappingError, PackageError, SourceProblem
-from .package import Package, load_package
-from .spec import Mapping, load_mapping
+if TYPE_CHECKING:
+    from .bundle import serialize_bundle
+    from .conversion import Converted, Progress, convert_package, convert_packages
+    from .engine import Conversion
+    from .errors import BundleInvalid, ConversionError, MappingError, PackageError, SourceProblem
+    from .package import Package, load_package
+    from .spec import Mapping, load_mapping
 
 __all__ = [
     "BundleInvalid",
@@ -48,105 +45,32 @@ __all__ = [
     "serialize_bundle",
 ]
 
-
-#: Told how a conversion advances: ``(stage, done, total)``; stages are ``check``
-#: (packages read and checked), ``map <package id>`` (mapping rules applied) and
-#: ``validate``.
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Converted:
-    """A bundle converted from one or more packages, with the warnings on the way."""
-
-    bundle: dict[str, Any]
-    warnings: tuple[SourceProblem, ...]
-
-
-def convert_packages(
-    paths: Sequence[str | Path],
-    *,
-    mapping: Mapping | None = None,
-    validate: bool = True,
-    strict: bool = False,
-    progress: Progress | None = None,
-) -> Converted:
-    """Convert packages into one bundle; objects they share appear once.
-
-    Every package is checked before any is mapped, and all their problems are
-    reported together in one :class:`PackageError`.
-    ``validate`` checks the bundle against STIX 2.1 (on by default); ``strict`` makes
-    package warnings errors; ``progress(done, total)`` is called as mapping rules run.
-    """
-    with _collector_paused():
-        return _convert(paths, mapping, validate, strict, progress or _silent)
+# Public name -> the submodule that defines it.  Imported on first use, so that
+# ``converters.tlp`` and ``converters.validation`` (which the server needs) do not
+# pull in the mapping engine and its YAML and JSON Schema machinery.
+_HOME = {
+    "BundleInvalid": "errors",
+    "Conversion": "engine",
+    "ConversionError": "errors",
+    "Converted": "conversion",
+    "Mapping": "spec",
+    "MappingError": "errors",
+    "Package": "package",
+    "PackageError": "errors",
+    "Progress": "conversion",
+    "SourceProblem": "errors",
+    "convert_package": "conversion",
+    "convert_packages": "conversion",
+    "load_mapping": "spec",
+    "load_package": "package",
+    "serialize_bundle": "bundle",
+}
 
 
-def _convert(
-    paths: Sequence[str | Path],
-    mapping: Mapping | None,
-    validate: bool,
-    strict: bool,
-    tell: Progress,
-) -> Converted:
-    rules = mapping if mapping is not None else load_mapping()
-    packages, refused = [], []
-    for done, path in enumerate(paths, 1):
-        try:
-            packages.append(load_package(path, strict=strict))
-        except PackageError as exc:
-            refused.append(exc)
-        tell("check", done, len(paths))
-    if len(refused) == 1:
-        raise refused[0]
-    if refused:
-        problems = [p for exc in refused for p in exc.problems]
-        raise PackageError(f"{len(refused)} of {len(paths)} packages are invalid", problems)
-    conversions = [
-        apply_mapping(package, rules, functools.partial(tell, f"map {package.id}"))
-        for package in packages
-    ]
-    keys = [(package.id, package.revision) for package in packages]
-    bundle, merge_warnings = assemble_bundle(conversions, keys)
-    if validate:
-        tell("validate", 0, 1)
-        validate_bundle(bundle)
-        tell("validate", 1, 1)
-    warnings = [w for package in packages for w in package.warnings] + merge_warnings
-    return Converted(bundle, tuple(warnings))
-
-
-def convert_package(
-    path: str | Path, *, mapping: Mapping | None = None, validate: bool = True
-) -> dict[str, Any]:
-    """Convert one research package to a validated STIX 2.1 bundle (a plain dict).
-
-    ``mapping`` is a loaded :class:`Mapping` (:func:`load_mapping`), or ``None`` for
-    the default mapping.  Object content is deterministic and independent of the
-    clock: converting the same package twice gives equal bundles.
-    """
-    return convert_packages([path], mapping=mapping, validate=validate).bundle
-
-
-def _silent(stage: str, done: int, total: int) -> None:
-    """The progress callback when nobody watches."""
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause CPython's cyclic garbage collector for the duration of a conversion.
-
-    A conversion allocates a few hundred thousand dicts, lists and small objects and
-    keeps most of them until the end; the generational collector keeps re-scanning
-    them as they accumulate, which measured at about half the mapping time on a
-    10,000-data-point package.  The converter creates no reference cycles that need
-    collecting meanwhile (reference counting still frees everything else), and the
-    collector is restored, exceptions included, when the conversion ends.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'converters' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
