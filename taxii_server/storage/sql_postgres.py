@@ -65,6 +65,7 @@ POSTGRES = Dialect(
         "bytes": "BYTEA",
         "body_function": _BODY_FUNCTION,
         "body_doc": ",\n doc JSONB GENERATED ALWAYS AS (atlas_taxii_body_doc(data)) STORED",
+        "without_rowid": "",
     },
     table_exists=(
         "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = ?"

@@ -39,6 +39,16 @@ Tables (version 2):
 ``login_failures``
     Failed logins per client address and minute, shared by every worker and host;
     keyed by (minute, address) so forgetting old minutes is a range delete.
+
+Tables (version 3):
+
+``status_pending`` / ``status_entries``
+    Replace ``status_details``: a status's pending entries and its final ones
+    (successes and failures, ``state`` 1 and 2), both keyed by ``(status, position)``.
+    A chunk of an envelope takes the first pending rows in position order (a range of
+    the key, no index on object ids to maintain) and deletes them as a range.  On
+    SQLite both are ``WITHOUT ROWID``: a row is written to one B-tree, not to a table
+    and two indexes.
 """
 
 from __future__ import annotations
@@ -174,6 +184,35 @@ MIGRATIONS: tuple[Migration, ...] = (
                 failures INTEGER NOT NULL,
                 PRIMARY KEY (time_window, address)
             )""",
+        ),
+    ),
+    Migration(
+        "status entries: pending apart from final, keyed by position",
+        (
+            """CREATE TABLE status_pending (
+                status TEXT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                object_id TEXT NOT NULL,
+                version TEXT NOT NULL,
+                message TEXT,
+                PRIMARY KEY (status, position)
+            ){without_rowid}""",
+            """CREATE TABLE status_entries (
+                status TEXT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                state INTEGER NOT NULL,
+                object_id TEXT NOT NULL,
+                version TEXT NOT NULL,
+                message TEXT,
+                PRIMARY KEY (status, position)
+            ){without_rowid}""",
+            """INSERT INTO status_pending (status, position, object_id, version, message)
+                SELECT status, position, object_id, version, message FROM status_details
+                WHERE state = 0""",
+            """INSERT INTO status_entries (status, position, state, object_id, version, message)
+                SELECT status, position, state, object_id, version, message
+                FROM status_details WHERE state <> 0""",
+            "DROP TABLE status_details",
         ),
     ),
 )

@@ -2,15 +2,19 @@
 
 An envelope of 50,000 objects is stored in chunks, each chunk moving its entries from
 pending to success or failure in the same transaction as its objects.  Keeping each
-entry in its own row makes a chunk's bookkeeping an indexed update of that chunk's
-entries; a status kept as one serialised document would be rewritten whole by every
-chunk, quadratic in the envelope size.
+entry in its own row makes a chunk's bookkeeping work on that chunk's entries only; a
+status kept as one serialised document would be rewritten whole by every chunk,
+quadratic in the envelope size.
 
-``position`` keeps the order the entries were given in; an entry keeps its position
-when it moves from pending to its final list.  A move is a delete of the pending row
-before the add assigns ``date_added`` and an insert of the final row after it (with
-``COPY`` on PostgreSQL): a fraction of the cost of one ``UPDATE`` per entry, and little
-work left between assigning ``date_added`` and committing.
+Entries are keyed by ``(status, position)``, ``position`` being the order they were
+given in; an entry keeps its position when it moves from pending to its final list.
+Pending entries are rows of ``status_pending``, final ones of ``status_entries``, so a
+move is a delete from one and an insert into the other.  The server stores an
+envelope's valid objects in the order of their pending entries, so a chunk's entries
+are the first rows of ``status_pending`` in position order: read as a range of the
+key and deleted as one, before the add assigns ``date_added``; what is left for after
+it is one bulk insert (``COPY`` on PostgreSQL).  Objects in any other order are
+matched by id, as the protocol says (the first pending entry with the object's id).
 """
 
 from __future__ import annotations
@@ -33,15 +37,16 @@ from taxii_server.timestamps import now_us
 
 __all__ = ["StatusMoves", "insert_status", "read_status", "record_results", "take_pending"]
 
-_PENDING, _SUCCESS, _FAILURE = 0, 1, 2
-_STATE_OF_LIST = {"pendings": _PENDING, "successes": _SUCCESS, "failures": _FAILURE}
+_SUCCESS, _FAILURE = 1, 2
+_STATE_OF_LIST = {"successes": _SUCCESS, "failures": _FAILURE}
 _CHUNK = 500
 
-_DETAIL_ROW = ("status", "position", "state", "object_id", "version", "message")
+_PENDING_ROW = ("status", "position", "object_id", "version", "message")
+_ENTRY_ROW = ("status", "position", "state", "object_id", "version", "message")
 
 
 def insert_status(tx: Transaction, status: Status) -> None:
-    """Store a new status with its entries."""
+    """Store a new status with its entries: successes, failures, then pendings."""
     row = tx.row("SELECT seq FROM collections WHERE id = ?", (status.collection_id,))
     if row is None:
         raise StorageNotFound(
@@ -60,15 +65,17 @@ def insert_status(tx: Transaction, status: Status) -> None:
             status.total_count,
         ),
     )
-    details: list[tuple[Any, ...]] = []
-    for state, entries in (
-        (_SUCCESS, status.successes),
-        (_FAILURE, status.failures),
-        (_PENDING, status.pendings),
-    ):
-        for entry in entries:
-            details.append((status.id, len(details), state, entry.id, entry.version, entry.message))
-    tx.insert_rows("status_details", _DETAIL_ROW, details)
+    entries: list[tuple[Any, ...]] = []
+    for state, listed in ((_SUCCESS, status.successes), (_FAILURE, status.failures)):
+        for entry in listed:
+            entries.append((status.id, len(entries), state, entry.id, entry.version, entry.message))
+    first = len(entries)
+    pending = [
+        (status.id, first + n, entry.id, entry.version, entry.message)
+        for n, entry in enumerate(status.pendings)
+    ]
+    tx.insert_rows("status_entries", _ENTRY_ROW, entries)
+    tx.insert_rows("status_pending", _PENDING_ROW, pending)
 
 
 def read_status(tx: Transaction, api_root: str, status_id: str) -> Status | None:
@@ -82,13 +89,21 @@ def read_status(tx: Transaction, api_root: str, status_id: str) -> Status | None
     if row is None:
         return None
     owner, request_timestamp, updated, total_count, collection_id = row
-    lists: dict[int, list[StatusDetail]] = {_PENDING: [], _SUCCESS: [], _FAILURE: []}
+    lists: dict[int, list[StatusDetail]] = {_SUCCESS: [], _FAILURE: []}
     for state, object_id, version, message in tx.rows(
-        "SELECT state, object_id, version, message FROM status_details "
+        "SELECT state, object_id, version, message FROM status_entries "
         "WHERE status = ? ORDER BY position",
         (status_id,),
     ):
         lists[state].append(StatusDetail(object_id, version, message))
+    pendings = tuple(
+        StatusDetail(object_id, version, message)
+        for object_id, version, message in tx.rows(
+            "SELECT object_id, version, message FROM status_pending "
+            "WHERE status = ? ORDER BY position",
+            (status_id,),
+        )
+    )
     return Status(
         id=status_id,
         api_root=api_root,
@@ -99,7 +114,7 @@ def read_status(tx: Transaction, api_root: str, status_id: str) -> Status | None
         total_count=total_count,
         successes=tuple(lists[_SUCCESS]),
         failures=tuple(lists[_FAILURE]),
-        pendings=tuple(lists[_PENDING]),
+        pendings=pendings,
     )
 
 
@@ -113,6 +128,40 @@ class StatusMoves:
     next_position: int
 
 
+def _by_id(tx: Transaction, status_id: str, objects: Sequence[NewObject]) -> list[int | None]:
+    """The first pending entry with each object's id (in object order), for objects
+    that do not come in the order of their entries: one pass over the status's
+    pending rows."""
+    wanted = {o.id for o in objects}
+    queues: defaultdict[str, deque[int]] = defaultdict(deque)
+    for position, object_id in tx.rows(
+        "SELECT position, object_id FROM status_pending WHERE status = ? ORDER BY position",
+        (status_id,),
+    ):
+        if object_id in wanted:
+            queues[object_id].append(position)
+    return [queue.popleft() if (queue := queues.get(o.id)) else None for o in objects]
+
+
+def _delete_pending(tx: Transaction, status_id: str, positions: list[int]) -> None:
+    if not positions:
+        return
+    positions.sort()
+    if positions[-1] - positions[0] + 1 == len(positions):  # distinct, so a range
+        tx.run(
+            "DELETE FROM status_pending WHERE status = ? AND position BETWEEN ? AND ?",
+            (status_id, positions[0], positions[-1]),
+        )
+        return
+    for start in range(0, len(positions), _CHUNK):
+        chunk = positions[start : start + _CHUNK]
+        tx.run(
+            "DELETE FROM status_pending WHERE status = ? "
+            f"AND position IN ({', '.join('?' * len(chunk))})",
+            [status_id, *chunk],
+        )
+
+
 def take_pending(tx: Transaction, status_id: str, objects: Sequence[NewObject]) -> StatusMoves:
     """Remove the pending entries ``objects`` will replace (the first pending entry
     with each object's id), before the add assigns ``date_added``: what is left for
@@ -120,31 +169,31 @@ def take_pending(tx: Transaction, status_id: str, objects: Sequence[NewObject]) 
     :class:`StorageNotFound` for an unknown status."""
     if tx.run("UPDATE statuses SET updated = ? WHERE id = ?", (now_us(), status_id)) == 0:
         raise StorageNotFound(f"status {status_id} does not exist")
-    ids = list(dict.fromkeys(o.id for o in objects))
-    pending: defaultdict[str, deque[int]] = defaultdict(deque)
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        for position, object_id in tx.rows(
-            "SELECT position, object_id FROM status_details "
-            f"WHERE status = ? AND object_id IN ({marks}) AND state = ? ORDER BY position",
-            [status_id, *chunk, _PENDING],
-        ):
-            pending[object_id].append(position)
-    row = tx.row(
-        "SELECT COALESCE(MAX(position), -1) FROM status_details WHERE status = ?",
-        (status_id,),
+    head = tx.rows(
+        "SELECT position, object_id FROM status_pending WHERE status = ? ORDER BY position LIMIT ?",
+        (status_id, len(objects)),
     )
-    positions = tuple(queue.popleft() if (queue := pending.get(o.id)) else None for o in objects)
-    taken = [p for p in positions if p is not None]
-    for start in range(0, len(taken), _CHUNK):
-        chunk_positions = taken[start : start + _CHUNK]
-        tx.run(
-            "DELETE FROM status_details WHERE status = ? "
-            f"AND position IN ({', '.join('?' * len(chunk_positions))})",
-            [status_id, *chunk_positions],
+    positions: list[int | None]
+    if len(head) == len(objects) and all(
+        object_id == obj.id for (_, object_id), obj in zip(head, objects, strict=True)
+    ):
+        # The next pending entries, in order: each is the first pending entry with its
+        # object's id (an earlier one with the same id belongs to an earlier object).
+        positions = [position for position, _ in head]
+    else:
+        positions = _by_id(tx, status_id, objects)
+    next_position = 0
+    if None in positions:
+        # New entries go after every entry, the ones taken here included: read before
+        # they leave status_pending.
+        row = tx.row(
+            "SELECT MAX(p) FROM (SELECT MAX(position) AS p FROM status_pending WHERE status = ? "
+            "UNION ALL SELECT MAX(position) FROM status_entries WHERE status = ?) AS tops",
+            (status_id, status_id),
         )
-    return StatusMoves(status_id, positions, (row[0] if row else -1) + 1)
+        next_position = 0 if row is None or row[0] is None else int(row[0]) + 1
+    _delete_pending(tx, status_id, [p for p in positions if p is not None])
+    return StatusMoves(status_id, tuple(positions), next_position)
 
 
 def record_results(
@@ -165,4 +214,4 @@ def record_results(
             appended += 1
         state = _STATE_OF_LIST[list_name]
         rows.append((moves.status_id, position, state, entry.id, entry.version, entry.message))
-    tx.insert_rows("status_details", _DETAIL_ROW, rows)
+    tx.insert_rows("status_entries", _ENTRY_ROW, rows)

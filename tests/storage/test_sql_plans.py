@@ -68,8 +68,10 @@ def plans(
             )
     target = collections[0].id
     for n in range(200):  # enough status entries that an index beats reading them all
-        entries = tuple(StatusDetail(f"indicator--{n}-{k}", "") for k in range(5))
-        storage.create_status(Status(f"old-{n}", "r", target, None, T0, T0, 5, pendings=entries))
+        entries = tuple(StatusDetail(f"indicator--{n}-{k}", "") for k in range(10))
+        storage.create_status(
+            Status(f"old-{n}", "r", target, None, T0, T0, 10, entries[:5], pendings=entries[5:])
+        )
     every = storage.query_manifest(target, query(limit=PER_COLLECTION)).items
     middle, one = every[PER_COLLECTION // 2].date_added, every[7].id
     database = sql.open_database(store_url, create=False)
@@ -122,8 +124,8 @@ def _full_scans(plan: str) -> list[str]:
     return [
         line
         for line in plan.splitlines()
-        if re.search(r"\bSCAN (o|objects|status_details|statuses)\b(?! USING)", line)
-        or re.search(r"Seq Scan on (objects|status_details)\b", line)
+        if re.search(r"\bSCAN (o|objects|status_pending|status_entries|statuses)\b(?! USING)", line)
+        or re.search(r"Seq Scan on (objects|status_pending|status_entries)\b", line)
     ]
 
 
