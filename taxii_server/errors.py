@@ -35,6 +35,7 @@ __all__ = [
     "NotAcceptable",
     "NotFound",
     "PayloadTooLarge",
+    "RequestTimeout",
     "ServiceUnavailable",
     "TaxiiError",
     "TooManyRequests",
@@ -129,6 +130,13 @@ class NotAcceptable(TaxiiError):
 
     status = 406
     title = "Not acceptable"
+
+
+class RequestTimeout(TaxiiError):
+    """The client stopped sending its request (no bytes for the server's client timeout)."""
+
+    status = 408
+    title = "Request timeout"
 
 
 class Conflict(TaxiiError):

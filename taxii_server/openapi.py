@@ -317,6 +317,7 @@ _ERRORS: dict[str, tuple[str, Json]] = {
     "404": ("No such resource for this caller (also what others' collections are).", {}),
     "405": ("The resource does not support the method.", {"Allow": _HEADER_STRING}),
     "406": ("The Accept header excludes TAXII 2.1 JSON.", {}),
+    "408": ("The client stopped sending its body.", {}),
     "413": ("The body exceeds max_content_length, or has too many objects.", {}),
     "415": ("The POST body is not application/taxii+json;version=2.1.", {}),
     "429": ("Too many failed logins from this address.", {"Retry-After": _HEADER_STRING}),
@@ -474,7 +475,7 @@ _PATHS: Json = {
                 status="202",
             ),  # fmt: skip
             parameters=("api_root", "collection_id"),
-            errors=("403", "413", "415"),
+            errors=("403", "408", "413", "415"),
             requestBody={"required": True, "content": _taxii_content(_ref("new-envelope"))},
             links={
                 "status": _link(

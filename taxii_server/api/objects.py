@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from taxii_server.app import current_caller, get_service
+from taxii_server.errors import RequestTimeout
 from taxii_server.media import taxii_response
 from taxii_server.resources import envelope_bytes, status_resource
 
@@ -30,7 +31,12 @@ class _Body:
         chunks: list[bytes] = []
         total = 0
         while total <= limit:
-            chunk = request.stream.read(min(_READ_SIZE, limit + 1 - total))
+            try:
+                chunk = request.stream.read(min(_READ_SIZE, limit + 1 - total))
+            except TimeoutError:  # the worker's client timeout (cli/workers.py)
+                raise RequestTimeout(
+                    f"the body stopped arriving after {total} bytes; send it again"
+                ) from None
             if not chunk:
                 break
             chunks.append(chunk)

@@ -24,6 +24,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from taxii_server.cli.workers import CLIENT_TIMEOUT, thread_worker
 from taxii_server.settings import Settings
 
 __all__ = ["DEFAULT_THREADS", "ServerOptions", "WORKER_CLASSES", "gunicorn_options", "run"]
@@ -50,6 +51,8 @@ class ServerOptions:
     access_log: str | None = "-"
     certfile: str | None = None
     keyfile: str | None = None
+    #: Seconds a gthread worker waits for a client's next bytes (see workers.py).
+    client_timeout: float = CLIENT_TIMEOUT
 
 
 def _bind_address(host: str, port: int) -> str:
@@ -62,7 +65,12 @@ def gunicorn_options(settings: Settings, options: ServerOptions) -> dict[str, An
     values: dict[str, Any] = {
         "bind": [_bind_address(settings.host, settings.port)],
         "workers": settings.workers,
-        "worker_class": options.worker_class,
+        # gthread: ours, whose reads from a stalled client time out (workers.py).
+        "worker_class": (
+            thread_worker(options.client_timeout)
+            if options.worker_class == "gthread"
+            else options.worker_class
+        ),
         "threads": options.threads if options.worker_class == "gthread" else 1,
         "timeout": settings.request_timeout,
         "graceful_timeout": 30,
