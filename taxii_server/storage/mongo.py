@@ -108,6 +108,18 @@ def _collection(doc: dict[str, Any]) -> Collection:
     )
 
 
+def _fields(collection: Collection) -> dict[str, Any]:
+    """A collection's document, but for its id, number and write turn."""
+    return {
+        "api_root": collection.api_root,
+        "title": collection.title,
+        "description": collection.description,
+        "alias": collection.alias,
+        "public": collection.public,
+        "media_types": list(collection.media_types),
+    }
+
+
 def _api_root(doc: dict[str, Any]) -> ApiRoot:
     return ApiRoot(doc["_id"], doc["title"], doc["description"], doc["max_content_length"])
 
@@ -214,16 +226,6 @@ class MongoStorage:
                     f"{where} already has a collection aliased {collection.alias!r} ({doc['_id']})"
                 )
 
-    def _fields(self, collection: Collection) -> dict[str, Any]:
-        return {
-            "api_root": collection.api_root,
-            "title": collection.title,
-            "description": collection.description,
-            "alias": collection.alias,
-            "public": collection.public,
-            "media_types": list(collection.media_types),
-        }
-
     def create_collection(self, collection: Collection) -> None:
         """Raises :class:`StorageConflict` on a duplicate id, title or alias and
         :class:`StorageNotFound` when the API root does not exist."""
@@ -238,8 +240,7 @@ class MongoStorage:
             database[_GRANTS].delete_many({"collection_id": collection.id})
             try:
                 database[_COLLECTIONS].insert_one(
-                    {"_id": collection.id, "seq": seq, "last_date_added": 0}
-                    | self._fields(collection)
+                    {"_id": collection.id, "seq": seq, "last_date_added": 0} | _fields(collection)
                 )
             except pymongo.errors.DuplicateKeyError:
                 # Created by someone else since the check: say what collides.
@@ -254,7 +255,7 @@ class MongoStorage:
             try:
                 result = self._conn.database[_COLLECTIONS].update_one(
                     {"_id": collection.id, "api_root": collection.api_root},
-                    {"$set": self._fields(collection)},
+                    {"$set": _fields(collection)},
                 )
             except pymongo.errors.DuplicateKeyError:
                 self._check_unique(collection, new=False)

@@ -71,6 +71,13 @@ _TRANSIENT_CODES: Final = frozenset(
 _TIMEOUTS: Final = re.compile(r" \(configured timeouts: [^)]*\)")
 
 
+# This process's client, its handle on the store's database, and whether the
+# deployment runs transactions.
+_Opened = tuple[
+    "pymongo.MongoClient[dict[str, Any]]", "pymongo.database.Database[dict[str, Any]]", bool
+]
+
+
 def redacted(url: str) -> str:
     """``url`` without its password, for messages."""
     parts = urllib.parse.urlsplit(url)
@@ -102,9 +109,7 @@ class MongoConnection:
         given = {key.lower() for key, _ in urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)}
         self._options = {k: v for k, v in _DEFAULT_OPTIONS.items() if k.lower() not in given}
         self._lock = threading.Lock()
-        self._client: pymongo.MongoClient[dict[str, Any]] | None = None
-        self._database: pymongo.database.Database[dict[str, Any]] | None = None
-        self._transactions = False
+        self._opened: _Opened | None = None
         self._pid = 0
 
     @property
@@ -115,31 +120,27 @@ class MongoConnection:
     @property
     def client(self) -> pymongo.MongoClient[dict[str, Any]]:
         """This process's client (created on first use)."""
-        self._open()
-        assert self._client is not None  # set by _open
-        return self._client
+        return self._open()[0]
 
     @property
     def database(self) -> pymongo.database.Database[dict[str, Any]]:
         """This process's handle on the store's database."""
-        self._open()
-        assert self._database is not None  # set by _open
-        return self._database
+        return self._open()[1]
 
     @property
     def transactions(self) -> bool:
         """Whether the deployment runs multi-document transactions (a replica set or a
         sharded cluster), as its ``hello`` answered when this process connected."""
-        self._open()
-        return self._transactions
+        return self._open()[2]
 
-    def _open(self) -> None:
+    def _open(self) -> _Opened:
         pid = os.getpid()
-        if self._client is not None and self._pid == pid:
-            return
+        opened = self._opened
+        if opened is not None and self._pid == pid:
+            return opened
         with self._lock:
-            if self._client is not None and self._pid == pid:
-                return
+            if self._opened is not None and self._pid == pid:
+                return self._opened
             # A client inherited across fork() is abandoned, not closed: closing it
             # would talk on sockets that belong to the parent.
             try:
@@ -156,18 +157,19 @@ class MongoConnection:
             except BaseException:
                 client.close()
                 raise
-            self._transactions = int(hello.get("maxWireVersion", 0)) >= (
-                _TRANSACTIONS_WIRE_VERSION
-            ) and ("setName" in hello or hello.get("msg") == "isdbgrid")
-            self._client, self._database, self._pid = client, database, pid
+            transactions = int(hello.get("maxWireVersion", 0)) >= (_TRANSACTIONS_WIRE_VERSION) and (
+                "setName" in hello or hello.get("msg") == "isdbgrid"
+            )
+            self._opened, self._pid = (client, database, transactions), pid
+            return self._opened
 
     def close(self) -> None:
         """Close this process's client; a later operation opens a new one."""
         with self._lock:
-            client, self._client, self._database = self._client, None, None
+            opened, self._opened = self._opened, None
             owned = self._pid == os.getpid()
-        if client is not None and owned:
-            client.close()
+        if opened is not None and owned:
+            opened[0].close()
 
     @contextmanager
     def translated(self) -> Iterator[None]:
