@@ -19,19 +19,41 @@ A slow but steady client is unaffected: the limit is per read, not per request. 
 bounds how long a stalled connection holds a thread; it does not stop a client that
 keeps opening them.  A server on the internet belongs behind a buffering reverse proxy
 (nginx), which reads whole requests before passing them on.
+
+The requests gunicorn refuses before the application sees them (a request line over
+its limit, malformed headers) get gunicorn's error page; in this worker's processes
+that page is a TAXII error message too, like every other error the server sends.
 """
 
 from __future__ import annotations
 
+import socket
 from typing import Any, ClassVar
 
+import orjson
+from gunicorn import util
 from gunicorn.http.errors import NoMoreData
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-__all__ = ["CLIENT_TIMEOUT", "ClientStalled", "thread_worker"]
+__all__ = ["CLIENT_TIMEOUT", "ClientStalled", "thread_worker", "write_taxii_error"]
 
 #: Seconds a client may leave a worker thread waiting for the next bytes of a request.
 CLIENT_TIMEOUT = 30.0
+
+_TAXII = "application/taxii+json;version=2.1"
+_QUOTED = 200  # characters of gunicorn's message (it may quote the bad request line)
+
+
+def write_taxii_error(sock: socket.socket, status: int, reason: str, message: str) -> None:
+    """gunicorn's ``util.write_error``, writing a TAXII error message (TAXII 2.1 §3.6.1)
+    instead of an HTML page."""
+    description = message if len(message) <= _QUOTED else f"{message[:_QUOTED]}…"
+    body = orjson.dumps({"title": reason, "description": description, "http_status": str(status)})
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: {_TAXII}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
 class ClientStalled(NoMoreData, TimeoutError):  # type: ignore[misc]  # gunicorn ships no types
@@ -75,6 +97,13 @@ class _TimedConn(TConn):  # type: ignore[misc]  # gunicorn ships no types
 
 class _TimedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships no types
     client_timeout: ClassVar[float] = CLIENT_TIMEOUT
+
+    def init_process(self) -> None:
+        # gunicorn's workers call util.write_error for the requests they refuse; in
+        # this (forked, ours alone) process it writes TAXII error messages.  Set before
+        # the base class starts the run loop, which never returns.
+        util.write_error = write_taxii_error
+        super().init_process()
 
     def enqueue_req(self, conn: Any) -> None:
         # gunicorn builds plain TConn objects in accept(); make each one ours before

@@ -81,8 +81,9 @@ def test_the_readme_states_the_defaults_the_code_has() -> None:
 # -- stalled clients on a live server --------------------------------------------------------
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveTaxii]:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTaxii]:
+    tmp_path = tmp_path_factory.mktemp("limits")
     live = deploy(tmp_path, f"sqlite:///{tmp_path / 'taxii.db'}", workers=2)
     # The production launcher with a short client timeout (tests/hardening/timed_server).
     live.process = ServerProcess(
@@ -163,3 +164,37 @@ def test_a_stalled_body_is_a_408_that_stores_nothing(server: LiveTaxii) -> None:
         assert storage.query_manifest(INBOX, ObjectQuery(clearance=4, limit=1)).items == []
     finally:
         storage.close()
+
+
+def _raw(server: LiveTaxii, request: bytes) -> tuple[int, bytes, dict[str, object]]:
+    sock = _stall(server, request)
+    try:
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    finally:
+        sock.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    return int(status_line.split()[1]), headers.lower(), orjson.loads(body)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /taxii2/?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET /taxii2/ HTTP/1.1\r\n" + b"X-A: b\r\n" * 150 + b"\r\n", 431),
+        (b"NOT AN HTTP REQUEST\r\n\r\n", 400),
+        (b"GET /taxii2/ HTTP/1.1\r\nHost x\r\n\r\n", 400),
+    ],
+    ids=["request-line-too-long", "too-many-headers", "garbage", "header-without-colon"],
+)
+def test_requests_gunicorn_refuses_get_taxii_errors_too(
+    server: LiveTaxii, request_bytes: bytes, status: int
+) -> None:
+    answered, headers, body = _raw(server, request_bytes)
+    assert answered == status
+    assert b"content-type: application/taxii+json;version=2.1" in headers
+    assert body["http_status"] == str(status) and body["title"] and body["description"]
+    assert len(str(body["description"])) <= 201
