@@ -5,9 +5,9 @@ Each client is a forked process with its own keep-alive connection
 making one untimed request.
 
 * **concurrent read**: *C* clients each page from the start of the collection
-  (``limit=1000``, following ``next``) through 1/*C* of its pages, so together they
-  read as many objects as the collection holds; objects per second from the first
-  client's start to the last one's end.
+  (``limit=1000``, following ``next``) through 1/*C* of its pages (at least 10), so
+  together they read about as many objects as the collection holds; objects per
+  second from the first client's start to the last one's end.
 * **concurrent polling**: *C* clients each poll ``added_after=<the bulk's newest
   date_added>`` a fixed number of times; requests per second overall, p50 and p99 of
   every request's latency.
@@ -43,9 +43,16 @@ def _summarise(
     return max(finished - started, 1e-9), latencies, note
 
 
+#: Pages each concurrent reader reads at least, so that a small collection or many
+#: clients still give each client more than a start and an end to time.
+MIN_PAGES = 10
+
+
 def concurrent_read(target: Target, clients: int, objects: int, budget: Budget) -> Measure:
-    """``clients`` readers that together page through ``objects`` objects."""
-    pages = max(1, math.ceil(math.ceil(objects / PAGE) / clients))
+    """``clients`` readers that together page through ``objects`` objects (each at
+    least :data:`MIN_PAGES` pages, or the whole collection when it has fewer)."""
+    total = max(1, math.ceil(objects / PAGE))
+    pages = min(total, max(math.ceil(total / clients), MIN_PAGES))
 
     def setup(_index: int) -> Client:
         client = Client(target.base_url, target.headers)
