@@ -14,7 +14,7 @@ import contextlib
 import os
 import signal
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,6 @@ class LiveTaxii:
     writer: Account  # red; reads and writes every collection
     reader: Account  # green; reads Inbox
     access_log: bool = False
-    _killed: list[int] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
