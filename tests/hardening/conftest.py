@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from taxii_server.storage.base import ObjectQuery, Storage, VersionSelector
 from tests.server.conftest import app, client, clock, make_app, taxii, world
-from tests.storage.conftest import pg_cluster
 
 __all__ = [
     "StoreSnapshot",
@@ -19,7 +18,6 @@ __all__ = [
     "client",
     "clock",
     "make_app",
-    "pg_cluster",
     "snapshot",
     "taxii",
     "world",

@@ -37,7 +37,6 @@ from taxii_server.storage import open_storage
 from taxii_server.storage.base import ApiKey, ApiRoot, Collection, Grant, Storage, User
 from taxii_server.timestamps import now_us
 from tests.pg import PgCluster
-from tests.storage.conftest import pg_cluster  # noqa: F401  (a fixture, used by name)
 
 from . import data
 

@@ -22,7 +22,7 @@ import pytest
 
 from taxii_server.storage import open_storage
 from taxii_server.storage.base import ApiRoot, Collection, Storage
-from tests.pg import PgCluster, PgUnavailable
+from tests.pg import PgCluster
 from tests.storage import mongo_mock
 
 BACKENDS = [
@@ -32,19 +32,6 @@ BACKENDS = [
 ]
 _SHARED = "atlas_shared"
 _numbers = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster]:
-    """A throwaway PostgreSQL cluster for the whole session (skips when unavailable)."""
-    try:
-        cluster = PgCluster.start_new()
-    except PgUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture(scope="session")
