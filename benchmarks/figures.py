@@ -24,7 +24,9 @@ __all__ = ["Budget", "Figure", "Measure", "latency_figures", "measured"]
 
 @dataclass(frozen=True, slots=True)
 class Figure:
-    """One measured number.  ``key`` identifies it across servers and sizes."""
+    """One measured number.  ``key`` identifies it across servers and sizes;
+    ``compared``: whether a ratio to the peers means anything (a rate or a latency
+    does; the seconds or pages of reading collections of different sizes do not)."""
 
     key: str
     label: str
@@ -32,6 +34,7 @@ class Figure:
     unit: str
     higher_is_better: bool
     note: str = ""
+    compared: bool = True
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +44,7 @@ class Figure:
             "unit": self.unit,
             "higher_is_better": self.higher_is_better,
             "note": self.note,
+            "compared": self.compared,
         }
 
 

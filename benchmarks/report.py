@@ -87,7 +87,7 @@ def _format(figure: Figure | None) -> str:
 
 def _ratio(ours: Figure | None, peers: Sequence[Figure | None]) -> str:
     values = [p.value for p in peers if p is not None and p.value]
-    if ours is None or not ours.value or not values:
+    if ours is None or not ours.value or not values or not ours.compared:
         return "—"
     ratio = ours.value / max(values) if ours.higher_is_better else min(values) / ours.value
     return f"x{ratio:,.0f}" if ratio >= 10 else f"x{ratio:.1f}"

@@ -117,7 +117,8 @@ class Target:
     api_root: str  # a path, "/bench/"
     collection_id: str
     headers: dict[str, str]
-    objects_loaded: int = 0
+    objects_loaded: int = 0  # stored by the ingest (its successes)
+    objects_posted: int = 0  # sent by the ingest (fewer when a deadline stopped it)
     notes: list[str] = field(default_factory=list)
     #: The database server's processes (PostgreSQL), counted in the server's CPU.
     database: ProcessTree | None = None

@@ -66,6 +66,18 @@ class Workload:
         """The first ``count`` objects (the data set a smaller run gets)."""
         return Workload(self.seed, self.bodies[:count], self.ids[:count], self.dated[:count])
 
+    def truncated(self, bulk: int) -> Workload:
+        """The first ``bulk`` objects of the bulk load, and the same news (what a server
+        stopped half-way through the load holds, and is then sent)."""
+        end = self.bulk_size
+        keep = [*range(min(bulk, end)), *range(end, len(self.bodies))]
+        return Workload(
+            self.seed,
+            [self.bodies[i] for i in keep],
+            [self.ids[i] for i in keep],
+            [self.dated[i] for i in keep],
+        )
+
     def dated_only(self) -> Workload:
         """The objects that have a ``modified`` timestamp, in the same order (for a
         server that cannot store objects without one)."""

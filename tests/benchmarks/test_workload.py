@@ -65,3 +65,10 @@ def test_probes_name_bulk_objects_half_with_several_versions(workload: Workload)
     assert all(p.versions == counts[p.id] for p in probes)
     assert sum(p.versions > 1 for p in probes) >= 20  # the other half: any object
     assert not {p.id for p in probes} & set(workload.ids[workload.bulk_size :])
+
+
+def test_truncated_keeps_the_first_of_the_bulk_and_every_news(workload: Workload) -> None:
+    cut = workload.truncated(1000)
+    assert cut.bulk_size == 1000 and cut.bodies[:1000] == workload.bodies[:1000]
+    assert cut.news() == workload.news()
+    assert cut.last_bulk_id() == workload.ids[999]
