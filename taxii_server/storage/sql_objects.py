@@ -187,9 +187,10 @@ def _stored_versions(tx: Transaction, seq: int, ids: Sequence[str]) -> dict[str,
     found: dict[str, list[_Version]] = {object_id: [] for object_id in ids}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
+        where = tx.dialect.objects_with_ids.format(marks=_marks(len(chunk)))
         for object_id, version, tlp, by_content, digest, first, latest in tx.rows(
-            "SELECT id, version, tlp, by_content, digest, first_mask, latest_mask "
-            f"FROM objects WHERE collection = ? AND id IN ({_marks(len(chunk))})",
+            "SELECT o.id, o.version, o.tlp, o.by_content, o.digest, o.first_mask, o.latest_mask "
+            f"FROM {where}",
             [seq, *chunk],
         ):
             found[object_id].append(

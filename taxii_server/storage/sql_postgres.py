@@ -74,6 +74,11 @@ POSTGRES = Dialect(
     # tables (a status or grant being created for the collection) need not wait.
     for_update=" FOR NO KEY UPDATE",
     percent_placeholders=True,
+    objects_with_ids=(
+        "(SELECT ?::bigint AS seq) AS c CROSS JOIN unnest(ARRAY[{marks}]::text[]) AS wanted(id) "
+        "CROSS JOIN LATERAL (SELECT * FROM objects "
+        "WHERE collection = c.seq AND id = wanted.id) AS o"
+    ),
     # An arbitrary constant naming "atlas-taxii schema upgrade" among advisory locks.
     migration_lock="SELECT pg_advisory_xact_lock(7161620537215329)",
 )
