@@ -14,14 +14,13 @@ A file is replaced only once the whole bundle is ready, never left half-written.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from taxii_server.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED
-from taxii_server.cli.progress import ProgressBar as _ProgressBar
+from taxii_server.cli.progress import ProgressBar
+from taxii_server.files import write_atomically
 
 if TYPE_CHECKING:
     from converters import ConversionError, SourceProblem
@@ -68,7 +67,7 @@ def _run(args: argparse.Namespace) -> int:
         serialize_bundle,
     )
 
-    bar = _ProgressBar(sys.stderr)
+    bar = ProgressBar(sys.stderr)
     try:
         mapping = load_mapping(args.mapping) if args.mapping else None
         converted = convert_packages(
@@ -91,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         return 0
     try:
-        _write_whole(Path(args.output), data)
+        write_atomically(Path(args.output), data + b"\n")
     except OSError as exc:
         print(f"atlas-taxii: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -105,22 +104,3 @@ def _report(exc: ConversionError) -> None:
     for problem in problems:
         print(problem.located(), file=sys.stderr)
     print(f"atlas-taxii: error: {exc.summary}", file=sys.stderr)
-
-
-def _write_whole(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a reader sees the old file or the new one."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        # mkstemp creates the file 0600; give it the mode any new file would get.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.write(b"\n")
-            out.flush()
-            os.fsync(out.fileno())  # the new name never points at unwritten data
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -11,8 +11,8 @@ import pytest
 
 from converters import convert_package, serialize_bundle
 from converters.spec import DEFAULT_MAPPING
-from taxii_server.cli import convert as convert_command
 from taxii_server.cli import main
+from taxii_server.cli.progress import ProgressBar
 
 from .conftest import PACKAGES
 
@@ -128,23 +128,23 @@ class _Terminal(io.StringIO):
 
 
 def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(convert_command._ProgressBar, "_DELAY", 0.0)
+    monkeypatch.setattr(ProgressBar, "_DELAY", 0.0)
     terminal = _Terminal()
-    bar = convert_command._ProgressBar(terminal)
+    bar = ProgressBar(terminal)
     bar("map RP-2024-0007", 3, 12)
     assert terminal.getvalue() == "\rmap RP-2024-0007         [#######.......................] 3/12"
     bar.clear()
     assert terminal.getvalue().endswith("\r")
     pipe = io.StringIO()
-    quiet = convert_command._ProgressBar(pipe)
+    quiet = ProgressBar(pipe)
     quiet("map RP-2024-0007", 3, 12)
     quiet.clear()
     assert pipe.getvalue() == ""
 
 
 def test_progress_bar_waits_before_drawing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(convert_command._ProgressBar, "_DELAY", 3600.0)
+    monkeypatch.setattr(ProgressBar, "_DELAY", 3600.0)
     terminal = _Terminal()
-    bar = convert_command._ProgressBar(terminal)  # a conversion that ends within the delay
+    bar = ProgressBar(terminal)  # a conversion that ends within the delay
     bar("check", 1, 1)
     assert terminal.getvalue() == ""
