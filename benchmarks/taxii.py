@@ -17,9 +17,10 @@ loaded with just those), each figure bounded by ``--peer-deadline`` seconds; a p
 given fewer objects, or stopped by the deadline, says so in the table.  A peer run is
 reused for every size at which it would get the same objects.
 
-Time: about 1 minute for atlas-taxii at 100,000 objects, 5 at 1,000,000 (SQLite), and
-15 for the two peers at their defaults (they are stopped at the deadline on most
-figures).
+Time, on the 2-core machine of the README: 14 minutes at 100,000 objects with the
+peers at their defaults (atlas-taxii itself takes under a minute; the peers are
+stopped at the deadline on most figures), 6 for ``--objects 10000,100000,1000000
+--store sqlite,postgresql --peers none``.
 
 Output: a table per size with every figure as a ratio to the better peer, a growth
 table across sizes and stores, the CPU each measure cost the client and the server,
