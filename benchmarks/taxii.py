@@ -39,25 +39,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks import concurrency, measures
-from benchmarks.figures import Budget, Measure
-from benchmarks.machine import ProcessTree, load_average, machine_info
-from benchmarks.peers import (
-    MEDALLION,
-    OPENTAXII,
-    PeerUnavailable,
-    launch_medallion,
-    launch_opentaxii,
-    peer_venv,
-)
+from benchmarks.machine import load_average, machine_info
 from benchmarks.report import TargetRun, cpu_table, growth_table, size_table
-from benchmarks.servers import Target, launch_atlas
-from benchmarks.workload import Workload, generate
+from benchmarks.runs import atlas_run, peer_run
+from benchmarks.workload import generate
 
 __all__ = ["configure", "run"]
 
@@ -175,153 +163,6 @@ def _sizes_small(text: str) -> list[int]:
     return values
 
 
-def _load(
-    target: Target, run: TargetRun, workload: Workload, envelope: int, seconds: float | None
-) -> None:
-    """Ingest ``workload``'s bulk, with the workers' memory before and after."""
-    run.memory.append(measures.memory(target, "before", "before loading"))
-    run.measures.append(measures.ingest(target, workload, envelope, Budget(seconds)))
-    run.memory.append(measures.memory(target, "loaded", "after loading"))
-
-
-def _measure(
-    launch: AbstractContextManager[Target], run: TargetRun, workload: Workload,
-    args: argparse.Namespace, seconds: float | None, *, database: ProcessTree | None = None,
-    loaded_before: bool = False,
-) -> None:  # fmt: skip
-    """Every figure of one server on ``workload``, into ``run``.
-
-    ``database`` is the database server's processes (their CPU counts as the
-    server's).  ``loaded_before``: the ingest figures come from an earlier, larger
-    load (:func:`_ingest_only`); this load only fills the collection the reads use.
-    """
-    start_load = load_average()
-    with launch as target:
-        run.notes += [note for note in target.notes if note not in run.notes]
-        target.database = database
-        if loaded_before:
-            target_load = measures.ingest(target, workload, args.envelope, Budget(seconds))
-            run.measures.append(_renamed_load(target_load, len(workload)))
-        else:
-            _load(target, run, workload, args.envelope, seconds)
-        if target.objects_posted < workload.bulk_size:
-            # The deadline stopped the load: read what it loaded.
-            workload = workload.truncated(target.objects_posted)
-            run.notes.append(f"reads on the {target.objects_posted:,} objects loaded in time")
-        step = run.measures.append
-        expected = workload.distinct_bulk()
-        step(measures.full_read(target, expected, measures.PAGE, Budget(seconds)))
-        step(measures.full_read(target, expected, None, Budget(seconds)))
-        marker = measures.poll_marker(target, workload)
-        measures.post_news(target, workload)
-        news = workload.distinct_news()
-        step(measures.polling(target, marker, news, args.polls, Budget(seconds)))
-        step(measures.lookups(target, workload.probes(args.probes), Budget(seconds)))
-        for clients in args.clients:
-            step(concurrency.concurrent_read(target, clients, expected + news, Budget(seconds)))
-            step(
-                concurrency.concurrent_polling(
-                    target, clients, marker, news, args.concurrent_polls, Budget(seconds)
-                )
-            )
-        run.memory.append(measures.memory(target, "read", "after the reads"))
-    run.load = (start_load, load_average())
-
-
-def _renamed_load(measure: Measure, objects: int) -> Measure:
-    """The ingest that only filled a peer's smaller collection: shown apart from the
-    ingest figure, which was measured on the full size."""
-    measure.name = "load for the reads"
-    measure.figures = [
-        replace(f, key=f"load.{f.key}", label=f"load of the {objects:,} objects read below")
-        for f in measure.figures
-        if f.key == "ingest.rate"
-    ]
-    return measure
-
-
-def _ingest_only(
-    launch: AbstractContextManager[Target], run: TargetRun, workload: Workload,
-    args: argparse.Namespace,
-) -> None:  # fmt: skip
-    """A peer's ingest on the same number of objects as atlas-taxii (until the
-    deadline), on a server started for it alone."""
-    with launch as target:
-        run.notes += target.notes
-        _load(target, run, workload, args.envelope, args.peer_deadline)
-
-
-def _atlas(
-    directory: Path, store: str, size: int, workload: Workload, args: argparse.Namespace,
-    pg: Any,
-) -> TargetRun:  # fmt: skip
-    run = TargetRun(f"atlas-taxii {store}", "atlas", store, size)
-    where = directory / f"atlas-{store}-{size}"
-    where.mkdir()
-    database = None
-    if store == "sqlite":
-        url = f"sqlite:///{where / 'atlas.db'}"
-    else:
-        url = pg.create_database(f"bench_{size}")
-        # PostgreSQL's processes are the server's too: count their CPU.
-        database = ProcessTree(int((pg.root / "data" / "postmaster.pid").read_text().split()[0]))
-        run.notes.append("RSS counts atlas-taxii's workers only, not PostgreSQL's processes")
-    label = f"{store}-{size}"
-    print(f"\n== atlas-taxii on {store}, {size:,} objects", flush=True)
-    _measure(
-        launch_atlas(where, url, workers=args.workers, threads=args.threads, label=label),
-        run, workload, args, None, database=database,
-    )  # fmt: skip
-    if store == "postgresql":
-        pg.drop_database(f"bench_{size}")
-    return run
-
-
-def _peer(
-    name: str, directory: Path, size: int, full: Workload, args: argparse.Namespace
-) -> TargetRun:
-    """One peer on the same objects: the ingest on all of them (until the deadline), the
-    rest on at most ``--<peer>-objects`` of them when that is fewer."""
-    cap = args.medallion_objects if name == "medallion" else args.opentaxii_objects
-    given = min(size, cap)
-    whole, small = full.prefix(size), full.prefix(given)
-    title = "medallion 3.0.0" if name == "medallion" else "OpenTAXII 0.9.3"
-    run = TargetRun(title, name, "memory" if name == "medallion" else "sqlite", given)
-    if name == "opentaxii":
-        whole, small = whole.dated_only(), small.dated_only()
-        run.notes.append(
-            "given only the objects that have 'modified' (it cannot store SCOs: KeyError, "
-            "the whole envelope is lost)"
-        )
-    run.size, run.ingest_size = len(small), len(whole)
-    if given < size:
-        run.notes.append(
-            f"reads measured on the first {given:,} objects (--{name}-objects): "
-            "its reads cannot finish on more in reasonable time"
-        )
-
-    def launch(where: Path) -> AbstractContextManager[Target]:
-        where.mkdir(exist_ok=True)
-        if name == "medallion":
-            return launch_medallion(where, peer_venv(MEDALLION, args.medallion_venv))
-        venv = peer_venv(OPENTAXII, args.opentaxii_venv)
-        return launch_opentaxii(where, venv, workers=args.workers)
-
-    try:
-        if given < size:
-            print(f"\n== {title}: ingest of {len(whole):,} objects", flush=True)
-            _ingest_only(launch(directory / f"{name}-ingest-{size}"), run, whole, args)
-        print(f"\n== {title}, {len(small):,} objects", flush=True)
-        _measure(
-            launch(directory / f"{name}-{given}"), run, small, args, args.peer_deadline,
-            loaded_before=given < size,
-        )  # fmt: skip
-    except (PeerUnavailable, RuntimeError, OSError) as exc:
-        run.unavailable = str(exc).splitlines()[0][:300]
-        print(f"peer unavailable: {title}: {run.unavailable}", flush=True)
-    return run
-
-
 @contextlib.contextmanager
 def _postgres(stores: list[str]) -> Iterator[Any]:
     """A throwaway PostgreSQL cluster (``tests/pg.py``) when a store needs one."""
@@ -366,14 +207,14 @@ def run(args: argparse.Namespace) -> int:
         directory = Path(tmp)
         for size in args.objects:
             workload = full.prefix(size)
-            at_size = [_atlas(directory, s, size, workload, args, pg) for s in args.store]
+            at_size = [atlas_run(directory, s, size, workload, args, pg) for s in args.store]
             ours += at_size
             compared = []
             for name in args.peers:
                 cap = args.medallion_objects if name == "medallion" else args.opentaxii_objects
                 key = (name, min(size, cap))
                 if key not in peers:
-                    peers[key] = _peer(name, directory, size, full, args)
+                    peers[key] = peer_run(name, directory, size, full, args)
                 compared.append(peers[key])
             table = f"\n{size:,} objects, {args.workers} worker(s)\n" + size_table(
                 at_size, compared
