@@ -24,9 +24,7 @@ every object it names, not only of those it changes.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 import pymongo
@@ -34,14 +32,19 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 
 from taxii_server.storage.base import (
-    AddOutcome,
     AddResult,
     NewObject,
     ObjectQuery,
 )
 from taxii_server.storage.mongo_writes import LockedCollection, Writer
-from taxii_server.storage.versions import ALL_CLEARANCES, clearance_bit, version_masks
-from taxii_server.timestamps import now_us
+from taxii_server.storage.versions import (
+    ALL_CLEARANCES,
+    VersionRow,
+    assign_date_added,
+    clearance_bit,
+    refresh_masks,
+    resolve_additions,
+)
 
 __all__ = [
     "INSERT_BATCH",
@@ -89,6 +92,11 @@ _VERSION_FIELDS: Final = {
 def levels(mask: int) -> list[int]:
     """The clearance levels whose bit is set in a version mask, as stored."""
     return [level for level in range(ALL_CLEARANCES) if mask & clearance_bit(level)]
+
+
+def mask_of(stored: list[int]) -> int:
+    """The version mask of the clearance levels stored in a document."""
+    return sum(clearance_bit(level) for level in stored)
 
 
 def _selection(seq: int, query: ObjectQuery) -> dict[str, Any] | None:
@@ -162,24 +170,10 @@ def select_page(
     return found[: query.limit], len(found) > query.limit
 
 
-@dataclass(slots=True)
-class _Version:
-    """One version of an object id while a write works on it."""
-
-    version: int  # 0 until a content-versioned new version gets its date_added
-    tlp: int
-    by_content: bool
-    digest: bytes
-    first: list[int] | None = None  # as stored; None for a version being added
-    latest: list[int] | None = None
-    new: NewObject | None = None
-    date_added: int = 0
-
-
 def _stored_versions(
     database: Database[dict[str, Any]], writer: Writer, seq: int, ids: Sequence[str]
-) -> dict[str, list[_Version]]:
-    found: dict[str, list[_Version]] = {object_id: [] for object_id in ids}
+) -> dict[str, list[VersionRow]]:
+    found: dict[str, list[VersionRow]] = {object_id: [] for object_id in ids}
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
         for doc in (
@@ -192,13 +186,13 @@ def _stored_versions(
             .hint(_VERSION_INDEX)
         ):
             found[doc["id"]].append(
-                _Version(
+                VersionRow(
                     int(doc["version"]),
                     int(doc["tlp"]),
                     bool(doc["by_content"]),
                     bytes(doc["digest"]),
-                    list(doc["first"]),
-                    list(doc["latest"]),
+                    mask_of(doc["first"]),
+                    mask_of(doc["latest"]),
                 )
             )
     return found
@@ -211,47 +205,15 @@ def add_objects(
     objects: Sequence[NewObject],
 ) -> list[AddResult]:
     """Store new versions of ``objects`` in a collection whose write turn ``writer``
-    holds.
-
-    Same id and version with the same body is :attr:`AddOutcome.UNCHANGED`, with a
-    different body :attr:`AddOutcome.CONFLICT` (STIX 2.1 §3.6); an object without
-    ``modified``/``created`` whose body is already stored under its id is unchanged,
-    otherwise a new version whose ``version`` is its ``date_added``.
-    """
+    holds; what each object is (added, unchanged, conflict) is decided by
+    :func:`~taxii_server.storage.versions.resolve_additions`."""
     versions = _stored_versions(
         database, writer, collection.seq, list(dict.fromkeys(o.id for o in objects))
     )
-    resolved: list[tuple[_Version, AddOutcome]] = []
-    added: list[_Version] = []
-    for obj in objects:
-        digest = hashlib.sha256(obj.data).digest()
-        known = versions[obj.id]
-        if obj.version is not None:
-            match = next((v for v in known if v.version == obj.version), None)
-            if match is not None:
-                same = match.digest == digest
-                resolved.append((match, AddOutcome.UNCHANGED if same else AddOutcome.CONFLICT))
-                continue
-        else:
-            match = next((v for v in known if v.by_content and v.digest == digest), None)
-            if match is not None:
-                resolved.append((match, AddOutcome.UNCHANGED))
-                continue
-        row = _Version(
-            0 if obj.version is None else obj.version, obj.tlp, obj.version is None, digest, new=obj
-        )
-        known.append(row)
-        added.append(row)
-        resolved.append((row, AddOutcome.ADDED))
+    resolved, added = resolve_additions(objects, versions)
     if added:
         # date_added as late as possible: right before the documents are written.
-        date_added = max(now_us(), collection.last_date_added + 1)
-        for row in added:
-            row.date_added = date_added
-            if row.by_content:
-                row.version = date_added
-            date_added += 1
-        writer.advance(collection, added[-1].date_added)
+        writer.advance(collection, assign_date_added(added, collection.last_date_added))
     repairs = _mask_updates(collection.seq, versions.items())
     for start in range(0, len(added), INSERT_BATCH):
         if start:
@@ -267,27 +229,21 @@ def add_objects(
     return [AddResult(outcome, row.version) for row, outcome in resolved]
 
 
-def _mask_updates(seq: int, versions: Iterable[tuple[str, list[_Version]]]) -> list[UpdateOne]:
+def _mask_updates(seq: int, versions: Iterable[tuple[str, list[VersionRow]]]) -> list[UpdateOne]:
     """Give every version its masks: new versions get them on their rows, stored ones
     whose masks differ get an update (changed by this add, or left stale by an
     interrupted one)."""
-    updates: list[UpdateOne] = []
-    for object_id, known in versions:
-        masks = version_masks([(v.version, v.tlp) for v in known])
-        for row, (first_mask, latest_mask) in zip(known, masks, strict=True):
-            first, latest = levels(first_mask), levels(latest_mask)
-            if row.new is None and (row.first, row.latest) != (first, latest):
-                updates.append(
-                    UpdateOne(
-                        {"collection": seq, "id": object_id, "version": row.version},
-                        {"$set": {"first": first, "latest": latest}},
-                    )
-                )
-            row.first, row.latest = first, latest
-    return updates
+    return [
+        UpdateOne(
+            {"collection": seq, "id": object_id, "version": row.version},
+            {"$set": {"first": levels(row.first_mask), "latest": levels(row.latest_mask)}},
+        )
+        for object_id, known in versions
+        for row in refresh_masks(known)
+    ]
 
 
-def _document(seq: int, row: _Version) -> dict[str, Any]:
+def _document(seq: int, row: VersionRow) -> dict[str, Any]:
     new = row.new
     assert new is not None  # only new rows are inserted
     return {
@@ -298,8 +254,8 @@ def _document(seq: int, row: _Version) -> dict[str, Any]:
         "version": row.version,
         "spec_version": new.spec_version,
         "tlp": row.tlp,
-        "first": row.first,
-        "latest": row.latest,
+        "first": levels(row.first_mask),
+        "latest": levels(row.latest_mask),
         "by_content": row.by_content,
         "digest": row.digest,
         "data": new.data,

@@ -18,20 +18,24 @@ commit.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from taxii_server.storage.base import (
-    AddOutcome,
     AddResult,
     NewObject,
     ObjectQuery,
 )
 from taxii_server.storage.sql_dialect import Transaction
-from taxii_server.storage.versions import ALL_CLEARANCES, clearance_bit, version_masks
-from taxii_server.timestamps import now_us
+from taxii_server.storage.versions import (
+    ALL_CLEARANCES,
+    VersionRow,
+    assign_date_added,
+    clearance_bit,
+    refresh_masks,
+    resolve_additions,
+)
 
 __all__ = [
     "MANIFEST_COLUMNS",
@@ -169,22 +173,8 @@ def lock_collection(tx: Transaction, collection_id: str) -> LockedCollection | N
     return None if row is None else LockedCollection(int(row[0]), int(row[1]))
 
 
-@dataclass(slots=True)
-class _Version:
-    """One version of an object id while a write transaction works on it."""
-
-    version: int  # 0 until a content-versioned row gets its date_added
-    tlp: int
-    by_content: bool
-    digest: bytes
-    first_mask: int = -1  # -1: not stored yet
-    latest_mask: int = -1
-    new: NewObject | None = None  # set for rows this transaction inserts
-    date_added: int = 0
-
-
-def _stored_versions(tx: Transaction, seq: int, ids: Sequence[str]) -> dict[str, list[_Version]]:
-    found: dict[str, list[_Version]] = {object_id: [] for object_id in ids}
+def _stored_versions(tx: Transaction, seq: int, ids: Sequence[str]) -> dict[str, list[VersionRow]]:
+    found: dict[str, list[VersionRow]] = {object_id: [] for object_id in ids}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         where = tx.dialect.objects_with_ids.format(marks=_marks(len(chunk)))
@@ -194,7 +184,7 @@ def _stored_versions(tx: Transaction, seq: int, ids: Sequence[str]) -> dict[str,
             [seq, *chunk],
         ):
             found[object_id].append(
-                _Version(int(version), tlp, bool(by_content), bytes(digest), first, latest)
+                VersionRow(int(version), tlp, bool(by_content), bytes(digest), first, latest)
             )
     return found
 
@@ -202,66 +192,29 @@ def _stored_versions(tx: Transaction, seq: int, ids: Sequence[str]) -> dict[str,
 def add_objects(
     tx: Transaction, collection: LockedCollection, objects: Sequence[NewObject]
 ) -> list[AddResult]:
-    """Store new versions of ``objects`` in a collection locked by this transaction.
-
-    Same id and version with the same body is :attr:`AddOutcome.UNCHANGED`, with a
-    different body :attr:`AddOutcome.CONFLICT` (STIX 2.1 §3.6); an object without
-    ``modified``/``created`` whose body is already stored under its id is unchanged,
-    otherwise a new version whose ``version`` is its ``date_added``.
-    """
-    seq, last_date_added = collection.seq, collection.last_date_added
+    """Store new versions of ``objects`` in a collection locked by this transaction;
+    what each object is (added, unchanged, conflict) is decided by
+    :func:`~taxii_server.storage.versions.resolve_additions`."""
+    seq = collection.seq
     versions = _stored_versions(tx, seq, list(dict.fromkeys(o.id for o in objects)))
-    # Per object: the version row it resolved to, and whether that is a new row.
-    resolved: list[tuple[_Version, AddOutcome]] = []
-    added: list[_Version] = []
-    for obj in objects:
-        digest = hashlib.sha256(obj.data).digest()
-        known = versions[obj.id]
-        if obj.version is not None:
-            match = next((v for v in known if v.version == obj.version), None)
-            if match is not None:
-                same = match.digest == digest
-                resolved.append((match, AddOutcome.UNCHANGED if same else AddOutcome.CONFLICT))
-                continue
-        else:
-            match = next((v for v in known if v.by_content and v.digest == digest), None)
-            if match is not None:
-                resolved.append((match, AddOutcome.UNCHANGED))
-                continue
-        row = _Version(
-            0 if obj.version is None else obj.version, obj.tlp, obj.version is None, digest, new=obj
-        )
-        known.append(row)
-        added.append(row)
-        resolved.append((row, AddOutcome.ADDED))
+    resolved, added = resolve_additions(objects, versions)
     if added:
         # date_added as late as possible: right before the rows are written.
-        date_added = max(now_us(), last_date_added + 1)
-        for row in added:
-            row.date_added = date_added
-            if row.by_content:
-                row.version = date_added
-            date_added += 1
+        last = assign_date_added(added, collection.last_date_added)
         _write_versions(tx, seq, versions, added)
-        tx.run(
-            "UPDATE collections SET last_date_added = ? WHERE seq = ?",
-            (added[-1].date_added, seq),
-        )
+        tx.run("UPDATE collections SET last_date_added = ? WHERE seq = ?", (last, seq))
     return [AddResult(outcome, row.version) for row, outcome in resolved]
 
 
 def _write_versions(
-    tx: Transaction, seq: int, versions: dict[str, list[_Version]], added: list[_Version]
+    tx: Transaction, seq: int, versions: dict[str, list[VersionRow]], added: list[VersionRow]
 ) -> None:
     touched = {row.new.id for row in added if row.new is not None}
-    updates: list[tuple[int, int, int, str, int]] = []
-    for object_id in touched:
-        known = versions[object_id]
-        masks = version_masks([(v.version, v.tlp) for v in known])
-        for row, (first, latest) in zip(known, masks, strict=True):
-            if row.new is None and (row.first_mask, row.latest_mask) != (first, latest):
-                updates.append((first, latest, seq, object_id, row.version))
-            row.first_mask, row.latest_mask = first, latest
+    updates = [
+        (row.first_mask, row.latest_mask, seq, object_id, row.version)
+        for object_id in touched
+        for row in refresh_masks(versions[object_id])
+    ]
     tx.run_many(_UPDATE_MASKS, updates)
     tx.insert_rows(
         "objects",
@@ -312,20 +265,18 @@ def delete_objects(tx: Transaction, collection_id: str, object_id: str, query: O
         )
     if deleted:
         remaining = [
-            _Version(int(version), tlp, False, b"", first, latest)
+            VersionRow(int(version), tlp, False, b"", first, latest)
             for version, tlp, first, latest in tx.rows(
                 "SELECT version, tlp, first_mask, latest_mask FROM objects "
                 "WHERE collection = ? AND id = ?",
                 (seq, object_id),
             )
         ]
-        masks = version_masks([(v.version, v.tlp) for v in remaining])
         tx.run_many(
             _UPDATE_MASKS,
             [
-                (first, latest, seq, object_id, row.version)
-                for row, (first, latest) in zip(remaining, masks, strict=True)
-                if (row.first_mask, row.latest_mask) != (first, latest)
+                (row.first_mask, row.latest_mask, seq, object_id, row.version)
+                for row in refresh_masks(remaining)
             ],
         )
     return deleted

@@ -7,19 +7,25 @@ object bodies are serialised, and which status list an add outcome lands in (§4
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from taxii_server.storage.base import AddOutcome, AddResult, StatusDetail
-from taxii_server.timestamps import format_timestamp
+from taxii_server.storage.base import AddOutcome, AddResult, NewObject, StatusDetail
+from taxii_server.timestamps import format_timestamp, now_us
 
 __all__ = [
     "ALL_CLEARANCES",
     "CONFLICT_MESSAGE",
+    "VersionRow",
+    "assign_date_added",
     "canonical_json",
     "clearance_bit",
+    "refresh_masks",
+    "resolve_additions",
     "status_entry",
     "version_masks",
 ]
@@ -83,3 +89,82 @@ def status_entry(object_id: str, result: AddResult) -> tuple[str, StatusDetail]:
     if result.outcome is AddOutcome.CONFLICT:
         return "failures", StatusDetail(object_id, version, CONFLICT_MESSAGE)
     return "successes", StatusDetail(object_id, version)
+
+
+@dataclass(slots=True)
+class VersionRow:
+    """One version of an object id while a write works on it: a stored row or
+    document (``new`` is ``None``), or a version this write adds."""
+
+    version: int  # 0 until a content-versioned new version gets its date_added
+    tlp: int
+    by_content: bool  # versioned by content (no modified/created): version = date_added
+    digest: bytes  # SHA-256 of the canonical body
+    first_mask: int = -1  # as stored; -1 until computed for a new version
+    latest_mask: int = -1
+    new: NewObject | None = None
+    date_added: int = 0
+
+
+def resolve_additions(
+    objects: Sequence[NewObject], versions: dict[str, list[VersionRow]]
+) -> tuple[list[tuple[VersionRow, AddOutcome]], list[VersionRow]]:
+    """Decide, for each object to add, what it is against the stored ``versions`` of
+    its id (which every object's id must have an entry in, maybe empty).
+
+    Same id and version with the same body is :attr:`AddOutcome.UNCHANGED`, with a
+    different body :attr:`AddOutcome.CONFLICT` (STIX 2.1 §3.6); an object without
+    ``modified``/``created`` whose body is already stored under its id is unchanged,
+    otherwise a new version whose ``version`` will be its ``date_added``.  New versions
+    are appended to ``versions`` (so a later duplicate in the same batch is unchanged)
+    and returned, in order, as the second element.
+    """
+    resolved: list[tuple[VersionRow, AddOutcome]] = []
+    added: list[VersionRow] = []
+    for obj in objects:
+        digest = hashlib.sha256(obj.data).digest()
+        known = versions[obj.id]
+        if obj.version is not None:
+            match = next((v for v in known if v.version == obj.version), None)
+            if match is not None:
+                same = match.digest == digest
+                resolved.append((match, AddOutcome.UNCHANGED if same else AddOutcome.CONFLICT))
+                continue
+        else:
+            match = next((v for v in known if v.by_content and v.digest == digest), None)
+            if match is not None:
+                resolved.append((match, AddOutcome.UNCHANGED))
+                continue
+        row = VersionRow(
+            0 if obj.version is None else obj.version, obj.tlp, obj.version is None, digest, new=obj
+        )
+        known.append(row)
+        added.append(row)
+        resolved.append((row, AddOutcome.ADDED))
+    return resolved, added
+
+
+def assign_date_added(added: Sequence[VersionRow], last_date_added: int) -> int:
+    """Give each new version a ``date_added`` after the collection's last one, strictly
+    increasing (``+1`` µs each); content-versioned ones take it as their version.
+    Called while the collection's write lock is held, as late as possible before the
+    rows are written.  Returns the collection's new ``last_date_added``."""
+    date_added = max(now_us(), last_date_added + 1)
+    for row in added:
+        row.date_added = date_added
+        if row.by_content:
+            row.version = date_added
+        date_added += 1
+    return date_added - 1 if added else last_date_added
+
+
+def refresh_masks(known: list[VersionRow]) -> list[VersionRow]:
+    """Give every version of one object id its first/latest masks; return the stored
+    ones whose masks changed (the rows or documents to update)."""
+    changed: list[VersionRow] = []
+    masks = version_masks([(v.version, v.tlp) for v in known])
+    for row, (first, latest) in zip(known, masks, strict=True):
+        if row.new is None and (row.first_mask, row.latest_mask) != (first, latest):
+            changed.append(row)
+        row.first_mask, row.latest_mask = first, latest
+    return changed
