@@ -20,6 +20,7 @@ import requests
 from flask import Flask
 
 from taxii_server.app import get_service
+from taxii_server.credentials import parse_api_key
 from taxii_server.storage.base import StorageError
 from tests.hardening.live import INBOX, TAXII, deploy, post_envelope
 from tests.server import data
@@ -39,6 +40,13 @@ def _secret_object() -> dict[str, object]:
 
 def _invalid_object() -> dict[str, object]:
     return data.indicator("invalid") | {"modified": INVALID_CONTENT}
+
+
+def _secret_of(api_key: str) -> str:
+    """The secret part of an API key (which may itself contain ``_``)."""
+    token = parse_api_key(api_key)
+    assert token is not None
+    return token.secret
 
 
 def _assert_clean(text: str, secrets: list[str]) -> None:
@@ -98,7 +106,7 @@ def test_in_process_logs_hold_no_secrets(
         [
             password_of("alice"),
             key,
-            key.rsplit("_", 1)[1],
+            _secret_of(key),
             WRONG_PASSWORD,
             CONTENT,
             INVALID_CONTENT,
@@ -143,7 +151,7 @@ def test_a_live_servers_output_holds_no_secrets(tmp_path: Path) -> None:
             reader.password,
             writer.api_key,
             reader.api_key,
-            writer.api_key.rsplit("_", 1)[1],
+            _secret_of(writer.api_key),
             WRONG_PASSWORD,
             CONTENT,
             INVALID_CONTENT,
