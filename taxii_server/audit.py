@@ -82,20 +82,16 @@ class Auditor:
     ) -> None:
         """Record one page served by a read endpoint (``action``: objects, manifest,
         object or versions)."""
-        self._storage.record_audit(
-            AuditRecord(
-                time=self._clock(),
-                user=caller.name,
-                address=caller.address,
-                api_root=api_root,
-                collection_id=collection_id,
-                action=action,
-                count=len(items),
-                object_id=object_id,
-                first=items[0].date_added if items else None,
-                last=items[-1].date_added if items else None,
-                query=describe_filters(filters, caller.clearance),
-            )
+        self._write(
+            caller,
+            api_root,
+            collection_id,
+            action,
+            len(items),
+            object_id=object_id,
+            first=items[0].date_added if items else None,
+            last=items[-1].date_added if items else None,
+            query=describe_filters(filters, caller.clearance),
         )
 
     def added(
@@ -121,7 +117,11 @@ class Auditor:
         *,
         status_id: str | None = None,
         object_id: str | None = None,
+        first: int | None = None,
+        last: int | None = None,
+        query: str | None = None,
     ) -> None:
+        """Append one record; a write's ``query`` is the clearance it was made at."""
         self._storage.record_audit(
             AuditRecord(
                 time=self._clock(),
@@ -133,6 +133,8 @@ class Auditor:
                 count=count,
                 object_id=object_id,
                 status_id=status_id,
-                query=f"tlp={level_of_rank(caller.clearance)}",
+                first=first,
+                last=last,
+                query=f"tlp={level_of_rank(caller.clearance)}" if query is None else query,
             )
         )

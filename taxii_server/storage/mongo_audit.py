@@ -12,6 +12,7 @@ A failed login is one upsert incrementing the count of ``(window, address)``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Final
 
 import pymongo
@@ -27,45 +28,18 @@ __all__ = ["count_login_failure", "insert_audit", "login_failures", "select_audi
 AUDIT: Final = "audit_log"
 FAILURES: Final = "login_failures"
 _AUDIT_SEQ: Final = "audit-seq"
+# Every field of a record but ``seq``, which is the document's ``_id``.
+_FIELDS: Final = tuple(f.name for f in dataclasses.fields(AuditRecord) if f.name != "seq")
 
 
 def insert_audit(database: Database[dict[str, Any]], record: AuditRecord) -> None:
     """Append one record (the store assigns its ``seq``)."""
-    database[AUDIT].insert_one(
-        {
-            "_id": next_number(database, _AUDIT_SEQ),
-            "time": record.time,
-            "user": record.user,
-            "address": record.address,
-            "api_root": record.api_root,
-            "collection_id": record.collection_id,
-            "action": record.action,
-            "count": record.count,
-            "object_id": record.object_id,
-            "status_id": record.status_id,
-            "first": record.first,
-            "last": record.last,
-            "query": record.query,
-        }
-    )
+    document = {name: getattr(record, name) for name in _FIELDS}
+    database[AUDIT].insert_one({"_id": next_number(database, _AUDIT_SEQ), **document})
 
 
 def _record(doc: dict[str, Any]) -> AuditRecord:
-    return AuditRecord(
-        time=doc["time"],
-        user=doc["user"],
-        address=doc["address"],
-        api_root=doc["api_root"],
-        collection_id=doc["collection_id"],
-        action=doc["action"],
-        count=doc["count"],
-        object_id=doc["object_id"],
-        status_id=doc["status_id"],
-        first=doc["first"],
-        last=doc["last"],
-        query=doc["query"],
-        seq=doc["_id"],
-    )
+    return AuditRecord(**{name: doc[name] for name in _FIELDS}, seq=doc["_id"])
 
 
 def select_audit(database: Database[dict[str, Any]], query: AuditQuery) -> list[AuditRecord]:
