@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 import pymongo
@@ -32,13 +31,12 @@ from taxii_server.storage.base import (
     StorageNotFound,
 )
 from taxii_server.storage.mongo_writes import Writer
-from taxii_server.storage.versions import status_entry
+from taxii_server.storage.versions import StatusMoves, status_entry
 from taxii_server.timestamps import now_us
 
 __all__ = [
     "ENTRIES",
     "STATUSES",
-    "StatusMoves",
     "delete_statuses",
     "insert_status",
     "purge_statuses",
@@ -121,16 +119,6 @@ def read_status(database: Database[dict[str, Any]], api_root: str, status_id: st
         failures=tuple(lists[_FAILURE]),
         pendings=tuple(lists[_PENDING]),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class StatusMoves:
-    """Where each object of an add records its outcome: the position of the pending
-    entry it takes over, or ``None`` for a new entry numbered from ``next_position``."""
-
-    status_id: str
-    positions: tuple[int | None, ...]
-    next_position: int
 
 
 def take_pending(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from taxii_server.storage.base import (
@@ -32,10 +31,10 @@ from taxii_server.storage.base import (
     StorageNotFound,
 )
 from taxii_server.storage.sql_dialect import Transaction
-from taxii_server.storage.versions import status_entry
+from taxii_server.storage.versions import StatusMoves, status_entry
 from taxii_server.timestamps import now_us
 
-__all__ = ["StatusMoves", "insert_status", "read_status", "record_results", "take_pending"]
+__all__ = ["insert_status", "read_status", "record_results", "take_pending"]
 
 _SUCCESS, _FAILURE = 1, 2
 _STATE_OF_LIST = {"successes": _SUCCESS, "failures": _FAILURE}
@@ -116,16 +115,6 @@ def read_status(tx: Transaction, api_root: str, status_id: str) -> Status | None
         failures=tuple(lists[_FAILURE]),
         pendings=pendings,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class StatusMoves:
-    """Where each object of an add records its outcome: the position of the pending
-    entry it takes over, or ``None`` for a new entry numbered from ``next_position``."""
-
-    status_id: str
-    positions: tuple[int | None, ...]
-    next_position: int
 
 
 def _by_id(tx: Transaction, status_id: str, objects: Sequence[NewObject]) -> list[int | None]:

@@ -20,6 +20,7 @@ from taxii_server.timestamps import format_timestamp, now_us
 __all__ = [
     "ALL_CLEARANCES",
     "CONFLICT_MESSAGE",
+    "StatusMoves",
     "VersionRow",
     "assign_date_added",
     "canonical_json",
@@ -79,6 +80,16 @@ def version_masks(versions: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
             first[visible[0]] |= clearance_bit(clearance)
             latest[visible[-1]] |= clearance_bit(clearance)
     return list(zip(first, latest, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class StatusMoves:
+    """Where each object of an add records its outcome: the position of the pending
+    entry it takes over, or ``None`` for a new entry numbered from ``next_position``."""
+
+    status_id: str
+    positions: tuple[int | None, ...]
+    next_position: int
 
 
 def status_entry(object_id: str, result: AddResult) -> tuple[str, StatusDetail]:
