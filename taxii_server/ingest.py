@@ -23,7 +23,12 @@ from taxii_server.storage.base import STIX_21, NewObject, StatusDetail
 from taxii_server.storage.versions import canonical_json
 from taxii_server.timestamps import TimestampError, parse_timestamp
 
-__all__ = ["Prepared", "parse_envelope", "prepare_objects"]
+__all__ = ["ADD_CHUNK", "Prepared", "parse_envelope", "prepare_objects"]
+
+#: Objects handed to the store per transaction while processing a POST.  Each chunk
+#: moves its status entries from pendings in the same transaction, so the status
+#: never claims more than is stored.
+ADD_CHUNK = 1000
 
 _MAX_PROBLEMS_SHOWN = 5
 # Longest id, version and message a status entry keeps (characters).

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import orjson
 
 from converters.validation import StixValidator
-from taxii_server.ingest import prepare_objects
+from taxii_server.ingest import ADD_CHUNK, prepare_objects
 from taxii_server.storage.base import (
     AddOutcome,
     Collection,
@@ -60,8 +60,6 @@ Progress = Callable[[str, int, int], None]
 _ALL_LEVELS = 4
 #: Ids per lookup of latest versions in a local store.
 _LOOKUP_BATCH = 200
-#: Objects per ``add_objects`` transaction in a local store (as the server's POST).
-_STORE_CHUNK = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,8 +260,8 @@ class LocalTarget:
         """Add the objects in chunks, one transaction each (as a TAXII POST does)."""
         unchanged: set[str] = set()
         failures: list[Failure] = []
-        for start in range(0, len(objects), _STORE_CHUNK):
-            chunk = objects[start : start + _STORE_CHUNK]
+        for start in range(0, len(objects), ADD_CHUNK):
+            chunk = objects[start : start + ADD_CHUNK]
             results = self._storage.add_objects(self._collection.id, chunk)
             for obj, result in zip(chunk, results, strict=True):
                 if result.outcome is AddOutcome.UNCHANGED:

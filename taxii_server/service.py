@@ -38,7 +38,7 @@ from taxii_server.errors import (
     quoted,
 )
 from taxii_server.gc_pause import gc_paused
-from taxii_server.ingest import parse_envelope, prepare_objects
+from taxii_server.ingest import ADD_CHUNK, parse_envelope, prepare_objects
 from taxii_server.query import (
     Endpoint,
     NextToken,
@@ -66,10 +66,6 @@ __all__ = ["ABANDONED_MESSAGE", "CollectionAccess", "RequestBody", "ResultPage",
 
 _log = logging.getLogger(__name__)
 
-#: Objects handed to the store per transaction while processing a POST.  Each chunk
-#: moves its status entries from pendings in the same transaction, so the status
-#: never claims more than is stored.
-ADD_CHUNK = 1000
 
 #: How often (seconds) one process purges statuses older than ``status_ttl``.
 _PURGE_EVERY = 3600
