@@ -91,7 +91,7 @@ def load_average() -> tuple[float, float, float]:
 
 @dataclass(frozen=True, slots=True)
 class MachineInfo:
-    """The machine a table was measured on, as the README shows it."""
+    """The machine a table was measured on, as docs/performance.md shows it."""
 
     cpu: str
     cores: int

@@ -17,7 +17,7 @@ loaded with just those), each figure bounded by ``--peer-deadline`` seconds; a p
 given fewer objects, or stopped by the deadline, says so in the table.  A peer run is
 reused for every size at which it would get the same objects.
 
-Time, on the 2-core machine of the README: 14 minutes at 100,000 objects with the
+Time, on the 2-core machine of docs/performance.md: 14 minutes at 100,000 objects with the
 peers at their defaults (atlas-taxii itself takes under a minute; the peers are
 stopped at the deadline on most figures), 6 for ``--objects 10000,100000,1000000
 --store sqlite,postgresql --peers none``.

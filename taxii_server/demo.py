@@ -56,7 +56,7 @@ __all__ = [
 
 DEMO_DIRECTORY = Path("atlas-demo")
 DEMO_API_ROOT = "demo"
-#: Fixed, so the README and a partner's saved connector settings stay valid across runs.
+#: Fixed, so the documentation and a partner's saved connector settings stay valid across runs.
 DEMO_COLLECTION_ID = "6a1f7c0e-5b2d-4e8a-9c3f-0d4b8e2a7f15"
 DEMO_COLLECTION_ALIAS = "demo"
 DEMO_COLLECTION_TITLE = "Demo"

@@ -174,7 +174,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--worker-class",
         choices=WORKER_CLASSES,
         default="gthread",
-        help="gunicorn worker class (default: gthread; see the README for why)",
+        help="gunicorn worker class (default: gthread; docs/server.md says why)",
     )
     parser.add_argument(
         "--threads",

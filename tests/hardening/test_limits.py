@@ -1,6 +1,6 @@
-"""Limits: the README's table states the defaults the code has; clients that stall
-mid-request are dropped, so they cannot stop a live server; a stalled POST body is a
-408 that stores nothing."""
+"""Limits: the table in docs/security.md states the defaults the code has; clients
+that stall mid-request are dropped, so they cannot stop a live server; a stalled POST
+body is a 408 that stores nothing."""
 
 from __future__ import annotations
 
@@ -23,15 +23,15 @@ from taxii_server.storage.base import ObjectQuery
 from tests.hardening.live import INBOX, LiveTaxii, deploy
 from tests.live_server import ServerProcess
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 CLIENT_TIMEOUT = 1.5  # seconds, for the live server below
 WAIT = 60.0
 
 
 def _limits_table() -> dict[str, str]:
-    """README's limits table: limit -> its "Default" cell."""
-    text = README.read_text()
-    section = text.split("### Limits", 1)[1].split("\n\n", 2)[1]
+    """The security guide's limits table: limit -> its "Default" cell."""
+    text = GUIDE.read_text()
+    section = text.split("## Limits", 1)[1].split("\n\n", 2)[1]
     rows = [line.strip("|").split("|") for line in section.splitlines()[2:]]
     return {cells[0].strip(): cells[1].strip() for cells in rows}
 

@@ -1,5 +1,6 @@
-"""The README's demonstration, step by step: a research package published to a running
-server, pulled back with ``atlas-taxii pull``, and the same objects out as in."""
+"""The publishing guide's demonstration (docs/publishing.md), step by step: a research
+package published to a running server, pulled back with ``atlas-taxii pull``, and the
+same objects out as in."""
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ PASSWORD = "a long analyst password\n"
 
 
 def _demo_section() -> str:
-    readme = (ROOT / "README.md").read_text("utf-8")
-    return readme.partition("### Demonstration")[2].partition("\n## ")[0]
+    guide = (ROOT / "docs" / "publishing.md").read_text("utf-8")
+    return guide.partition("## Demonstration")[2].partition("\n## ")[0]
 
 
 def _configuration(port: int, directory: Path) -> Path:
-    """The README's configuration, on a free port, with the database in ``directory``."""
+    """The demonstration's configuration, on a free port, with the database in ``directory``."""
     toml = re.search(r"```toml\n(.*?)```", _demo_section(), re.S)
     assert toml is not None
     text = toml.group(1).replace("port = 8000", f"port = {port}")

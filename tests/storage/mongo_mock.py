@@ -14,7 +14,7 @@ relies on, so that what is tested is the store, not mongomock's shortcuts:
   answered as a standalone MongoDB 7.0 answers it.
 * pymongo 4.9+ hands bulk updates a ``sort`` argument mongomock does not accept yet.
 
-What mongomock cannot stand in for is listed in the README (transactions, query
+What mongomock cannot stand in for is listed in docs/storage.md (transactions, query
 plans, processes other than the test's own).
 """
 
