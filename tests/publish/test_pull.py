@@ -146,7 +146,9 @@ def test_resumes_after_a_network_failure(
 def _pull_process(server: Server, output: Path) -> subprocess.Popen[bytes]:
     code = "import sys; from taxii_server.cli import main; sys.exit(main())"
     argv = [sys.executable, "-c", code, "pull", server.api_root_url, "--collection", SEEDED_ID]
-    argv += ["-o", str(output), "--limit", "3", "--user", "analyst", "--password-stdin"]
+    # One object a page: 240 pages, so the signal lands mid-pull even on a loaded machine
+    # (at 3 a page, a test process descheduled for a few hundred ms saw the pull finish).
+    argv += ["-o", str(output), "--limit", "1", "--user", "analyst", "--password-stdin"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_TAXII_")}
     secret = output.parent / "password.txt"
     secret.write_text(server.analyst.password + "\n")
