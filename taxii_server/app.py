@@ -30,11 +30,13 @@ from taxii_server.service import TaxiiService
 from taxii_server.settings import Settings, load_settings
 from taxii_server.storage.base import Storage
 from taxii_server.timestamps import now_us
+from taxii_server.trust import jwks_document
 
 __all__ = [
     "TaxiiExtension",
     "create_app",
     "current_caller",
+    "get_jwks",
     "get_service",
     "get_settings",
     "get_storage",
@@ -52,6 +54,7 @@ class TaxiiExtension:
     storage: Storage
     service: TaxiiService
     authenticator: Authenticator
+    jwks: bytes  # the trusted signing keys, serialised (taxii_server.trust)
 
 
 def create_app(
@@ -96,7 +99,8 @@ def create_app(
     app.url_map.strict_slashes = False
     # Body size is enforced per API root (its max_content_length) by the service.
     app.config["MAX_CONTENT_LENGTH"] = None
-    app.extensions["taxii"] = TaxiiExtension(settings, storage, service, authenticator)
+    jwks = jwks_document(settings)
+    app.extensions["taxii"] = TaxiiExtension(settings, storage, service, authenticator, jwks)
     register_error_handlers(app)
     app.before_request(_refuse_nul)
     app.before_request(negotiate)
@@ -128,6 +132,11 @@ def get_storage() -> Storage:
 def get_settings() -> Settings:
     """The settings of the current app."""
     return _extension().settings
+
+
+def get_jwks() -> bytes:
+    """The JWK Set of the signing keys the configuration trusts."""
+    return _extension().jwks
 
 
 def current_caller() -> Principal:

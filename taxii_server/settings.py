@@ -48,6 +48,13 @@ The file (all sections optional)::
     description = ""
     public = false                     # anonymous read at TLP:CLEAR
 
+    [[trusted_keys]]                   # public keys whose bundle signatures the community
+    file = "keys/cert-2024.jwk"        # trusts, published at /taxii2/jwks.json: a JWK file
+    # jwk = { kty = "OKP", crv = "Ed25519", x = "…", stix_identity = "identity--…" }
+    expires = "2026-01-01T00:00:00Z"   # optional: signatures made later fail
+    revoked = "2025-03-01T12:00:00Z"   # optional: signatures made at or after it fail
+    reason = "laptop lost"             # optional: said with the revocation
+
 Environment: ``ATLAS_TAXII_CONFIG`` names the file; ``ATLAS_TAXII_STORAGE_URL``,
 ``ATLAS_TAXII_SERVER_PORT``, ``ATLAS_TAXII_PAGING_MAX_LIMIT``,
 ``ATLAS_TAXII_SECURITY_NEXT_SECRETS`` (comma-separated) … override single keys.
@@ -68,6 +75,7 @@ __all__ = [
     "ApiRootConfig",
     "CollectionConfig",
     "ConfigError",
+    "TrustedKeyConfig",
     "ENV_PREFIX",
     "Settings",
     "load_settings",
@@ -105,6 +113,19 @@ class CollectionConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class TrustedKeyConfig:
+    """A public signing key the community trusts (``[[trusted_keys]]``): a JWK inline or
+    in a file (relative to the configuration file), with optional expiry and revocation
+    times (RFC 3339).  Read by :func:`taxii_server.trust.trusted_keys`."""
+
+    jwk: dict[str, Any] | None = None
+    file: str | None = None
+    expires: str | None = None
+    revoked: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the server reads from its configuration."""
 
@@ -134,6 +155,8 @@ class Settings:
     # [[api_roots]], [[collections]]
     api_roots: tuple[ApiRootConfig, ...] = ()
     collections: tuple[CollectionConfig, ...] = field(default_factory=tuple)
+    # [[trusted_keys]]
+    trusted_keys: tuple[TrustedKeyConfig, ...] = ()
 
     def validate(self) -> Settings:
         """Check cross-field rules; return self or raise :class:`ConfigError`."""
@@ -172,6 +195,9 @@ class Settings:
                     f"collections: id {coll.id!r} of {coll.title!r} is not a UUIDv4 "
                     "(Microsoft Sentinel refuses other collection ids)"
                 )
+        for i, trusted in enumerate(self.trusted_keys):
+            if (trusted.jwk is None) == (trusted.file is None):
+                raise ConfigError(f"trusted_keys[{i}]: give either jwk or file")
         return self
 
 
@@ -242,6 +268,9 @@ def _coerce(attr: str, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: expected {kind}, got {value!r}") from None
 
 
+_TABLE_LISTS = ("api_roots", "collections", "trusted_keys")
+
+
 def _table_list(data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
     items = data.get(key, [])
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
@@ -264,6 +293,7 @@ def _record(cls: type[Any], item: Mapping[str, Any], where: str) -> Any:
             "str | None": isinstance(value, str),
             "bool": isinstance(value, bool),
             "int | None": isinstance(value, int) and not isinstance(value, bool),
+            "dict[str, Any] | None": isinstance(value, dict),
         }.get(str(expected), True)
         if not ok:
             raise ConfigError(f"{where}.{name}: expected {expected}, got {value!r}")
@@ -280,7 +310,7 @@ def _from_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     values: dict[str, Any] = {}
     for section, content in data.items():
-        if section in ("api_roots", "collections"):
+        if section in _TABLE_LISTS:
             continue
         if not isinstance(content, dict):
             raise ConfigError(f"{path}: [{section}] must be a table")
@@ -289,7 +319,7 @@ def _from_file(path: Path) -> dict[str, Any]:
             if attr is None:
                 raise ConfigError(f"{path}: unknown key {section}.{key}")
             values[attr] = _coerce(attr, value, f"{path}: {section}.{key}")
-    unknown_sections = set(data) - {s for s, _ in _SCALARS} - {"api_roots", "collections"}
+    unknown_sections = set(data) - {s for s, _ in _SCALARS} - set(_TABLE_LISTS)
     if unknown_sections:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown_sections))}")
     values["api_roots"] = tuple(
@@ -299,6 +329,14 @@ def _from_file(path: Path) -> dict[str, Any]:
     values["collections"] = tuple(
         _record(CollectionConfig, item, f"{path}: collections[{i}]")
         for i, item in enumerate(_table_list(data, "collections", str(path)))
+    )
+    keys = [
+        _record(TrustedKeyConfig, item, f"{path}: trusted_keys[{i}]")
+        for i, item in enumerate(_table_list(data, "trusted_keys", str(path)))
+    ]
+    # A key file is named relative to the configuration file, wherever the server runs.
+    values["trusted_keys"] = tuple(
+        replace(key, file=str(path.parent / key.file)) if key.file else key for key in keys
     )
     return values
 

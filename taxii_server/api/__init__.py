@@ -14,6 +14,7 @@ from taxii_server.api import (
     api_roots,
     collections,
     discovery,
+    jwks,
     manifest,
     objects,
     openapi,
@@ -25,6 +26,7 @@ __all__ = ["BLUEPRINTS"]
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     openapi.bp,
+    jwks.bp,
     discovery.bp,
     api_roots.bp,
     status.bp,

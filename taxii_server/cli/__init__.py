@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "load a medallion memory-backend data file into the store",
     ),
     "audit": ("taxii_server.cli.audit", "print the audit log: who read or wrote which objects"),
+    "keys": ("taxii_server.cli.keys", "create Ed25519 signing keys; print a key's public JWK"),
+    "verify": ("taxii_server.cli.verify", "verify a signed bundle and name what changed"),
 }
 
 

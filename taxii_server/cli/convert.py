@@ -9,6 +9,9 @@ Exit status: 0 written; 2 invalid input (a package, its CSV file or the mapping;
 every problem is listed with its path or line, and nothing is written); 1 the
 produced bundle does not validate (a defect of the mapping — nothing is written).
 A file is replaced only once the whole bundle is ready, never left half-written.
+
+``--sign KEY`` also writes ``FILE.jws``, the bundle's detached signature
+(:mod:`converters.signing`; ``atlas-taxii verify FILE`` checks it).
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from taxii_server.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED
+from taxii_server.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED, CommandError, guarded
 from taxii_server.cli.progress import ProgressBar
+from taxii_server.cli.signing_options import add_sign_argument, load_signer, write_signed
 from taxii_server.files import write_atomically
 
 if TYPE_CHECKING:
@@ -54,7 +58,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="treat package warnings (e.g. IBAN check digits) as errors",
     )
-    parser.set_defaults(run=_run)
+    add_sign_argument(parser, "the bundle (writes FILE.jws beside it)")
+    parser.set_defaults(run=guarded(_run))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -67,6 +72,9 @@ def _run(args: argparse.Namespace) -> int:
         serialize_bundle,
     )
 
+    if args.sign and args.output == "-":
+        raise CommandError("--sign writes FILE.jws beside the bundle: give -o FILE")
+    signer = load_signer(args.sign)  # a wrong passphrase fails before the work
     bar = ProgressBar(sys.stderr)
     try:
         mapping = load_mapping(args.mapping) if args.mapping else None
@@ -96,6 +104,9 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     count = len(converted.bundle["objects"])
     print(f"{args.output}: {count} STIX objects", file=sys.stderr)
+    if signer is not None:
+        signature = write_signed(Path(args.output), converted.bundle, signer)
+        print(f"{signature}: signed by {signer.identity} with key {signer.kid}", file=sys.stderr)
     return 0
 
 

@@ -22,29 +22,29 @@ __all__ = ["MIN_PASSWORD_LENGTH", "prompt_password", "read_password_stdin"]
 MIN_PASSWORD_LENGTH = 12
 
 
-def _checked(password: str) -> str:
+def _checked(password: str, noun: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise CommandError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise CommandError(f"the {noun} needs at least {MIN_PASSWORD_LENGTH} characters")
     if password != password.strip():
-        raise CommandError("the password must not begin or end with whitespace")
+        raise CommandError(f"the {noun} must not begin or end with whitespace")
     return password
 
 
-def read_password_stdin(stream: TextIO | None = None) -> str:
+def read_password_stdin(stream: TextIO | None = None, *, noun: str = "password") -> str:
     """The first line of standard input, without its line ending."""
     line = (stream if stream is not None else sys.stdin).readline()
-    return _checked(line.rstrip("\r\n"))
+    return _checked(line.rstrip("\r\n"), noun)
 
 
-def prompt_password(user: str) -> str:
-    """Ask for a new password twice on the terminal."""
+def prompt_password(user: str, *, noun: str = "password") -> str:
+    """Ask for a new password (or passphrase) for ``user`` twice on the terminal."""
     if not sys.stdin.isatty():
         raise CommandError(
-            "--password prompts on a terminal, but standard input is not one; "
-            "use --password-stdin to pipe the password in"
+            f"--{noun} prompts on a terminal, but standard input is not one; "
+            f"use --{noun}-stdin to pipe the {noun} in"
         )
-    first = getpass.getpass(f"New password for {user}: ")
-    _checked(first)
+    first = getpass.getpass(f"New {noun} for {user}: ")
+    _checked(first, noun)
     if getpass.getpass("Repeat it: ") != first:
-        raise CommandError("the two passwords differ; nothing was changed")
+        raise CommandError(f"the two {noun}s differ; nothing was changed")
     return first
