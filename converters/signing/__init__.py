@@ -15,6 +15,11 @@ Typical use::
 
 from __future__ import annotations
 
+from converters.signing.artifact import (
+    SIGNATURE_MEDIA_TYPE,
+    signature_artifact,
+    signature_from_artifact,
+)
 from converters.signing.canonical import CanonicalBundle, ObjectEntry, canonical, canonical_bundle
 from converters.signing.errors import KeyFileError, KeySetError, SignatureFormatError, SigningError
 from converters.signing.keys import (
@@ -29,6 +34,7 @@ from converters.signing.signature import Signature, read_signature, sign_bundle
 from converters.signing.verification import Verdict, rfc3339, verify_bundle
 
 __all__ = [
+    "SIGNATURE_MEDIA_TYPE",
     "CanonicalBundle",
     "KeyFileError",
     "KeySet",
@@ -48,5 +54,7 @@ __all__ = [
     "read_signature",
     "rfc3339",
     "sign_bundle",
+    "signature_artifact",
+    "signature_from_artifact",
     "verify_bundle",
 ]

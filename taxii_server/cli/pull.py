@@ -16,7 +16,9 @@ process) continues where it stopped when the same command is run again
 end: a STIX 2.1 bundle, or with ``--format csv`` a table of indicators and
 observables (:mod:`taxii_server.case_table`).  ``--since-last`` fetches only what
 was added since the last complete pull into the same output and rewrites the output
-with everything.
+with everything.  ``--sign KEY`` writes ``OUTPUT.jws`` beside the bundle: its
+signature, whose manifest holds the SHA-256 of every object and the chain of custody
+record (:mod:`taxii_server.remote.custody`).
 
 Exit status: 0 written; 1 the server failed or could not be reached (pages already
 fetched are kept); 2 bad input (URL, collection, credentials, options).
@@ -39,6 +41,7 @@ from taxii_server.cli.remote_options import (
     credentials_from_args,
     remote_errors,
 )
+from taxii_server.cli.signing_options import add_sign_argument, load_signer, write_signed
 
 __all__ = ["configure"]
 
@@ -83,11 +86,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="objects per page to ask for (default 1000; servers may send fewer)",
     )
+    add_sign_argument(parser, "the export and record its chain of custody (writes FILE.jws)")
     add_credential_arguments(parser)
     parser.set_defaults(run=guarded(_run))
 
 
-def _writer(output: Path, fmt: str, collection_title: str) -> Any:
+def _writer(output: Path, fmt: str, collection_title: str, written: list[Any]) -> Any:
+    """The pull's writer; the bundle it writes is kept in ``written`` for signing."""
     from taxii_server.case_table import case_table
     from taxii_server.remote.journal import write_atomically
 
@@ -96,6 +101,7 @@ def _writer(output: Path, fmt: str, collection_title: str) -> Any:
             data = case_table(objects, collection_title)
         else:
             bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}
+            written.append(bundle)
             data = orjson.dumps(bundle) + b"\n"
         try:
             write_atomically(output, data)
@@ -117,6 +123,8 @@ def _check_options(args: argparse.Namespace, output: Path) -> None:
             raise CommandError(f"--added-after: {exc}") from None
     if not output.parent.is_dir():
         raise CommandError(f"cannot write {output}: {output.parent} is not a directory")
+    if args.sign and args.format != "stix":
+        raise CommandError("--sign signs STIX bundles: drop --format csv")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -126,6 +134,7 @@ def _run(args: argparse.Namespace) -> int:
 
     output = Path(args.output)
     _check_options(args, output)
+    signer = load_signer(args.sign)  # a wrong passphrase fails before the pull
     credentials = credentials_from_args(args)
     journal = Journal(output)
     with remote_errors():
@@ -140,11 +149,12 @@ def _run(args: argparse.Namespace) -> int:
             raise CommandError(
                 f"{collection.url}: this user may not read collection {collection.title!r}"
             )
+        written: list[Any] = []
         with remote_errors(after=kept):
             outcome = pull_collection(
                 collection,
                 journal,
-                _writer(output, args.format, collection.title),
+                _writer(output, args.format, collection.title, written),
                 added_after=args.added_after,
                 all_versions=args.all_versions,
                 since_last=args.since_last,
@@ -163,6 +173,18 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         bar.clear()
         collection.connection.close()
+    if signer is not None:
+        from taxii_server.remote.custody import custody_record
+
+        custody = custody_record(
+            collection,
+            outcome.state.source,
+            journal.receipts(outcome.state),
+            credentials,
+            outcome.objects,
+        )
+        signature = write_signed(output, written[-1], signer, custody)
+        print(f"{signature}: signed by {signer.identity} with key {signer.kid}", file=sys.stderr)
     resumed = (
         f", resumed after {outcome.resumed_after} page(s) fetched earlier"
         if outcome.resumed_after

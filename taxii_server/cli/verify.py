@@ -22,8 +22,6 @@ valid; 1 not valid; 2 bad input (a file missing or not JSON, no keys to verify w
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["configure"]
 
-_JOSE_MEDIA_TYPE = "application/jose+json"
 _JWKS_TIMEOUT = 30.0
 
 
@@ -108,18 +105,6 @@ def _fetch(url: str) -> Any:
         raise CommandError(f"{url}: the answer is not JSON", EXIT_FAILED) from None
 
 
-def _artifact_signature(bundle: Any, artifact_id: str) -> bytes:
-    for obj in bundle.get("objects") or []:
-        if isinstance(obj, dict) and obj.get("id") == artifact_id:
-            if obj.get("mime_type") != _JOSE_MEDIA_TYPE or "payload_bin" not in obj:
-                raise CommandError(f"{artifact_id} is not a signature ({_JOSE_MEDIA_TYPE})")
-            try:
-                return base64.b64decode(obj["payload_bin"], validate=True)
-            except (binascii.Error, TypeError):
-                raise CommandError(f"{artifact_id}: payload_bin is not base64") from None
-    raise CommandError(f"{artifact_id} is not in the bundle")
-
-
 def _print(name: str, verdict: Verdict) -> None:
     from converters.signing import rfc3339
 
@@ -148,7 +133,12 @@ def _print(name: str, verdict: Verdict) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from converters.signing import SignatureFormatError, read_signature, verify_bundle
+    from converters.signing import (
+        SignatureFormatError,
+        read_signature,
+        signature_from_artifact,
+        verify_bundle,
+    )
 
     path = Path(args.bundle)
     bundle = _read_json(path, "the bundle")
@@ -156,7 +146,10 @@ def _run(args: argparse.Namespace) -> int:
         raise CommandError(f"{path}: not a STIX bundle (expected a JSON object)")
     select = bool(args.sig and args.sig.startswith("artifact--"))
     if select:
-        data, where = _artifact_signature(bundle, args.sig), args.sig
+        try:
+            data, where = signature_from_artifact(bundle, args.sig), args.sig
+        except SignatureFormatError as exc:
+            raise CommandError(str(exc)) from None
     else:
         sig = Path(args.sig or f"{path}.jws")
         try:

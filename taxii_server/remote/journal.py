@@ -8,7 +8,12 @@ Beside the output file ``bundle.json`` a folder ``bundle.json.pull/`` holds
   stored page ended (its ``X-TAXII-Date-Added-Last`` and ``next``), and how many bytes
   of ``objects.jsonl`` belong to stored pages.  It is replaced atomically (written to
   a temporary file, flushed, renamed), so it is always either the old state or the
-  new one.
+  new one;
+* ``receipts.jsonl``: one line per stored page saying what was asked and what came
+  back (when, ``added_after``, the page's ``X-TAXII-Date-Added-First``/``-Last``, the
+  object count), appended like the objects: the chain of custody record of a signed
+  pull (:mod:`taxii_server.remote.custody`) is made from it, across interrupted runs
+  and ``--since-last``.
 
 A process killed between the two steps leaves bytes in ``objects.jsonl`` beyond what
 the state names; they are cut off when the pull resumes and that page is fetched
@@ -19,7 +24,7 @@ recorded position, and the output is rewritten from all the objects.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -70,6 +75,7 @@ class PullState:
     pages: int = 0
     objects: int = 0
     sidecar_bytes: int = 0
+    receipts_bytes: int = 0
     complete: bool = False
 
 
@@ -80,6 +86,7 @@ class Journal:
         self.folder = output.parent / f"{output.name}.pull"
         self._state = self.folder / "state.json"
         self._objects = self.folder / "objects.jsonl"
+        self._receipts = self.folder / "receipts.jsonl"
 
     def load(self) -> PullState | None:
         """The recorded state, or ``None`` when there is none."""
@@ -110,36 +117,43 @@ class Journal:
         """Begin a new pull: an empty objects file and a fresh state."""
         self.folder.mkdir(exist_ok=True)
         write_atomically(self._objects, b"")
+        write_atomically(self._receipts, b"")
         state = PullState(source=source)
         self.save(state)
         return state
 
-    def append(self, state: PullState, lines: Sequence[bytes], **changes: Any) -> PullState:
-        """Append one page's objects (JSON lines) after the bytes ``state`` names,
-        make them durable, then record the new state with ``changes``."""
-        with self._objects.open("r+b") as out:
-            # Bytes past the recorded length belong to a page whose state was never
-            # saved (a killed process): drop them, that page is being fetched again.
-            # (A file shorter than recorded was compacted just before a crash; never
-            # extend it with zero bytes.)
-            keep = min(out.seek(0, os.SEEK_END), state.sidecar_bytes)
-            out.truncate(keep)
-            out.seek(keep)
-            for line in lines:
-                out.write(line)
-                out.write(b"\n")
-            out.flush()
-            os.fsync(out.fileno())
-            size = out.tell()
+    def append(
+        self,
+        state: PullState,
+        lines: Sequence[bytes],
+        receipt: Mapping[str, Any] | None = None,
+        **changes: Any,
+    ) -> PullState:
+        """Append one page's objects (JSON lines) and its ``receipt`` after the bytes
+        ``state`` names, make them durable, then record the new state with ``changes``."""
+        size = _append(self._objects, state.sidecar_bytes, lines)
+        receipts = state.receipts_bytes
+        if receipt is not None:
+            receipts = _append(self._receipts, receipts, [orjson.dumps(receipt)])
         new = replace(
             state,
             objects=state.objects + len(lines),
             sidecar_bytes=size,
+            receipts_bytes=receipts,
             pages=state.pages + 1,
             **changes,
         )
         self.save(new)
         return new
+
+    def receipts(self, state: PullState) -> list[dict[str, Any]]:
+        """The page receipts recorded by ``state``, oldest first."""
+        try:
+            with self._receipts.open("rb") as source:
+                data = source.read(state.receipts_bytes)
+        except FileNotFoundError:  # a folder written before receipts were kept
+            return []
+        return [orjson.loads(line) for line in data.splitlines() if line.strip()]
 
     def objects(self, state: PullState) -> Iterator[dict[str, Any]]:
         """The objects recorded by ``state`` (not any bytes beyond it)."""
@@ -164,3 +178,23 @@ class Journal:
         new = replace(state, objects=len(objects), sidecar_bytes=len(data))
         self.save(new)
         return new
+
+
+def _append(path: Path, recorded: int, lines: Sequence[bytes]) -> int:
+    """Append JSON lines after the first ``recorded`` bytes of ``path``, durably;
+    return the new length."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    with os.fdopen(fd, "r+b") as out:
+        # Bytes past the recorded length belong to a page whose state was never saved
+        # (a killed process): drop them, that page is being fetched again.  (A file
+        # shorter than recorded was compacted just before a crash; never extend it
+        # with zero bytes.)
+        keep = min(out.seek(0, os.SEEK_END), recorded)
+        out.truncate(keep)
+        out.seek(keep)
+        for line in lines:
+            out.write(line)
+            out.write(b"\n")
+        out.flush()
+        os.fsync(out.fileno())
+        return out.tell()

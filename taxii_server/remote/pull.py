@@ -28,13 +28,14 @@ from taxii_server.remote.connection import RemoteCollection
 from taxii_server.remote.errors import RemoteProtocolError, RemoteRefused, translated
 from taxii_server.remote.journal import Journal, JournalError, PullState, Source
 from taxii_server.storage.versions import canonical_json
-from taxii_server.timestamps import TimestampError, parse_timestamp
+from taxii_server.timestamps import TimestampError, format_timestamp, now_us, parse_timestamp
 
 __all__ = ["DEFAULT_PAGE_SIZE", "PullOutcome", "merge_versions", "pull_collection"]
 
 #: Objects asked for per page (servers may send fewer).
 DEFAULT_PAGE_SIZE = 1000
 _DATE_ADDED_LAST = "X-TAXII-Date-Added-Last"
+_DATE_ADDED_FIRST = "X-TAXII-Date-Added-First"
 
 #: Told how a pull advances: ``(objects fetched so far, pages so far)``.
 PullProgress = Callable[[int, int], None]
@@ -167,9 +168,18 @@ def pull_collection(
         following = page.get("next") if more else None
         if following is not None and not isinstance(following, str):
             following = str(following)
+        receipt = {
+            "received": format_timestamp(now_us()),
+            "added_after": lower,
+            "next": bool(token),
+            "date_added_first": collection.connection.last_headers.get(_DATE_ADDED_FIRST),
+            "date_added_last": last,
+            "objects": len(objects),
+        }
         state = journal.append(
             state,
             [orjson.dumps(o) for o in objects],
+            receipt,
             position=last or state.position,
             next=following,
         )
