@@ -23,6 +23,7 @@ from taxii_server import __version__
 from taxii_server.media import MEDIA_TYPE_TAXII_V21
 from taxii_server.query import ID_PATTERN, SPACES, SPEC_VERSION_PATTERN, TYPE_PATTERN
 from taxii_server.timestamps import TIMESTAMP_PATTERN
+from taxii_server.trust import JWKS_MEDIA_TYPE, JWKS_PATH
 
 __all__ = ["OPENAPI_PATH", "openapi_document"]
 
@@ -375,7 +376,36 @@ _IN_COLLECTION = {
 
 _COLLECTION = "/{api_root}/collections/{collection_id}"
 
+_JWK_SET: Json = {
+    "type": "object",
+    "required": ["keys"],
+    "properties": {"keys": {"type": "array", "items": {"type": "object"}}},
+}
+
 _PATHS: Json = {
+    JWKS_PATH: {
+        "get": _operation(
+            "getJwks",
+            "The public keys whose bundle signatures the configuration trusts (RFC 7517 §5), "
+            "with their expiry (exp) and revocation (revoked.revoked_at); to anyone",
+            {
+                "200": {
+                    "description": "The JWK Set.",
+                    "content": {
+                        JWKS_MEDIA_TYPE: {
+                            "schema": {
+                                "type": "object",
+                                "required": ["keys"],
+                                "properties": {
+                                    "keys": {"type": "array", "items": {"type": "object"}}
+                                },
+                            }
+                        }
+                    },
+                }
+            },
+        )
+    },
     "/taxii2/": {
         "get": _operation(
             "getDiscovery",

@@ -27,6 +27,7 @@ seconds since the epoch): signatures made after either time fail.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from joserfc import jwe
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey, OKPKey
@@ -224,7 +226,9 @@ def read_key_file(path: str, passphrase: Callable[[], str] | None = None) -> Sig
         okp = OKPKey.import_key({k: jwk[k] for k in ("kty", "crv", "x", "d")})
     except (JoseError, ValueError, TypeError):
         raise KeyFileError(f"{path}: d is not the private half of x") from None
-    if okp.thumbprint() != public.kid or okp.as_dict()["x"] != public.x:
+    private = okp.private_key
+    derived = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw) if private else b""
+    if base64.urlsafe_b64encode(derived).rstrip(b"=").decode() != public.x:
         raise KeyFileError(f"{path}: d is not the private half of x")
     return SigningKey(okp, public.identity)
 

@@ -6,7 +6,13 @@ import tomllib
 from dataclasses import fields
 from pathlib import Path
 
-from taxii_server.settings import ApiRootConfig, CollectionConfig, Settings, load_settings
+from taxii_server.settings import (
+    ApiRootConfig,
+    CollectionConfig,
+    Settings,
+    TrustedKeyConfig,
+    load_settings,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "atlas-taxii.example.toml"
 
@@ -31,9 +37,11 @@ def test_the_example_names_every_setting() -> None:
     text = EXAMPLE.read_text()
     mentioned = _keys_mentioned(text)
     data = tomllib.loads(text)
-    scalars = {f.name for f in fields(Settings)} - {"api_roots", "collections"}
+    scalars = {f.name for f in fields(Settings)} - {"api_roots", "collections", "trusted_keys"}
     in_file = {"url" if name == "storage_url" else name for name in scalars}
     assert in_file <= mentioned, sorted(in_file - mentioned)
     assert {f.name for f in fields(ApiRootConfig)} <= mentioned
     assert {f.name for f in fields(CollectionConfig)} <= mentioned
+    assert {f.name for f in fields(TrustedKeyConfig)} <= mentioned
+    assert "[[trusted_keys]]" in text
     assert data["api_roots"] and data["collections"]
