@@ -259,8 +259,11 @@ class KeySet:
 
     @classmethod
     def from_jwks(cls, data: Any, where: str) -> KeySet:
-        """Read a JWK Set.  Keys of other types (RSA, EC, Ed448, encryption keys
-        shared in the same set) cannot have made these signatures and are skipped."""
+        """Read a JWK Set (or a single JWK, as a set of one).  Keys of other types
+        (RSA, EC, Ed448, encryption keys shared in the same set) cannot have made
+        these signatures and are skipped."""
+        if isinstance(data, Mapping) and "kty" in data and "keys" not in data:
+            return cls((PublicKey.from_jwk(data, where),))
         if not isinstance(data, Mapping) or not isinstance(data.get("keys"), list):
             raise KeySetError(f"{where}: not a JWK Set (expected an object with a 'keys' array)")
         keys = []

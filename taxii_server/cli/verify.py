@@ -43,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jwks",
         metavar="FILE|URL",
-        help="the trusted keys, a JWK Set (default: [[trusted_keys]] of the configuration)",
+        help="the trusted keys: a JWK Set or one JWK (default: [[trusted_keys]] of --config)",
     )
     parser.add_argument(
         "--sig",
