@@ -179,7 +179,7 @@ def _sign(objects: list[Any], target: Target, signer: SigningKey, bar: ProgressB
     held = target.latest(ids, lambda stage, done, total: None) or {}
     signed = [orjson.loads(held[i]) for i in ids if i in held]
     bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": signed}
-    artifact = signature_artifact(signature_document(bundle, signer), signed)
+    artifact = signature_artifact(signature_document(bundle, signer, indent=False), signed)
     report = publish_objects([artifact], target, get_validator(), bar)
     bar.clear()
     if report.failed:

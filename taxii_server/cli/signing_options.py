@@ -85,15 +85,22 @@ def load_signer(path: str | None) -> SigningKey | None:
 
 
 def signature_document(
-    bundle: Mapping[str, Any], key: SigningKey, custody: Mapping[str, Any] | None = None
+    bundle: Mapping[str, Any],
+    key: SigningKey,
+    custody: Mapping[str, Any] | None = None,
+    *,
+    indent: bool = True,
 ) -> bytes:
-    """The ``.jws`` document of ``bundle``, signed now."""
+    """The ``.jws`` document of ``bundle``, signed now (indented for a file, compact
+    inside a STIX object)."""
     from converters.signing import SigningError, sign_bundle
 
     try:
         document = sign_bundle(bundle, key, at=int(time.time()), custody=custody)
     except SigningError as exc:
         raise CommandError(f"cannot sign: {exc}", EXIT_FAILED) from None
+    if not indent:
+        return orjson.dumps(document)
     return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
 
 

@@ -147,8 +147,9 @@ def _account(storage: Storage, name: str, clearance: int) -> Account:
     return Account(name, password, token.token)
 
 
-def start_server(directory: Path, seeded: list[dict[str, Any]]) -> Server:
-    """Seed a SQLite store in ``directory`` and start a server on it."""
+def start_server(directory: Path, seeded: list[dict[str, Any]], extra_config: str = "") -> Server:
+    """Seed a SQLite store in ``directory`` and start a server on it (``extra_config``
+    is appended to the configuration file)."""
     port = free_port()
     config = directory / "atlas-taxii.toml"
     config.write_text(
@@ -158,11 +159,12 @@ def start_server(directory: Path, seeded: list[dict[str, Any]]) -> Server:
             max_content_length=MAX_CONTENT_LENGTH,
             seeded=SEEDED_ID,
         )
+        + extra_config
     )
     settings = load_settings(config)
     storage = open_storage(settings.storage_url, migrate=True)
     try:
-        (collection,) = ensure_declared(storage, settings).collections
+        collection = ensure_declared(storage, settings).collections[0]
         analyst = _account(storage, "analyst", 4)
         writer = _account(storage, "writer", 1)
         storage.set_grant(Grant("analyst", SEEDED_ID, can_read=True, can_write=False))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import io
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from converters.signing import (
     sign_bundle,
     verify_bundle,
 )
+from taxii_server.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BUNDLE = ROOT / "fixtures" / "bundles" / "RP-2024-0007.json"
@@ -61,5 +65,30 @@ def check(key: SigningKey) -> Check:
 
     def run(bundle: dict[str, Any], signature: Signature, keys: KeySet | None = None) -> Verdict:
         return verify_bundle(bundle, signature, keys or KeySet((key.public(),)))
+
+    return run
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    status: int
+    out: str
+    err: str
+
+
+Runner = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Runner:
+    monkeypatch.delenv("ATLAS_TAXII_CONFIG", raising=False)
+    monkeypatch.delenv("ATLAS_TAXII_KEY_PASSPHRASE", raising=False)
+
+    def run(*argv: str, stdin: str = "") -> Result:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        capsys.readouterr()
+        status = main(list(argv))
+        captured = capsys.readouterr()
+        return Result(status, captured.out, captured.err)
 
     return run

@@ -3,11 +3,7 @@ the JWK Set the server publishes."""
 
 from __future__ import annotations
 
-import io
 import json
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,38 +11,12 @@ import orjson
 import pytest
 
 from taxii_server.app import create_app
-from taxii_server.cli import main
 from taxii_server.settings import ConfigError, load_settings
 from taxii_server.storage import open_storage
 from taxii_server.storage.base import ObjectQuery, VersionSelector
 from taxii_server.trust import JWKS_PATH, trusted_keys
 
-from .conftest import IDENTITY, PACKAGE
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    status: int
-    out: str
-    err: str
-
-
-Runner = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Runner:
-    monkeypatch.delenv("ATLAS_TAXII_CONFIG", raising=False)
-    monkeypatch.delenv("ATLAS_TAXII_KEY_PASSPHRASE", raising=False)
-
-    def run(*argv: str, stdin: str = "") -> Result:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        capsys.readouterr()
-        status = main(list(argv))
-        captured = capsys.readouterr()
-        return Result(status, captured.out, captured.err)
-
-    return run
+from .conftest import IDENTITY, PACKAGE, Runner
 
 
 @pytest.fixture
