@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import copy
-import io
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +21,9 @@ from converters.signing import (
     sign_bundle,
     verify_bundle,
 )
-from taxii_server.cli import main
+
+# ``cli`` runs atlas-taxii in-process, as in the publish tests.
+from tests.publish.conftest import Runner, cli  # noqa: F401 - a fixture, and its type
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BUNDLE = ROOT / "fixtures" / "bundles" / "RP-2024-0007.json"
@@ -69,26 +68,7 @@ def check(key: SigningKey) -> Check:
     return run
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
-    status: int
-    out: str
-    err: str
-
-
-Runner = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Runner:
-    monkeypatch.delenv("ATLAS_TAXII_CONFIG", raising=False)
+@pytest.fixture(autouse=True)
+def _no_passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signing commands read the passphrase from the environment: start without one."""
     monkeypatch.delenv("ATLAS_TAXII_KEY_PASSPHRASE", raising=False)
-
-    def run(*argv: str, stdin: str = "") -> Result:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        capsys.readouterr()
-        status = main(list(argv))
-        captured = capsys.readouterr()
-        return Result(status, captured.out, captured.err)
-
-    return run
