@@ -147,8 +147,12 @@ class Signature:
     def manifest(self) -> Mapping[str, Any]:
         """The manifest's payload, unverified (check :meth:`manifest_valid` first)."""
         payload = orjson.loads(_unb64(self.manifest_jws.split(".")[1]))
-        if not isinstance(payload, dict) or not isinstance(payload.get("objects"), list):
-            raise SignatureFormatError("the manifest is not an object with an 'objects' array")
+        if not (
+            isinstance(payload, dict)
+            and isinstance(payload.get("objects"), list)
+            and isinstance(payload.get("bundle"), dict)
+        ):
+            raise SignatureFormatError("the manifest lacks its 'bundle' object or 'objects' array")
         return payload
 
     def bundle_valid(self, bundle: CanonicalBundle, key: PublicKey) -> bool:

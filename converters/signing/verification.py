@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from converters.signing.canonical import ObjectEntry, canonical_bundle
+from converters.signing.canonical import ObjectEntry, canonical, canonical_bundle, sha256_hex
 from converters.signing.errors import SignatureFormatError
 from converters.signing.keys import KeySet, PublicKey
 from converters.signing.signature import Signature
@@ -97,16 +97,15 @@ def _differences(signed: Sequence[ObjectEntry], present: Sequence[ObjectEntry]) 
         elif not old:
             lines.append(f"{object_id}: added since it was signed")
         else:
-            changed = [label for label in _versions(old, new)]
-            lines.append(f"{object_id}: changed since it was signed{''.join(changed)}")
+            lines.append(f"{object_id}: changed since it was signed{_versions(old, new)}")
     return lines
 
 
-def _versions(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> list[str]:
+def _versions(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> str:
     if len(old) == len(new) == 1:
-        return []  # one version each: "changed" says it all
+        return ""  # one version each: "changed" says it all
     gone = sorted({v for v, _ in old} - {v for v, _ in new})
-    return [f" (version {v or '(none)'} removed)" for v in gone]
+    return "".join(f" (version {v or '(none)'} removed)" for v in gone)
 
 
 def _entries(manifest: Mapping[str, Any]) -> list[ObjectEntry]:
@@ -128,14 +127,9 @@ def _select(bundle: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str,
     picked = []
     for entry in _entries(manifest):
         candidates = available.get((entry.id, entry.modified), [])
-        match = next(
-            (
-                o
-                for o in candidates
-                if canonical_bundle({"objects": [o]}).entries[0].sha256 == entry.sha256
-            ),
-            candidates[0] if candidates else None,
-        )
+        # The version whose content was signed, else another (named as changed).
+        same = (o for o in candidates if sha256_hex(canonical(o)) == entry.sha256)
+        match = next(same, candidates[0] if candidates else None)
         if match is not None:
             picked.append(match)
     return {"type": "bundle", "id": manifest["bundle"]["id"], "objects": picked}
@@ -151,9 +145,9 @@ def verify_bundle(
     """
     header = signature.header
     kid = signature.kid
+    manifest: Mapping[str, Any] = {}  # set once the manifest verifies
 
     def verdict(problems: Sequence[str], notes: Sequence[str] = (), count: int = 0) -> Verdict:
-        custody = manifest.get("custody") if manifest_ok else None
         return Verdict(
             not problems,
             tuple(problems),
@@ -162,11 +156,9 @@ def verify_bundle(
             str(header["stix_identity"]),
             int(header["iat"]),
             count,
-            custody,
+            manifest.get("custody"),
         )
 
-    manifest: Mapping[str, Any] = {}
-    manifest_ok = False
     key = keys.get(kid)
     if key is None:
         trusted = ", ".join(k.kid for k in keys.keys) or "none"
