@@ -21,6 +21,7 @@ Exit status: 0 done; 2 bad input (file exists, unreadable key, wrong passphrase)
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -77,10 +78,13 @@ def _create(args: argparse.Namespace) -> int:
         key = create_key(identity)
     data = encode_key_file(key, passphrase)
     try:
-        # O_EXCL: never replace a key (its signatures would become unverifiable).
-        with out.open("xb") as handle:
-            out.chmod(0o600)
+        # Created 0600 from the start; O_EXCL: never replace a key (its signatures would
+        # become unverifiable).
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
     except FileExistsError:
         raise CommandError(f"{out} exists; a key file is never overwritten") from None
     except OSError as exc:

@@ -190,6 +190,15 @@ def _sign(objects: list[Any], target: Target, signer: SigningKey, bar: ProgressB
     )
 
 
+def _sign_unless_failed(
+    report: PublishReport, objects: list[Any], target: Target, signer: SigningKey, bar: ProgressBar
+) -> None:
+    if report.failed:
+        print("not signed: some objects failed; publish again to sign", file=sys.stderr)
+        return
+    _sign(objects, target, signer, bar)
+
+
 def _run(args: argparse.Namespace) -> int:
     from converters.validation import get_validator
     from taxii_server.publishing import LocalTarget, publish_objects
@@ -210,15 +219,6 @@ def _run(args: argparse.Namespace) -> int:
         if signer is not None:
             _sign_unless_failed(report, objects, target, signer, bar)
     return status
-
-
-def _sign_unless_failed(
-    report: PublishReport, objects: list[Any], target: Target, signer: SigningKey, bar: ProgressBar
-) -> None:
-    if report.failed:
-        print("not signed: some objects failed; publish again to sign", file=sys.stderr)
-        return
-    _sign(objects, target, signer, bar)
 
 
 def _publish_remote(
