@@ -133,14 +133,18 @@ def _api_root_url(connection: Connection, url: str) -> tuple[str, dict[str, Any]
     """The API root at ``url``, or the default API root of the discovery resource there."""
     url = _slash(url)
     info = connection.get_json(url)
-    if "api_roots" in info:  # a discovery resource (§4.1.1)
+    # A discovery resource (§4.1.1) has a title and no API root properties; its
+    # api_roots are left out when there are none (§2: no empty lists).
+    if "api_roots" in info or ("title" in info and "versions" not in info):
         roots = [r for r in info.get("api_roots") or [] if isinstance(r, str)]
         default = info.get("default")
         chosen = default if isinstance(default, str) and default else None
         if chosen is None and len(roots) == 1:
             chosen = roots[0]
+        if chosen is None and not roots:
+            raise RemoteRefused(f"{url} is a discovery endpoint that lists no API root")
         if chosen is None:
-            listed = ", ".join(urljoin(url, r) for r in roots) or "none"
+            listed = ", ".join(urljoin(url, r) for r in roots)
             raise RemoteRefused(
                 f"{url} is a discovery endpoint without a default API root; "
                 f"give one of its API roots instead: {listed}"

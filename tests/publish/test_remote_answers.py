@@ -56,8 +56,14 @@ def stamp(index: int) -> str:
         ),
         pytest.param(200, TAXII, b"{broken", 1, "not a TAXII 2.1 answer", id="bad-json"),
         pytest.param(200, TAXII, b"[1, 2]", 1, "not a JSON object", id="not-object"),
+        pytest.param(200, TAXII, b'{"name": "x"}', 1, "neither a TAXII 2.1 API root", id="no-root"),
         pytest.param(
-            200, TAXII, b'{"title": "x"}', 1, "neither a TAXII 2.1 API root", id="no-root"
+            200,
+            TAXII,
+            b'{"title": "x"}',
+            2,
+            "a discovery endpoint that lists no API root",
+            id="discovery-without-api-roots",
         ),
         pytest.param(401, TAXII, b'{"title": "Unauthorized"}', 2, "answered 401", id="401"),
         pytest.param(403, TAXII, b'{"title": "Forbidden"}', 2, "answered 403", id="403"),
