@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from taxii_server.bootstrap import BootstrapReport
+from taxii_server.cli.store import display_url
 from taxii_server.demo import Demo, DemoUser
 from taxii_server.settings import Settings
 
@@ -29,7 +30,7 @@ PASTE_HEADER = "Try it: paste these lines into a shell on this machine."
 def server_banner(report: BootstrapReport, settings: Settings, base_url: str) -> str:
     """Discovery URL and the collections the configuration declares."""
     lines = [f"atlas-taxii serving TAXII 2.1 on {base_url}/taxii2/"]
-    lines.append(f"  storage: {_safe_url(settings.storage_url)}")
+    lines.append(f"  storage: {display_url(settings.storage_url)}")
     lines.append(f"  workers: {settings.workers}")
     for collection in report.collections:
         alias = f" (alias {collection.alias})" if collection.alias else ""
@@ -40,15 +41,6 @@ def server_banner(report: BootstrapReport, settings: Settings, base_url: str) ->
     if not settings.api_roots:
         lines.append("  no [[api_roots]] in the configuration: clients will find no API root")
     return "\n".join(lines)
-
-
-def _safe_url(url: str) -> str:
-    """A storage URL without its password (postgresql://user:secret@host/db)."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in credentials:
-        return url
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
 def demo_banner(demo: Demo, base_url: str, directory: Path) -> str:
