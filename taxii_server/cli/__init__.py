@@ -15,6 +15,8 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from taxii_server import __version__
+
 __all__ = ["main", "COMMANDS"]
 
 # subcommand name -> (module, one-line help).  Order is the order of ``--help``.
@@ -42,6 +44,7 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="atlas-taxii",
         description="STIX 2.1 / TAXII 2.1 server and research-package converter.",
     )
+    parser.add_argument("--version", action="version", version=f"atlas-taxii {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (module, help_text) in COMMANDS.items():
