@@ -19,10 +19,11 @@ import pytest
 import requests
 import requests.adapters
 
+from converters import convert_package
 from taxii_server.remote.push import REQUEST_LINE_BYTES
 from tests.interop.dataset import build_objects, bundle
 
-from .conftest import Runner, Server
+from .conftest import EXAMPLE, Runner, Server
 from .medallion_live import PASSWORD, USER, Medallion, start_medallion
 
 #: 147 generated objects, the five TLP marking definitions and three versions of one
@@ -35,7 +36,7 @@ LATEST = {o["id"]: o for o in OBJECTS}  # later versions come later
 def medallion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Medallion]:
     running = start_medallion(
         tmp_path_factory.mktemp("medallion"),
-        ["Seeded", "Inbox", "Inbox 2"],
+        ["Seeded", "Inbox", "Inbox 2"],  # Inbox 2 ends up holding extension definitions
         "--limit-request-line",
         "1500",
     )
@@ -134,3 +135,33 @@ def test_publish_and_pull_against_atlas_taxii_keep_lines_short(
     assert {o["id"]: o for o in json.loads(output.read_bytes())["objects"]} == LATEST
     assert max(len(line) for line, _ in request_lines) <= REQUEST_LINE_BYTES
     assert all(status != 414 for _, status in request_lines)
+
+
+def test_the_documented_way_round_medallions_version_property_bug(
+    cli: Runner, medallion: Medallion, tmp_path: Path
+) -> None:
+    """docs/publishing.md: a converted package without its objects that have a
+    `version` property (extension definitions) publishes to medallion and pulls back;
+    with them, medallion answers 500 to reads (its memory backend parses that property
+    as a timestamp), which publish reports in one line."""
+    converted = convert_package(EXAMPLE)
+    kept = [o for o in converted["objects"] if "version" not in o]
+    assert len(kept) < len(converted["objects"])
+    source = tmp_path / "for-medallion.json"
+    source.write_text(json.dumps({**converted, "objects": kept}))
+    published = _publish(cli, source, medallion.api_root_url, "Inbox 2", USER, PASSWORD)
+    assert published.status == 0, published.err
+    output = tmp_path / "pulled.json"
+    pulled = _pull(cli, medallion.api_root_url, "Inbox 2", output, USER, PASSWORD)
+    assert pulled.status == 0, pulled.err
+    assert sorted(json.loads(output.read_bytes())["objects"], key=lambda o: o["id"]) == sorted(
+        kept, key=lambda o: o["id"]
+    )
+
+    whole = tmp_path / "whole.json"
+    whole.write_text(json.dumps(converted))
+    assert _publish(cli, whole, medallion.api_root_url, "Inbox 2", USER, PASSWORD).status == 0
+    again = _publish(cli, whole, medallion.api_root_url, "Inbox 2", USER, PASSWORD)
+    assert again.status == 1
+    (line,) = [e for e in again.err.splitlines() if e.startswith("atlas-taxii: error: ")]
+    assert "answered 500" in line
