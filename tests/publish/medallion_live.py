@@ -20,6 +20,7 @@ from typing import Any
 import requests
 
 from tests.live_server import ServerProcess, free_port
+from tests.publish.medallion_data import medallion_config
 
 TAXII = "application/taxii+json;version=2.1"
 USER, PASSWORD = "medallion-user", "medallion-password"
@@ -94,20 +95,7 @@ def start_medallion(directory: Path, titles: list[str], *extra: str) -> Medallio
         )
     )
     config = directory / "medallion.json"
-    config.write_text(
-        json.dumps(
-            {
-                "backend": {
-                    "module": "medallion.backends.memory_backend",
-                    "module_class": "MemoryBackend",
-                    "filename": str(data),
-                    "session_timeout": 600,
-                },
-                "users": {USER: PASSWORD},
-                "taxii": {"max_page_size": 100},
-            }
-        )
-    )
+    config.write_text(json.dumps(medallion_config(data, {USER: PASSWORD}, session_timeout=600)))
     gunicorn = Path(sys.executable).parent / "gunicorn"
     argv = [
         str(gunicorn), "--workers", "1", "--bind", f"127.0.0.1:{port}", "--no-control-socket",

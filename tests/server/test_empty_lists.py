@@ -20,11 +20,9 @@ import pytest
 from flask import Flask, request_finished
 from werkzeug.test import TestResponse
 
-from taxii_server import service as service_module
 from taxii_server.app import create_app
 from taxii_server.openapi import OPENAPI_PATH
 from taxii_server.settings import load_settings
-from taxii_server.storage.base import StorageUnavailable
 
 from . import data
 from .conftest import (
@@ -36,6 +34,7 @@ from .conftest import (
     FakeClock,
     World,
     basic,
+    post_while_the_store_fails,
     url,
 )
 
@@ -132,25 +131,8 @@ def _walk_everything(
     assert "failures" not in good and "successes" not in bad and "pendings" not in both
 
     # A status whose worker died half-way: pending, then abandoned (pendings → failures).
-    monkeypatch.setattr(service_module, "ADD_CHUNK", 1)
-    real_add = world.storage.add_objects
-    created: list[str] = []
-    real_create = world.storage.create_status
-    monkeypatch.setattr(
-        world.storage, "create_status", lambda s: created.append(s.id) or real_create(s)
-    )
-    calls: list[int] = []
-
-    def dies_on_second_chunk(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 2:
-            raise StorageUnavailable("database went away")
-        return real_add(*args, **kwargs)
-
-    monkeypatch.setattr(world.storage, "add_objects", dies_on_second_chunk)
-    alice.post(OBJECTS, {"objects": [data.indicator(f"dying-{i}") for i in range(3)]})
-    monkeypatch.setattr(world.storage, "add_objects", real_add)
-    (dying,) = created
+    dying_objects = [data.indicator(f"dying-{i}") for i in range(3)]
+    _, dying = post_while_the_store_fails(alice, world, monkeypatch, dying_objects, chunk=1)
     assert _json(alice.get(_status_url(dying)))["status"] == "pending"
     clock.advance(2 * 120 + 60)  # past twice request_timeout, whatever the store's clock
     assert "pendings" not in _json(alice.get(_status_url(dying)))
