@@ -121,7 +121,7 @@ def _describe(problems: Sequence[Problem]) -> str:
 
 def _identity(obj: object, path: str) -> tuple[str, str]:
     """The ``id`` and ``version`` a failure names for an object: its own id (else the
-    JSON path, for callers that did not check ids with :func:`parse_envelope`), and
+    JSON path, for callers that did not check ids with :func:`check_identified`), and
     its ``modified`` (else ``created``) as a TAXII timestamp, or ``""`` when it has no
     usable one: the status then gives the time of the request
     (:meth:`~taxii_server.service.TaxiiService.add_objects`)."""

@@ -289,10 +289,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     key_sub.required = True
 
     def key_action(name: str, help_text: str, details: str, run: Run) -> argparse.ArgumentParser:
-        p = key_sub.add_parser(
-            name, help=help_text, description=f"{help_text[0].upper()}{help_text[1:]}. {details}",
-            parents=[store],
-        )  # fmt: skip
+        description = f"{help_text[0].upper()}{help_text[1:]}. {details}"
+        p = key_sub.add_parser(name, help=help_text, description=description, parents=[store])
         p.set_defaults(run=guarded(run))
         return p
 
