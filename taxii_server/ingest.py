@@ -79,19 +79,21 @@ def check_identified(objects: Sequence[Any]) -> None:
     JSON object whose ``id`` is a STIX identifier (§4.3.1, status details)."""
     if not objects:
         raise BadRequest("$.objects: empty; an envelope to add holds at least one STIX object")
+    identifier = _ID.match
     for index, obj in enumerate(objects):
-        _check_item(index, obj)
+        object_id = obj.get("id") if isinstance(obj, dict) else None
+        if not (isinstance(object_id, str) and identifier(object_id)):
+            _refuse_item(index, obj)
 
 
-def _check_item(index: int, obj: object) -> None:
+def _refuse_item(index: int, obj: object) -> None:
+    """400 saying why the item at ``index`` cannot be named in a status."""
     if not isinstance(obj, dict):
         raise BadRequest(
             f"$.objects[{index}]: expected a STIX object (a JSON object), got {_kind(obj)}",
             details={"index": index},
         )
     object_id = obj.get("id")
-    if isinstance(object_id, str) and _ID.match(object_id):
-        return
     if object_id is None:
         found = "missing; expected"
     elif isinstance(object_id, str):
