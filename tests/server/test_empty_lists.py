@@ -39,6 +39,7 @@ from .conftest import (
 )
 
 OBJECTS = url(SHARED, "objects")
+JWKS_PATH = "/taxii2/jwks.json"
 
 
 def empty_lists(value: Any, path: str = "$") -> Iterator[str]:
@@ -148,6 +149,7 @@ def _walk_everything(
     Caller(client, basic("alice", "alice-correct-horse"), accept="text/html").get(OBJECTS)  # 406
     alice.post(OBJECTS, b"{}", content_type="text/plain")  # 415
     client.get(OPENAPI_PATH)
+    client.get(JWKS_PATH)
 
 
 def test_no_response_holds_an_empty_list(
@@ -159,8 +161,10 @@ def test_no_response_holds_an_empty_list(
     assert {200, 202, 400, 401, 403, 404, 406, 415, 503} <= statuses
     walked = 0
     for method, path, code, body in recorder.responses:
-        if not body or path.startswith(OPENAPI_PATH):
-            continue  # a delete's empty body; the OpenAPI document is not a TAXII resource
+        if not body or path.startswith((OPENAPI_PATH, JWKS_PATH)):
+            # A delete's empty body; the OpenAPI document and the JWK Set (RFC 7517,
+            # whose "keys" may be empty) are not TAXII resources.
+            continue
         found = list(empty_lists(orjson.loads(body)))
         assert not found, f"{method} {path} -> {code}: empty list at {found}: {body[:500]!r}"
         walked += 1
