@@ -36,6 +36,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("taxii_server.cli.audit", "print the audit log: who read or wrote which objects"),
     "keys": ("taxii_server.cli.keys", "create Ed25519 signing keys; print a key's public JWK"),
     "verify": ("taxii_server.cli.verify", "verify a signed bundle and name what changed"),
+    "map": (
+        "taxii_server.cli.ecosystem_map",
+        "map the ecosystem in packages, bundles or collections and rank its choke points",
+    ),
 }
 
 
