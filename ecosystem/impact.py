@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import networkx as nx
 
@@ -83,24 +83,18 @@ def _sink(capability: str) -> tuple[str, str]:
     return ("capability", capability)
 
 
-def _capability_graph(emap: EcosystemMap) -> nx.DiGraph:
-    """The dependency graph plus one sink per capability, fed by its providers."""
-    graph: nx.DiGraph = emap.graph.copy()
-    for entity in emap.entities.values():
-        if entity.kind == SERVICE:
-            graph.add_edges_from((entity.id, _sink(c)) for c in entity.capabilities)
-    return graph
-
-
-def _reach(graph: nx.DiGraph, start: str) -> nx.DiGraph:
-    """The part of ``graph`` reachable from ``start``, as a graph of its own (the
-    dominator computation reads every predecessor of a node: a capability sink fed
-    by thousands of providers must not cost that for every actor)."""
+def _reach(emap: EcosystemMap, start: str) -> nx.DiGraph:
+    """The part of the dependency graph reachable from ``start``, as a graph of its
+    own, plus one sink node per capability fed by the services providing it.  (The
+    dominator computation reads every predecessor of a node: a sink fed by thousands
+    of providers on the whole map would cost that for every actor.)"""
+    graph, entities = emap.graph, emap.entities
     local: nx.DiGraph = nx.DiGraph()
     local.add_node(start)
     stack, seen = [start], {start}
     while stack:
         node = stack.pop()
+        local.add_edges_from((node, _sink(c)) for c in entities[node].capabilities)
         for successor in graph.succ[node]:
             local.add_edge(node, successor)
             if successor not in seen:
@@ -109,12 +103,8 @@ def _reach(graph: nx.DiGraph, start: str) -> nx.DiGraph:
     return local
 
 
-def _losses(graph: nx.DiGraph, actor: str) -> Iterable[tuple[str, str]]:
+def _losses(local: nx.DiGraph, actor: str, sinks: list[Any]) -> Iterable[tuple[str, str]]:
     """(node, capability) for every node whose removal costs ``actor`` a capability."""
-    local = _reach(graph, actor)
-    sinks = [n for n in local if isinstance(n, tuple)]
-    if not sinks:
-        return
     dominators = nx.immediate_dominators(local, actor)
     for sink in sinks:
         node = dominators[sink]
@@ -126,17 +116,27 @@ def _losses(graph: nx.DiGraph, actor: str) -> Iterable[tuple[str, str]]:
 def rank(emap: EcosystemMap, progress: Progress | None = None) -> list[Candidate]:
     """Every service, data point and cluster of them, by descending impact, then
     centrality, then id (see the module documentation)."""
-    graph = _capability_graph(emap)
     actors = [n for n in emap.graph if emap.entities[n].kind == ACTOR]
     lost: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    centrality: dict[str, float] = defaultdict(float)
     for done, actor in enumerate(actors, 1):
-        for node, capability in _losses(graph, actor):
+        # Both measures are computed on the part of the graph the actor reaches: the
+        # paths from an actor never leave it, and networkx's betweenness prepares
+        # every node of the graph it is given for each source (quadratic on the
+        # whole map).  Betweenness from a set of sources is the sum over them.
+        local = _reach(emap, actor)
+        sinks = [n for n in local if isinstance(n, tuple)]
+        if not sinks:
+            continue
+        for node, capability in _losses(local, actor, sinks):
             if emap.entities[node].kind in _CANDIDATE_KINDS:
                 lost[node][actor].add(capability)
+        flow = nx.betweenness_centrality_subset(local, [actor], sinks, normalized=False)
+        for node, value in flow.items():
+            if value:
+                centrality[node] += value
         if progress is not None and (done % _PROGRESS_EVERY == 0 or done == len(actors)):
             progress("rank: impact", done, len(actors))
-    sinks = [n for n in graph if isinstance(n, tuple)]
-    centrality = nx.betweenness_centrality_subset(graph, actors, sinks, normalized=False)
     entities = [e for e in emap.entities.values() if e.kind in _CANDIDATE_KINDS]
     entities.sort(key=lambda e: (-len(lost.get(e.id, ())), -centrality.get(e.id, 0.0), e.id))
     return [

@@ -1,6 +1,6 @@
 """The map as a picture (``atlas-taxii map --format svg``).
 
-A dependency map reads left to right: actors, the data points they share with
+A dependency map reads left to right: actors, the data points that tie them to
 services (a wallet both a crew and a desk are tied to), services ordered by rank
 (the top choke points first, highlighted and labelled), and, beside each service,
 its other data points as one group ("14 data points: 9 domain-name, 5 url") rather
@@ -135,11 +135,10 @@ def draw_svg(
             if entities[point].kind != DATA_POINT:
                 continue
             owners = [o for o in graph.pred[point] if entities[o].kind == ACTOR]
-            owners += [o for o in graph.succ[point] if o != service]
             found = ranked.get(point)
             if owners or (found is not None and found.impact and found.rank <= top):
-                shared.add(point)
-                actors.update(o for o in owners if entities[o].kind == ACTOR)
+                shared.add(point)  # on a path from an actor to the service
+                actors.update(owners)
             else:
                 groups[service][entities[point].types[0]] += 1
     actors |= {a for p in shared for a in graph.pred[p] if entities[a].kind == ACTOR}
@@ -161,13 +160,13 @@ def draw_svg(
     for point in shared:
         entity = entities[point]
         found = ranked.get(point)
+        rank_label = f"#{found.rank} impact {found.impact}: " if found and found.impact else ""
         nodes[point] = _Node(
             point,
             "point" + (" removed" if point in gone else ""),
-            entity.name,
+            rank_label + entity.name,
             f"{entity.types[0]} {entity.name}",
             1,
-            badge=f"#{found.rank} impact {found.impact}" if found and found.impact else "",
         )
     for actor in actors:
         entity = entities[actor]
@@ -207,11 +206,16 @@ def draw_svg(
     height = max((n.y for n in nodes.values()), default=_TOP) + 80
     stats = emap.stats
     note = (
-        f"{len(actors)} actors, {len(services)} services, {len(shared)} shared data points; "
+        f"{len(actors)} actors, {len(services)} services, {len(shared)} data points between; "
         f"{stats.kept} objects mapped"
         + (f"; {hidden} lower-ranked services not drawn" if hidden > 0 else "")
     )
-    heads = ("Actors", "Shared data points", "Services by rank", "Their data points")
+    heads = (
+        "Actors",
+        "Data points tying actors to services",
+        "Services by rank",
+        "Their data points",
+    )
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH}" height="{height:.0f}" '
