@@ -168,10 +168,10 @@ def _objects(args: argparse.Namespace, clearance: int, bar: ProgressBar) -> Iter
 
 
 def _check(args: argparse.Namespace) -> None:
-    if not args.inputs and not args.collection:
-        raise CommandError("nothing to map: give INPUT files, --collection, or both")
     if args.url and not args.collection:
         raise CommandError("--url needs --collection (the collection to map)")
+    if not args.inputs and not args.collection:
+        raise CommandError("nothing to map: give INPUT files, --collection, or both")
     if args.url and args.api_root:
         raise CommandError("--api-root names a collection in the local store; drop it with --url")
     if args.top < 1:
