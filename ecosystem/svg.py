@@ -106,6 +106,8 @@ def _edge(a: _Node, b: _Node, hot: bool) -> str:
     else:
         left, right = (a, b) if a.column < b.column else (b, a)
         x1, x2 = _COLUMNS[left.column] + _WIDTHS[left.column], _COLUMNS[right.column]
+        if right.column == 3:  # a service's own group: start past its badge
+            x1 = x2 - 24
         y1, y2 = left.y + height / 2, right.y + height / 2
         middle = (x1 + x2) / 2
         shape = f"M{x1},{y1} C{middle},{y1} {middle},{y2} {x2},{y2}"
@@ -157,7 +159,7 @@ def draw_svg(
             badge=(f"#{candidate.rank} impact {candidate.impact}" if candidate.impact else "")
             + (" ◆ declared" if entity.declared_by else ""),
         )
-    for point in shared:
+    for point in sorted(shared):
         entity = entities[point]
         found = ranked.get(point)
         rank_label = f"#{found.rank} impact {found.impact}: " if found and found.impact else ""
@@ -168,7 +170,7 @@ def draw_svg(
             f"{entity.types[0]} {entity.name}",
             1,
         )
-    for actor in actors:
+    for actor in sorted(actors):
         entity = entities[actor]
         nodes[actor] = _Node(actor, "actor", entity.name, entity.name, 0)
     for service, counts in groups.items():

@@ -4,6 +4,9 @@ table, JSON, GraphML and SVG to a file, --remove, --clearance, clear refusals.""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -14,6 +17,7 @@ from tests.ecosystem.test_partners import CASH_OUT, HOSTER, KESTREL
 
 from .conftest import Runner
 
+ROOT = Path(__file__).resolve().parents[2]
 FILES = [str(p) for p in PARTNERS]
 
 
@@ -111,3 +115,17 @@ def test_bad_requests_are_refused(cli: Runner, argv: list[str], message: str) ->
     result = cli("map", *argv)
     assert result.status == 2
     assert message in result.err
+
+
+def test_the_same_input_gives_the_same_bytes() -> None:
+    bundles = [str(ROOT / "fixtures" / "bundles" / f"{p.stem}.json") for p in PARTNERS]
+    command = [str(Path(sys.executable).parent / "atlas-taxii"), "map", *bundles]
+    outputs = set()
+    for seed in ("1", "2"):  # set and dict orders differ between the two processes
+        for fmt in ("json", "svg"):
+            env = {**os.environ, "PYTHONHASHSEED": seed}
+            done = subprocess.run(
+                [*command, "--format", fmt], env=env, capture_output=True, check=True
+            )
+            outputs.add((fmt, done.stdout))
+    assert len(outputs) == 2

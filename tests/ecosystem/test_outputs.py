@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -114,3 +115,14 @@ def test_a_picture_of_the_partners(partner_objects: list[dict[str, Any]]) -> Non
     classes = [g.get("class") for g in root.iter(f"{_SVG}g")]
     assert classes.count("actor") == 5
     assert "service top removed" in classes
+
+
+def test_the_picture_in_the_docs_is_what_the_command_draws(
+    partner_objects: list[dict[str, Any]],
+) -> None:
+    # Regenerate with: atlas-taxii map fixtures/packages/NSB-2024-0412.yaml
+    #   fixtures/packages/VLX-2024-0088.json fixtures/packages/BWS-2024-1107.yaml
+    #   --format svg -o docs/map.svg
+    emap = build_map(partner_objects)
+    picture = Path(__file__).resolve().parents[2] / "docs" / "map.svg"
+    assert draw_svg(emap, rank(emap), top=20) == picture.read_bytes()
