@@ -14,13 +14,11 @@ the SCOs they are ``based-on``.  Clusters come from :mod:`ecosystem.clusters`.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from typing import Any, Final
 
 import networkx as nx
-from networkx.utils import UnionFind
 
 from .capabilities import capabilities_of
 from .clusters import STRONG_TYPES, find_clusters
@@ -87,20 +85,20 @@ class _Builder:
         self.relationships = [r for r in records.values() if r.type == "relationship"]
 
     def data_points(self) -> dict[str, str]:
-        """Member id -> data point entity id (indicators joined to their SCOs)."""
-        joined = UnionFind()
+        """Member id -> data point entity id: an indicator joins the SCO it is
+        ``based-on`` (the smallest id, if several), every other data point is its own."""
+        entity_of = {m: m for m, k in self.kinds.items() if k == DATA_POINT}
         for rel in self.relationships:
             source, kind, target = rel.facts
-            if kind == "based-on" and self._dp(source) and self._dp(target):
-                joined.union(source, target)
-        entity_of: dict[str, str] = {}
-        for group in joined.to_sets():
-            scos = sorted(m for m in group if self.records[m].type != "indicator")
-            head = scos[0] if scos else min(group)
-            entity_of.update(dict.fromkeys(group, head))
-        for member, kind in self.kinds.items():
-            if kind == DATA_POINT:
-                entity_of.setdefault(member, member)
+            if kind != "based-on" or source not in entity_of or target not in entity_of:
+                continue
+            if self.records[source].type != "indicator" or self.records[target].type == (
+                "indicator"
+            ):
+                continue
+            current = entity_of[source]
+            if current == source or target < current:
+                entity_of[source] = target
         return entity_of
 
     def _dp(self, object_id: str) -> bool:
@@ -121,7 +119,7 @@ class _Builder:
             if ks is None or kt is None or kind == "based-on":
                 continue
             if ks == "course-of-action" or kt == "victim" or kind == "duplicate-of":
-                kept.append(rel.facts)  # type: ignore[arg-type]
+                kept.append((source, kind, target))
                 continue
             if DATA_POINT in (ks, kt) and ks != kt:
                 point, other, other_kind = (
@@ -160,18 +158,16 @@ def build_map(
 
     ``strong_types`` are the SCO types that identify their owner: two actors, or two
     services, tied to the same one are merged (with the evidence shown).
+
+    A large map is millions of small objects that live until it is dropped, and none
+    is garbage; Python's cyclic collector would walk them all again and again.  A
+    caller mapping a large collection pauses it around the whole work (the CLI uses
+    ``taxii_server.gc_pause``, which several threads may share).
     """
     selection = Selection(clearance)
     for obj in objects:
         selection.add(obj)
-    records = selection.records()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # the map is a large graph of small objects: nothing to collect
-    try:
-        return _assemble(selection, records, strong_types, progress)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    return _assemble(selection, selection.records(), strong_types, progress)
 
 
 def _assemble(

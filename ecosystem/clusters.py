@@ -59,7 +59,7 @@ def find_clusters(
         kind = kinds.get(object_id)
         if kind not in _MERGED_KINDS:
             continue
-        for other in record.extra:  # same_as
+        for other in record.same_as:
             if other != object_id and kinds.get(other) == kind:
                 merge("same_as", object_id, other, (object_id, other))
     for source, relationship_type, target in relationships:

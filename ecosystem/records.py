@@ -15,12 +15,12 @@ to a reader (TAXII 2.1 §3.4.1, STIX 2.1 §3.6, §7.2):
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from converters.extensions import ATLAS_EXTENSION_ID
-from converters.tlp import object_rank
+from converters.tlp import LEVELS, object_rank
 
 __all__ = ["ACTOR_TYPES", "PROVIDER_TYPES", "Record", "Selection", "sco_label"]
 
@@ -51,25 +51,34 @@ _IGNORED: Final = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """The facts of one object version the map uses."""
+class Record(NamedTuple):
+    """The facts of one object version the map uses (a tuple: a million of them are
+    made as fast and as small as Python allows)."""
 
     id: str
     type: str
     version: str  # modified, else created, else "" (SCOs)
     revoked: bool
     name: str
-    #: Capability words (provider types, labels, the package category), same_as ids
-    #: (actors and providers), the source/type/target of a relationship, a report's
-    #: object_refs: what the type needs, as a tuple of strings.
+    #: What the type needs, as strings: capability words of a provider (its types,
+    #: ``label:…``, ``category:…``), the source, type and target of a relationship,
+    #: a report's object_refs, an identity's sectors.
     facts: tuple[str, ...] = ()
-    extra: tuple[str, ...] = ()
+    #: The ``same_as`` ids of an actor or provider.
+    same_as: tuple[str, ...] = ()
 
 
 def _strings(value: Any) -> tuple[str, ...]:
     if isinstance(value, list):
         return tuple(v for v in value if isinstance(v, str))
+    return ()
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    """Strings that are ids, interned: each id is then held once, however many
+    relationships and reports refer to it."""
+    if isinstance(value, list):
+        return tuple(sys.intern(v) for v in value if isinstance(v, str))
     return ()
 
 
@@ -100,17 +109,22 @@ def _extension(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _record(obj: Mapping[str, Any], object_id: str, stix_type: str) -> Record | None:
     """The record of one object, or ``None`` for objects the map does not use."""
-    stamp = obj.get("modified", obj.get("created", ""))
+    stamp = obj.get("modified") or obj.get("created")
     # Comparable as strings: RFC 3339 UTC with the fraction padded to microseconds.
     version = stamp[:-1].ljust(26, "0") if isinstance(stamp, str) else ""
     revoked = obj.get("revoked") is True
+    if stix_type == "relationship":
+        source, kind, target = (
+            obj.get("source_ref"),
+            obj.get("relationship_type"),
+            obj.get("target_ref"),
+        )
+        if not (isinstance(source, str) and isinstance(kind, str) and isinstance(target, str)):
+            return None
+        ends = (sys.intern(source), kind, sys.intern(target))
+        return Record(object_id, stix_type, version, revoked, "", ends)
     name = obj.get("name")
     label = name if isinstance(name, str) else ""
-    if stix_type == "relationship":
-        ends = (obj.get("source_ref"), obj.get("relationship_type"), obj.get("target_ref"))
-        if not all(isinstance(e, str) for e in ends):
-            return None
-        return Record(object_id, stix_type, version, revoked, "", ends)  # type: ignore[arg-type]
     if stix_type in ACTOR_TYPES or stix_type in PROVIDER_TYPES:
         extension = _extension(obj)
         words: tuple[str, ...] = ()
@@ -119,14 +133,11 @@ def _record(obj: Mapping[str, Any], object_id: str, stix_type: str) -> Record | 
             words = ((f"category:{category}",) if isinstance(category, str) else ()) + tuple(
                 f"label:{w}" for w in _strings(obj.get("labels"))
             )
-            words += _strings(obj.get(f"{stix_type.replace('-', '_')}_types"))
-        return Record(
-            object_id, stix_type, version, revoked, label, words, _strings(extension.get("same_as"))
-        )
+            words += _strings(obj.get(f"{stix_type}_types"))
+        same_as = _ids(extension.get("same_as"))
+        return Record(object_id, stix_type, version, revoked, label, words, same_as)
     if stix_type == "report":
-        return Record(
-            object_id, stix_type, version, revoked, label, _strings(obj.get("object_refs"))
-        )
+        return Record(object_id, stix_type, version, revoked, label, _ids(obj.get("object_refs")))
     if stix_type == "indicator":
         pattern = obj.get("pattern")
         return Record(object_id, stix_type, version, revoked, label or str(pattern or ""))
@@ -147,6 +158,7 @@ class Selection:
 
     def __init__(self, clearance: int = 4) -> None:
         self.clearance = clearance
+        self._filtered = clearance < len(LEVELS) - 1  # red reads everything
         self.seen = 0
         self.above_clearance = 0
         self._latest: dict[str, Record] = {}
@@ -159,10 +171,10 @@ class Selection:
         object_id, stix_type = obj.get("id"), obj.get("type")
         if not isinstance(object_id, str) or not isinstance(stix_type, str):
             return
-        if object_rank(obj) > self.clearance:
+        if self._filtered and object_rank(obj) > self.clearance:
             self.above_clearance += 1
             return
-        record = _record(obj, object_id, stix_type)
+        record = _record(obj, sys.intern(object_id), stix_type)
         if record is None:
             return
         kept = self._latest.get(object_id)

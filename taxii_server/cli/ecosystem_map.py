@@ -211,6 +211,7 @@ def _run(args: argparse.Namespace) -> int:
     from converters.tlp import rank_of_level
     from ecosystem import STRONG_TYPES, UnknownEntity, build_map, rank, simulate_removal
     from taxii_server.files import write_atomically
+    from taxii_server.gc_pause import gc_paused
 
     _check(args)
     clearance = rank_of_level(args.clearance)
@@ -219,20 +220,22 @@ def _run(args: argparse.Namespace) -> int:
         strong = tuple(t.strip() for t in args.cluster_by.split(",") if t.strip())
     bar = ProgressBar(sys.stderr)
     progress: Callable[[str, int, int], None] = bar
-    try:
-        emap = build_map(
-            _objects(args, clearance, bar),
-            clearance=clearance,
-            strong_types=strong,
-            progress=progress,
-        )
-        candidates = rank(emap, progress=progress)
-        disruption = simulate_removal(emap, args.remove) if args.remove else None
-    except UnknownEntity as exc:
-        raise CommandError(f"--remove: {exc}") from None
-    finally:
-        bar.clear()
-    data = _render(args.format, emap, candidates, disruption, args.top)
+    # Millions of small objects that all live until the end: see build_map.
+    with gc_paused():
+        try:
+            emap = build_map(
+                _objects(args, clearance, bar),
+                clearance=clearance,
+                strong_types=strong,
+                progress=progress,
+            )
+            candidates = rank(emap, progress=progress)
+            disruption = simulate_removal(emap, args.remove) if args.remove else None
+        except UnknownEntity as exc:
+            raise CommandError(f"--remove: {exc}") from None
+        finally:
+            bar.clear()
+        data = _render(args.format, emap, candidates, disruption, args.top)
     if args.output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
