@@ -211,11 +211,14 @@ def _assemble(
     if progress is not None:
         progress("map: clusters", 2, 3)
 
+    victims = {victim for _, victim in targets}
     entities: dict[str, Entity] = {}
     for head, members in groups.items():
+        kind = builder.kinds[members[0]]
+        if kind == "victim" and head not in victims:
+            continue  # an author, an issuing bank, an attributed identity: not harmed
         members.sort()
         rows = [records[m] for m in members]
-        kind = builder.kinds[members[0]]
         if kind == DATA_POINT:
             rows.sort(key=lambda r: r.type == "indicator")  # the SCO names it
         capabilities: frozenset[str] = frozenset()

@@ -64,28 +64,41 @@ def _candidates(emap: EcosystemMap, candidates: Sequence[Candidate], top: int) -
     return f"Choke points ({shown})\n" + format_table(headers, rows)
 
 
-def _clusters(emap: EcosystemMap) -> str:
+def _more(hidden: int, what: str) -> list[str]:
+    return [f"  … and {hidden} more {what} (--format json lists them all)"] if hidden > 0 else []
+
+
+def _clusters(emap: EcosystemMap, candidates: Sequence[Candidate], top: int) -> str:
+    """The clusters among the candidates shown, by rank, then the others by id, ``top``
+    at most."""
+    rank_of = {c.id: c.rank for c in candidates[:top]}
+    ordered = sorted(emap.clusters, key=lambda c: (rank_of.get(c.entity, top + 1), c.entity))
     lines = ["Clusters (one entity, several objects)"]
-    for cluster in emap.clusters:
+    for cluster in ordered[:top]:
         entity = emap.entities[cluster.entity]
         lines.append(f"  {printable(entity.name)} [{entity.kind}] {cluster.entity}")
         for evidence in cluster.evidence:
             tied = ", ".join(f"{printable(cluster.name_of(m), 40)} ({m})" for m in evidence.members)
             lines.append(f"    {evidence.reason} {printable(evidence.value)} ties {tied}")
-    return "\n".join(lines)
+    return "\n".join(lines + _more(len(ordered) - top, "clusters"))
 
 
-def _declared(emap: EcosystemMap, candidates: Sequence[Candidate]) -> str:
+def _declared(emap: EcosystemMap, candidates: Sequence[Candidate], top: int) -> str:
+    """The declared choke points by the best rank of their targets, ``top`` at most."""
     rank_of = {c.id: c.rank for c in candidates}
+    ordered = sorted(
+        emap.declarations,
+        key=lambda d: (min(rank_of.get(t, len(rank_of) + 1) for t in d.targets), d.id),
+    )
     lines = ["Declared choke points (courses of action) and where their targets rank"]
-    for declaration in emap.declarations:
+    for declaration in ordered[:top]:
         targets = ", ".join(
             f"{printable(emap.entities[t].name, 32)} "
             + (f"#{rank_of[t]}" if t in rank_of else f"({emap.entities[t].kind}, not ranked)")
             for t in declaration.targets
         )
         lines.append(f"  {printable(declaration.name, 60)}: {targets}")
-    return "\n".join(lines)
+    return "\n".join(lines + _more(len(ordered) - top, "declared choke points"))
 
 
 def _disruption(emap: EcosystemMap, disruption: Disruption) -> str:
@@ -118,9 +131,9 @@ def map_table(
         _candidates(emap, candidates, top),
     ]
     if emap.clusters:
-        sections.append(_clusters(emap))
+        sections.append(_clusters(emap, candidates, top))
     if emap.declarations:
-        sections.append(_declared(emap, candidates))
+        sections.append(_declared(emap, candidates, top))
     if disruption is not None:
         sections.append(_disruption(emap, disruption))
     return "\n\n".join(sections) + "\n"

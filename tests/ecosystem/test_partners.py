@@ -147,3 +147,9 @@ def test_removing_an_actor_and_a_wallet(emap: EcosystemMap) -> None:
     assert disruption.losses == {SILVER_FOX: ("cash-out",)}
     assert disruption.orphaned == (wallet,)
     assert simulate_removal(emap, [wallet]).losses == {}
+
+
+def test_victims_are_what_the_actors_target(emap: EcosystemMap) -> None:
+    victims = sorted(e.name for e in emap.entities.values() if e.kind == "victim")
+    assert victims == ["BE", "DE", "GB", "NL", "financial-services"]  # no author, no bank
+    assert (KESTREL, emap.entity_of[object_id("location", "NL")]) in emap.targets
