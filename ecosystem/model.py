@@ -5,7 +5,8 @@ An *entity* is one thing of the ecosystem, whatever the number of STIX objects t
 describe it: an actor (threat actors, intrusion sets, campaigns), a service
 (infrastructure, tools, malware), a data point (an SCO with the indicators based on
 it), a victim (an identity or location someone ``targets``) or a course of action.
-Its ``members`` are those objects' ids; its ``id`` is one of them (the smallest, so it is stable).
+Its ``members`` are those objects' ids; its ``id`` is one of them (the smallest, so
+it is stable).
 
 The graph's edges point from what depends to what it depends on: an actor to the
 services it uses or owns and to its own data points, a data point to the services

@@ -9,26 +9,30 @@ import json
 from tests.ecosystem.conftest import PARTNERS
 from tests.ecosystem.test_partners import CASH_OUT, HOSTER
 
-from .conftest import Runner, Server
+from .conftest import Account, Result, Runner, Server
 from .test_publish_remote import publish
 
 
-def test_a_remote_collection_maps_like_the_files(cli: Runner, server: Server) -> None:
-    collection = server.new_collection()
-    assert publish(cli, server, collection, *(str(p) for p in PARTNERS)).status == 0
-    result = cli(
+def _map(cli: Runner, server: Server, collection: str, account: Account) -> Result:
+    return cli(
         "map",
         "--collection",
         collection,
         "--url",
         server.api_root_url,
         "--user",
-        "analyst",
+        account.name,
         "--password-stdin",
         "--format",
         "json",
-        stdin=server.analyst.password + "\n",
+        stdin=account.password + "\n",
     )
+
+
+def test_a_remote_collection_maps_like_the_files(cli: Runner, server: Server) -> None:
+    collection = server.new_collection()
+    assert publish(cli, server, collection, *(str(p) for p in PARTNERS)).status == 0
+    result = _map(cli, server, collection, server.analyst)
     assert result.status == 0, result.err
     document = json.loads(result.out)
     top = [(c["members"], c["impact"]) for c in document["candidates"][:2]]
@@ -37,17 +41,6 @@ def test_a_remote_collection_maps_like_the_files(cli: Runner, server: Server) ->
 
 
 def test_a_user_who_may_not_read_is_refused(cli: Runner, server: Server) -> None:
-    collection = server.new_collection(writer_only=True)
-    result = cli(
-        "map",
-        "--collection",
-        collection,
-        "--url",
-        server.api_root_url,
-        "--user",
-        "writer",
-        "--password-stdin",
-        stdin=server.writer.password + "\n",
-    )
+    result = _map(cli, server, server.new_collection(writer_only=True), server.writer)
     assert result.status == 2
     assert "may not read" in result.err
