@@ -5,8 +5,9 @@ services (a wallet both a crew and a desk are tied to), services ordered by rank
 (the top choke points first, highlighted and labelled), and, beside each service,
 its other data points as one group ("14 data points: 9 domain-name, 5 url") rather
 than thousands of dots.  Actors are placed at the mean height of what they depend
-on, so most edges run straight across.  Beyond :data:`MAX_SERVICES` services the
-picture shows the best ranked and says how many it left out.
+on, so most edges run straight across.  Beyond :data:`MAX_SERVICES` services and
+:data:`MAX_ACTORS` actors the picture shows the best ranked services and the actors
+depending on most of them, and says how many it left out.
 
 A small SVG writer of our own: networkx's layouts need NumPy and SciPy, graphviz a
 system package, and a ranked columns picture needs neither.  Every name is
@@ -21,12 +22,15 @@ from dataclasses import dataclass
 from typing import Final
 from xml.sax.saxutils import escape
 
+import networkx as nx
+
 from .impact import Candidate
 from .model import ACTOR, DATA_POINT, SERVICE, EcosystemMap
 
-__all__ = ["MAX_SERVICES", "draw_svg"]
+__all__ = ["MAX_ACTORS", "MAX_SERVICES", "draw_svg"]
 
 MAX_SERVICES: Final = 60
+MAX_ACTORS: Final = 150
 _ROW: Final = 30
 _COLUMNS: Final = (40, 330, 620, 1120)  # actors, shared data points, services, groups
 _WIDTHS: Final = (240, 240, 330, 320)  # box width per column
@@ -115,38 +119,58 @@ def _edge(a: _Node, b: _Node, hot: bool) -> str:
     return f'<path{css} d="{shape}"/>'
 
 
-def draw_svg(
-    emap: EcosystemMap,
-    candidates: Sequence[Candidate],
-    *,
-    top: int = 10,
-    removed: Iterable[str] = (),
-) -> bytes:
-    """The picture described in the module documentation, as SVG bytes (UTF-8)."""
+@dataclass(slots=True)
+class _Chosen:
+    """What the picture shows: services by rank, the actors depending on them, the data
+    points tying the two, and each service's other data points counted by type."""
+
+    services: list[str]
+    actors: set[str]
+    between: set[str]
+    groups: dict[str, Counter[str]]
+    hidden_services: int
+    hidden_actors: int
+
+
+def _choose(emap: EcosystemMap, candidates: Sequence[Candidate], top: int) -> _Chosen:
     graph, entities = emap.graph, emap.entities
-    gone = set(removed)
     ranked = {c.id: c for c in candidates}
-    services = [c.id for c in candidates if c.entity.kind == SERVICE][:MAX_SERVICES]
-    hidden = sum(1 for c in candidates if c.entity.kind == SERVICE) - len(services)
-    shown = set(services)
-    actors = {a for s in services for a in graph.pred[s] if entities[a].kind == ACTOR}
-    shared: set[str] = set()
+    every = [c.id for c in candidates if c.entity.kind == SERVICE]
+    services = every[:MAX_SERVICES]
+    depends: Counter[str] = Counter()
+    between: set[str] = set()
     groups: dict[str, Counter[str]] = defaultdict(Counter)
     for service in services:
+        depends.update(a for a in graph.pred[service] if entities[a].kind == ACTOR)
         for point in graph.pred[service]:
             if entities[point].kind != DATA_POINT:
                 continue
             owners = [o for o in graph.pred[point] if entities[o].kind == ACTOR]
             found = ranked.get(point)
             if owners or (found is not None and found.impact and found.rank <= top):
-                shared.add(point)  # on a path from an actor to the service
-                actors.update(owners)
+                between.add(point)  # on a path from an actor to the service
+                depends.update(owners)
             else:
                 groups[service][entities[point].types[0]] += 1
-    actors |= {a for p in shared for a in graph.pred[p] if entities[a].kind == ACTOR}
+    # The actors that depend on the most drawn services, ties by id.
+    actors = sorted(depends, key=lambda a: (-depends[a], a))
+    return _Chosen(
+        services,
+        set(actors[:MAX_ACTORS]),
+        between,
+        groups,
+        len(every) - len(services),
+        max(len(actors) - MAX_ACTORS, 0),
+    )
 
+
+def _nodes(
+    emap: EcosystemMap, candidates: Sequence[Candidate], chosen: _Chosen, top: int, gone: set[str]
+) -> dict[str, _Node]:
+    entities = emap.entities
+    ranked = {c.id: c for c in candidates}
     nodes: dict[str, _Node] = {}
-    for service in services:
+    for service in chosen.services:
         candidate = ranked[service]
         entity = candidate.entity
         css = "service top" if candidate.rank <= top and candidate.impact else "service"
@@ -159,7 +183,7 @@ def draw_svg(
             badge=(f"#{candidate.rank} impact {candidate.impact}" if candidate.impact else "")
             + (" ◆ declared" if entity.declared_by else ""),
         )
-    for point in sorted(shared):
+    for point in sorted(chosen.between):
         entity = entities[point]
         found = ranked.get(point)
         rank_label = f"#{found.rank} impact {found.impact}: " if found and found.impact else ""
@@ -170,10 +194,10 @@ def draw_svg(
             f"{entity.types[0]} {entity.name}",
             1,
         )
-    for actor in sorted(actors):
+    for actor in sorted(chosen.actors):
         entity = entities[actor]
         nodes[actor] = _Node(actor, "actor", entity.name, entity.name, 0)
-    for service, counts in groups.items():
+    for service, counts in chosen.groups.items():
         total = sum(counts.values())
         kinds = ", ".join(f"{n} {t}" for t, n in counts.most_common(3))
         nodes[f"group:{service}"] = _Node(
@@ -183,34 +207,67 @@ def draw_svg(
             f"{total} data points of {entities[service].name}: {kinds}",
             3,
         )
+    return nodes
 
-    order = {s: float(i) for i, s in enumerate(services)}
-    _place([nodes[s] for s in services], order)
-    height_of = {i: n.y for i, n in nodes.items() if n.column == 2}
-    _place(
-        [nodes[p] for p in shared],
-        {p: _mean((height_of[s] for s in graph.succ[p] if s in shown), 0.0) for p in shared},
-    )
-    height_of.update({p: nodes[p].y for p in shared})
-    _place(
-        [nodes[a] for a in actors],
-        {a: _mean((height_of[t] for t in graph.succ[a] if t in height_of), 1e9) for a in actors},
-    )
-    for key, node in nodes.items():
-        if node.column == 3:
-            node.y = nodes[key.removeprefix("group:")].y
 
+def _layout(graph: nx.DiGraph, chosen: _Chosen, nodes: dict[str, _Node]) -> None:
+    """Services by rank; data points, then actors, at the mean height of what they
+    lead to; each group beside its service."""
+    _place(
+        [nodes[s] for s in chosen.services], {s: float(i) for i, s in enumerate(chosen.services)}
+    )
+    height_of = {s: nodes[s].y for s in chosen.services}
+    _place(
+        [nodes[p] for p in chosen.between],
+        {
+            p: _mean((height_of[s] for s in graph.succ[p] if s in height_of), 0.0)
+            for p in chosen.between
+        },
+    )
+    height_of.update({p: nodes[p].y for p in chosen.between})
+    _place(
+        [nodes[a] for a in chosen.actors],
+        {
+            a: _mean((height_of[t] for t in graph.succ[a] if t in height_of), 1e9)
+            for a in chosen.actors
+        },
+    )
+    for service in chosen.groups:
+        nodes[f"group:{service}"].y = nodes[service].y
+
+
+def draw_svg(
+    emap: EcosystemMap,
+    candidates: Sequence[Candidate],
+    *,
+    top: int = 10,
+    removed: Iterable[str] = (),
+) -> bytes:
+    """The picture described in the module documentation, as SVG bytes (UTF-8)."""
+    graph = emap.graph
+    chosen = _choose(emap, candidates, top)
+    nodes = _nodes(emap, candidates, chosen, top, set(removed))
+    _layout(graph, chosen, nodes)
     hot = {c.id for c in candidates[:top] if c.impact}
     edges = [
         _edge(nodes[u], nodes[v], v in hot) for u, v in graph.edges if u in nodes and v in nodes
     ]
-    edges += [_edge(nodes[s], nodes[f"group:{s}"], False) for s in groups]
+    edges += [_edge(nodes[s], nodes[f"group:{s}"], False) for s in chosen.groups]
     height = max((n.y for n in nodes.values()), default=_TOP) + 80
     stats = emap.stats
     note = (
-        f"{len(actors)} actors, {len(services)} services, {len(shared)} data points between; "
-        f"{stats.kept} objects mapped"
-        + (f"; {hidden} lower-ranked services not drawn" if hidden > 0 else "")
+        f"{len(chosen.actors)} actors, {len(chosen.services)} services, "
+        f"{len(chosen.between)} data points between; {stats.kept} objects mapped"
+        + (
+            f"; {chosen.hidden_services} lower-ranked services not drawn"
+            if chosen.hidden_services
+            else ""
+        )
+        + (
+            f"; {chosen.hidden_actors} actors depending on fewer of them not drawn"
+            if chosen.hidden_actors
+            else ""
+        )
     )
     heads = (
         "Actors",

@@ -126,3 +126,20 @@ def test_the_picture_in_the_docs_is_what_the_command_draws(
     emap = build_map(partner_objects)
     picture = Path(__file__).resolve().parents[2] / "docs" / "map.svg"
     assert draw_svg(emap, rank(emap), top=20) == picture.read_bytes()
+
+
+def test_svg_draws_the_actors_depending_on_most_services() -> None:
+    desk = sdo("infrastructure", "Desk", labels=["cash-out"])
+    host = sdo("infrastructure", "Host", labels=["bulletproof-hosting"])
+    crews = [sdo("threat-actor", f"Crew {n:03d}") for n in range(200)]
+    objects = [desk, host, *crews, *(link(c, "uses", desk) for c in crews)]
+    objects += [link(c, "uses", host) for c in crews[:10]]
+    emap = build_map(objects)
+    root = _parse(draw_svg(emap, rank(emap)))
+    drawn = {g.findtext(f"{_SVG}title") for g in root.iter(f"{_SVG}g") if g.get("class") == "actor"}
+    assert len(drawn) == 150
+    assert {f"Crew {n:03d}" for n in range(10)} <= drawn  # they depend on both
+    assert any(
+        "50 actors depending on fewer of them not drawn" in (t.text or "")
+        for t in root.iter(f"{_SVG}text")
+    )
