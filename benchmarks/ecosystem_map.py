@@ -8,8 +8,9 @@ them and publishes them into a collection of a SQLite store with the project's o
 
     atlas-taxii map --storage sqlite:///… --collection bench --format json -o map.json
 
-as a separate process: wall time and peak resident memory (the kernel's maximum RSS
-of that process), best and median of ``--repeat`` runs.  One more in-process run
+as a separate process: wall time, CPU time (user + system, which the machine's load
+changes far less than the wall time) and peak resident memory (the kernel's maximum
+RSS of that process), best and median of ``--repeat`` runs.  One more in-process run
 times the stages — reading and parsing the collection, building the map, ranking,
 writing the JSON document — to say what dominates.  No peer: no other tool ranks
 choke points (OpenCTI draws graphs; taxii2-client and medallion only move objects);
@@ -100,8 +101,9 @@ def _store(scratch: Path, size: int, seed: int, keep: str | None) -> tuple[str, 
     return url, stored
 
 
-def _run_map(url: str, output: Path) -> tuple[float, int]:
-    """One ``atlas-taxii map`` process: wall seconds and peak RSS bytes."""
+def _run_map(url: str, output: Path) -> tuple[float, float, int]:
+    """One ``atlas-taxii map`` process: wall seconds, CPU seconds (user + system: what
+    the machine's load does not change much) and peak RSS bytes."""
     command = [str(Path(sys.executable).parent / "atlas-taxii"), "map", "--storage", url]
     command += ["--collection", _COLLECTION, "--format", "json", "-o", str(output)]
     start = time.perf_counter()
@@ -112,7 +114,7 @@ def _run_map(url: str, output: Path) -> tuple[float, int]:
     if process.returncode != 0:
         error = process.stderr.read().decode() if process.stderr else ""
         raise SystemExit(f"atlas-taxii map failed ({process.returncode}): {error}")
-    return wall, usage.ru_maxrss * 1024  # kilobytes on Linux
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024  # KiB on Linux
 
 
 def _stages(url: str) -> dict[str, float]:
@@ -191,14 +193,15 @@ def run(args: argparse.Namespace) -> int:
             stages = _stages(url)
             load_after = load_average()
             document = json.loads((directory / "map.json").read_bytes())
-        walls = [wall for wall, _ in runs]
+        walls = [wall for wall, _, _ in runs]
         rows.append(
             {
                 "objects": stored,
                 "seed_s": round(seeded, 1),
                 "wall_s_best": round(min(walls), 2),
                 "wall_s_median": round(statistics.median(walls), 2),
-                "peak_rss_mib": round(max(rss for _, rss in runs) / 2**20),
+                "cpu_s_best": round(min(cpu for _, cpu, _ in runs), 2),
+                "peak_rss_mib": round(max(rss for _, _, rss in runs) / 2**20),
                 "stages_s": {
                     k: round(v, 2) for k, v in stages.items() if k not in ("actors", "nodes")
                 },
@@ -219,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
         load = "/".join(f"{x:.2f}" for x in row["load_before"])
         print(
             f"{row['objects']:>10,} {row['wall_s_best']:>7.2f} {row['wall_s_median']:>9.2f} "
-            f"{row['peak_rss_mib']:>9} {load:>20}"
+            f"{row['cpu_s_best']:>6.2f} {row['peak_rss_mib']:>9} {load:>20}"
         )
         print("           stages (s): " + ", ".join(f"{k} {v}" for k, v in row["stages_s"].items()))
     RESULTS.parent.mkdir(exist_ok=True)

@@ -62,18 +62,16 @@ DEPENDS: Final[dict[tuple[str, str], dict[str, int]]] = {
 _VICTIM_TYPES: Final = frozenset({"identity", "location"})
 
 
-def _kind(record: Record) -> Kind | None:
-    if record.type in ACTOR_TYPES:
-        return "actor"
-    if record.type in PROVIDER_TYPES:
-        return "service"
-    if record.type in _VICTIM_TYPES:
-        return "victim"
-    if record.type == "course-of-action":
-        return "course-of-action"
-    if record.type in ("report", "relationship"):
-        return None
-    return "data-point"  # an SCO or an indicator
+#: The entity kind of each STIX type the map reads; any other type is an SCO (a data
+#: point, as indicators are); reports and relationships are no entity.
+_KIND_OF: Final[dict[str, Kind | None]] = {
+    **dict.fromkeys(ACTOR_TYPES, ACTOR),
+    **dict.fromkeys(PROVIDER_TYPES, SERVICE),
+    **dict.fromkeys(_VICTIM_TYPES, "victim"),
+    "course-of-action": "course-of-action",
+    "report": None,
+    "relationship": None,
+}
 
 
 class _Builder:
@@ -81,7 +79,10 @@ class _Builder:
 
     def __init__(self, records: dict[str, Record]) -> None:
         self.records = records
-        self.kinds = {i: k for i, r in records.items() if (k := _kind(r)) is not None}
+        kind_of = _KIND_OF
+        self.kinds: dict[str, Kind] = {
+            i: k for i, r in records.items() if (k := kind_of.get(r.type, DATA_POINT)) is not None
+        }
         self.relationships = [r for r in records.values() if r.type == "relationship"]
 
     def data_points(self) -> dict[str, str]:
@@ -217,6 +218,21 @@ def _assemble(
         kind = builder.kinds[members[0]]
         if kind == "victim" and head not in victims:
             continue  # an author, an issuing bank, an attributed identity: not harmed
+        if len(members) == 1:  # most entities: one object
+            record = records[head]
+            entities[head] = Entity(
+                id=head,
+                kind=kind,
+                name=record.name or head,
+                members=(head,),
+                types=(record.type,),
+                capabilities=capabilities_of(record.type, record.facts)
+                if kind == SERVICE
+                else frozenset(),
+                packages=tuple(sorted(held[head])) if head in held else (),
+                declared_by=tuple(sorted(set(declared[head]))) if head in declared else (),
+            )
+            continue
         members.sort()
         rows = [records[m] for m in members]
         if kind == DATA_POINT:

@@ -55,17 +55,16 @@ def find_clusters(
             joined.union(ordered[0], other)
         evidence.append(Evidence(reason, via, value, ordered))
 
-    for object_id, record in records.items():
-        kind = kinds.get(object_id)
+    for object_id, kind in kinds.items():
         if kind not in _MERGED_KINDS:
             continue
-        for other in record.same_as:
+        for other in records[object_id].same_as:
             if other != object_id and kinds.get(other) == kind:
                 merge("same_as", object_id, other, (object_id, other))
     for source, relationship_type, target in relationships:
         if relationship_type == "duplicate-of" and source != target:
-            kind = kinds.get(source)
-            if kind in _MERGED_KINDS and kinds.get(target) == kind:
+            same = kinds.get(source)
+            if same in _MERGED_KINDS and kinds.get(target) == same:
                 merge("duplicate-of", source, target, (source, target))
     strong = frozenset(strong_types)
     for point, tied in sorted(owners.items()):
