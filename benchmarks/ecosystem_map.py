@@ -216,7 +216,8 @@ def run(args: argparse.Namespace) -> int:
     machine = machine_info()
     print(f"\n{machine.describe()}")
     print(
-        f"{'objects':>10} {'best s':>7} {'median s':>9} {'peak MiB':>9} {'load 1/5/15 before':>20}"
+        f"{'objects':>10} {'best s':>7} {'median s':>9} {'CPU s':>6} {'peak MiB':>9} "
+        f"{'load 1/5/15 before':>20}"
     )
     for row in rows:
         load = "/".join(f"{x:.2f}" for x in row["load_before"])
