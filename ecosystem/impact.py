@@ -88,18 +88,10 @@ def _reach(emap: EcosystemMap, start: str) -> nx.DiGraph:
     own, plus one sink node per capability fed by the services providing it.  (The
     dominator computation reads every predecessor of a node: a sink fed by thousands
     of providers on the whole map would cost that for every actor.)"""
-    graph, entities = emap.graph, emap.entities
-    local: nx.DiGraph = nx.DiGraph()
-    local.add_node(start)
-    stack, seen = [start], {start}
-    while stack:
-        node = stack.pop()
-        local.add_edges_from((node, _sink(c)) for c in entities[node].capabilities)
-        for successor in graph.succ[node]:
-            local.add_edge(node, successor)
-            if successor not in seen:
-                seen.add(successor)
-                stack.append(successor)
+    nodes = nx.descendants(emap.graph, start) | {start}
+    local: nx.DiGraph = emap.graph.subgraph(nodes).copy()
+    entities = emap.entities
+    local.add_edges_from((n, _sink(c)) for n in nodes for c in entities[n].capabilities)
     return local
 
 
