@@ -28,7 +28,7 @@ _NESTED: Final = frozenset(
     {"bank.name", "bank.country", "bank.swift", "vetting.status", "vetting.by", "vetting.at"}
 )
 _LISTS: Final = frozenset({"linked_to", "sources", "vetting.by"})
-_CUSTOM: Final = re.compile(r"^x_[a-z0-9_]{1,248}$")
+_CUSTOM: Final = re.compile(r"x_[a-z0-9_]{1,248}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ def read_points(path: Path) -> tuple[list[CsvPoint], list[SourceProblem]]:
     columns, rows = read_csv(path)
     problems: list[SourceProblem] = []
     for column in columns:
-        if column not in _PLAIN and column not in _NESTED and not _CUSTOM.match(column):
+        if column not in _PLAIN and column not in _NESTED and not _CUSTOM.fullmatch(column):
             known = ", ".join(sorted(_PLAIN | _NESTED))
             problems.append(
                 SourceProblem(f"{path}:1", f"unknown column {column!r}; known: {known}")

@@ -62,7 +62,7 @@ def _text(value: str | int, what: str) -> str:
     return value.strip()
 
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9_\-\u0080-\U0010ffff]{1,63}(?<!-)$")
+_LABEL = re.compile(r"(?!-)[a-z0-9_\-\u0080-\U0010ffff]{1,63}(?<!-)")
 
 
 def domain(value: str | int) -> str:
@@ -72,7 +72,7 @@ def domain(value: str | int) -> str:
     if (
         len(labels) < 2
         or len(name) > 253
-        or not all(_LABEL.match(label) for label in labels)
+        or not all(_LABEL.fullmatch(label) for label in labels)
         or not is_idn_hostname(name)  # what STIX validation will require of the SCO
     ):
         raise InvalidValue(f"expected a domain name such as example.com, got {value!r}")
@@ -134,11 +134,11 @@ def email(value: str | int) -> str:
 
 
 def _hash(length: int, algorithm: str) -> Callable[[str | int], str]:
-    pattern = re.compile(rf"^[0-9a-f]{{{length}}}$")
+    pattern = re.compile(rf"[0-9a-f]{{{length}}}")
 
     def normalize(value: str | int) -> str:
         digest = _text(value, f"a {algorithm} hash").lower()
-        if not pattern.match(digest):
+        if not pattern.fullmatch(digest):
             raise InvalidValue(f"expected {length} hexadecimal digits ({algorithm}), got {value!r}")
         return digest
 
@@ -146,12 +146,12 @@ def _hash(length: int, algorithm: str) -> Callable[[str | int], str]:
     return normalize
 
 
-_ASN = re.compile(r"^(?:AS\s?)?([0-9]{1,10})$", re.IGNORECASE)
+_ASN = re.compile(r"(?:AS\s?)?([0-9]{1,10})", re.IGNORECASE)
 
 
 def asn(value: str | int) -> int:
     """Autonomous system number as an integer (``AS64511`` or ``64511``)."""
-    match = _ASN.match(str(value).strip()) if not isinstance(value, bool) else None
+    match = _ASN.fullmatch(str(value).strip()) if not isinstance(value, bool) else None
     number = int(match.group(1)) if match else -1
     if not 0 <= number <= 0xFFFFFFFF:
         message = f"expected an AS number such as AS64511 (0 to 4294967295), got {value!r}"
@@ -159,8 +159,8 @@ def asn(value: str | int) -> int:
     return number
 
 
-_WALLET = re.compile(r"^[\x21-\x7e]{10,200}$")
-_HEX_WALLET = re.compile(r"^0x[0-9a-f]+$")
+_WALLET = re.compile(r"[\x21-\x7e]{10,200}")
+_HEX_WALLET = re.compile(r"0x[0-9a-f]+")
 
 
 def wallet(value: str | int) -> str:
@@ -172,9 +172,9 @@ def wallet(value: str | int) -> str:
     text = _text(value, "a wallet address")
     if text[:2].lower() == "0x":
         text = text.lower()
-        if not _HEX_WALLET.match(text):
+        if not _HEX_WALLET.fullmatch(text):
             raise InvalidValue(f"expected hexadecimal digits after 0x, got {value!r}")
-    if not _WALLET.match(text):
+    if not _WALLET.fullmatch(text):
         raise InvalidValue(
             f"expected a wallet address (10 to 200 printable characters, no spaces), got {value!r}"
         )
@@ -194,13 +194,13 @@ _IBAN_LENGTHS: Final[dict[str, int]] = {
     "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23,
     "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
 }  # fmt: skip
-_IBAN_SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
-_ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./-]{2,38}[A-Za-z0-9]$")
+_IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
+_ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ./-]{2,38}[A-Za-z0-9]")
 
 
 def is_iban(value: str) -> bool:
     """Whether a normalised bank-account value has the shape of an IBAN."""
-    return bool(_IBAN_SHAPE.match(value))
+    return bool(_IBAN_SHAPE.fullmatch(value))
 
 
 def iban_checksum_ok(iban: str) -> bool:
@@ -228,7 +228,7 @@ def bank_account(value: str | int) -> str:
                 f"got {len(compact)} in {value!r}"
             )
         return compact
-    if not _ACCOUNT.match(text):
+    if not _ACCOUNT.fullmatch(text):
         raise InvalidValue(f"expected an IBAN or an account number, got {value!r}")
     return text
 

@@ -37,9 +37,9 @@ __all__ = [
     "schema_items",
 ]
 
-_CUSTOM: Final = re.compile(r"^x_[a-z0-9_]{1,248}$")
-_STEP: Final = re.compile(r"^([a-z_][a-z0-9_]*)(?:\[(\*|[0-9]+|[0-9]+:)\])?$")
-_KEYS: Final = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
+_CUSTOM: Final = re.compile(r"x_[a-z0-9_]{1,248}")
+_STEP: Final = re.compile(r"([a-z_][a-z0-9_]*)(?:\[(\*|[0-9]+|[0-9]+:)\])?")
+_KEYS: Final = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*")
 
 
 class PathSyntaxError(ValueError):
@@ -171,7 +171,7 @@ def parse_selector(text: str) -> Selector:
         return Selector(text, ())
     steps = []
     for part in text.split("."):
-        match = _STEP.match(part)
+        match = _STEP.fullmatch(part)
         if match is None:
             raise PathSyntaxError(
                 f"{text!r}: {part!r} is not a field with an optional [*], [N] or [N:]"
@@ -198,7 +198,7 @@ def parse_path(text: str) -> SourcePath:
         scope, rest = "package", text[2:]
     elif text.startswith("^."):
         scope, rest = "item", text[2:]
-    if not _KEYS.match(rest):
+    if not _KEYS.fullmatch(rest):
         raise PathSyntaxError(
             f"{text!r} is not a path: use field names joined by '.', '@', '^.field' or '$.field'"
         )
@@ -228,7 +228,7 @@ def schema_child(node: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
     props = _properties(node)
     if key in props:
         return _resolved(props[key])
-    return {} if _CUSTOM.match(key) else None
+    return {} if _CUSTOM.fullmatch(key) else None
 
 
 def schema_items(node: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -19,7 +19,7 @@ import jsonschema
 __all__ = ["describe_errors"]
 
 # Custom keys the project's schemas allow next to the declared ones.
-_CUSTOM_KEY: Final = re.compile(r"^x_[a-z0-9_]{1,248}$")
+_CUSTOM_KEY: Final = re.compile(r"x_[a-z0-9_]{1,248}")
 
 Located = tuple[tuple[str | int, ...], str]
 
@@ -43,7 +43,7 @@ def _describe(error: jsonschema.ValidationError) -> Iterator[Located]:
     if keyword == "additionalProperties" and isinstance(instance, Mapping):
         known = list(schema.get("properties", {}))
         for key in instance:
-            if key not in known and not _CUSTOM_KEY.match(str(key)):
+            if key not in known and not _CUSTOM_KEY.fullmatch(str(key)):
                 custom_allowed = "patternProperties" in schema
                 yield (*path, key), _unknown_field(str(key), known, custom_allowed)
     elif keyword == "required" and isinstance(instance, Mapping):

@@ -132,7 +132,7 @@ def attack_reference(
     ]
 
 
-_PLAIN_KEY: Final = re.compile(r"^[a-z_][a-z0-9_]*$")
+_PLAIN_KEY: Final = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 def _literal(value: Any) -> str:
@@ -146,7 +146,7 @@ def _literal(value: Any) -> str:
 
 
 def _key(name: str) -> str:
-    return name if _PLAIN_KEY.match(name) else "'" + name.replace("'", "\\'") + "'"
+    return name if _PLAIN_KEY.fullmatch(name) else "'" + name.replace("'", "\\'") + "'"
 
 
 @transform("stix_pattern")

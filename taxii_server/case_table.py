@@ -75,7 +75,7 @@ COLUMNS: tuple[str, ...] = (
 )
 
 # One comparison of one property with one quoted string: [type:path = 'value'].
-_SIMPLE_PATTERN = re.compile(r"^\[\s*[a-z0-9-]+:[^\s=]+\s*=\s*'((?:[^'\\]|\\.)*)'\s*\]$")
+_SIMPLE_PATTERN = re.compile(r"\[\s*[a-z0-9-]+:[^\s=]+\s*=\s*'((?:[^'\\]|\\.)*)'\s*\]")
 # A cell starting with "=" is a formula; one starting with "+", "-" or "@" is one only
 # with an operator, call or DDE reference after it.  A Telegram handle ("@name"), a
 # phone number ("+31 6 …") or a negative number stays as it is.
@@ -122,7 +122,7 @@ def _hash(hashes: object) -> str:
 def _value(obj: Mapping[str, Any]) -> str:
     if obj.get("type") == "indicator":
         pattern = obj.get("pattern")
-        match = _SIMPLE_PATTERN.match(pattern) if isinstance(pattern, str) else None
+        match = _SIMPLE_PATTERN.fullmatch(pattern) if isinstance(pattern, str) else None
         return _unescape(match.group(1)) if match else ""
     if obj.get("type") in ("file", "artifact"):
         return _hash(obj.get("hashes")) or str(obj.get("name", ""))

@@ -33,7 +33,7 @@ __all__ = [
 # scrypt cost: n=2**15, r=8 takes ~70 ms and 32 MiB on one core of the reference machine.
 _N, _R, _P = 2**15, 8, 1
 _MAXMEM = 128 * 1024 * 1024
-_KEY_PATTERN = re.compile(r"^atk_([a-z2-7]{12})_([A-Za-z0-9_-]{32})$")
+_KEY_PATTERN = re.compile(r"atk_([a-z2-7]{12})_([A-Za-z0-9_-]{32})")
 
 
 class CredentialError(ValueError):
@@ -98,7 +98,7 @@ def new_api_key() -> ApiKeyToken:
 
 def parse_api_key(token: str) -> ApiKeyToken | None:
     """Split a presented API key into id and secret; ``None`` if it is not one of ours."""
-    match = _KEY_PATTERN.match(token)
+    match = _KEY_PATTERN.fullmatch(token)
     if match is None:
         return None
     return ApiKeyToken(key_id=match.group(1), secret=match.group(2))

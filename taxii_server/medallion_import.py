@@ -75,7 +75,7 @@ Progress = Callable[[str, int, int], None]
 
 DISCOVERY_KEY = "/discovery"
 # An API root name is one URL path segment (the configuration's rule).
-_API_ROOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
+_API_ROOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
 # Objects per add_objects transaction, as a TAXII POST stores them.
 _CHUNK = 1000
 # Namespace of the UUIDv4s given to collections whose medallion id is not one.
@@ -186,7 +186,7 @@ def _check_shape(data: Any, path: Path) -> None:
         where = f"$[{name!r}]"
         root = data[name]
         _require(
-            bool(_API_ROOT_NAME.match(name)),
+            bool(_API_ROOT_NAME.fullmatch(name)),
             path,
             where,
             "an API root name must be one URL path segment (letters, digits, '.', '_', '~', '-')",

@@ -83,7 +83,7 @@ __all__ = [
 
 ENV_PREFIX = "ATLAS_TAXII_"
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
 
 
 class ConfigError(Exception):
@@ -176,7 +176,7 @@ class Settings:
             raise ConfigError("security.next_secrets: each secret needs at least 16 characters")
         names = [root.name for root in self.api_roots]
         for root in self.api_roots:
-            if not _NAME.match(root.name):
+            if not _NAME.fullmatch(root.name):
                 raise ConfigError(f"api_roots: {root.name!r} is not a usable URL path segment")
             if names.count(root.name) > 1:
                 raise ConfigError(f"api_roots: {root.name!r} is declared twice")

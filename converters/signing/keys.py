@@ -58,9 +58,7 @@ ALGORITHM = "EdDSA"
 ALGORITHMS = (ALGORITHM, "Ed25519")
 _CURVE = "Ed25519"
 _IDENTITY = "stix_identity"
-_IDENTITY_ID = re.compile(
-    r"^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-)
+_IDENTITY_ID = re.compile(r"identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 #: The key wrapping of a passphrase-protected key file (RFC 7518 §4.8).
 _WRAP: dict[str, Any] = {
     "alg": "PBES2-HS512+A256KW",
@@ -72,7 +70,7 @@ _WRAP_ALGORITHMS = ["PBES2-HS512+A256KW", "A256GCM"]
 
 
 def _checked_identity(identity: Any, where: str, error: type[Exception]) -> str:
-    if not isinstance(identity, str) or not _IDENTITY_ID.match(identity):
+    if not isinstance(identity, str) or not _IDENTITY_ID.fullmatch(identity):
         raise error(f"{where}: {_IDENTITY} must be a STIX identity id (identity--<uuid>)")
     return identity
 

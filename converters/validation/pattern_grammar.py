@@ -51,19 +51,19 @@ _STRING_OPERATORS: Final = frozenset({"LIKE", "MATCHES", "ISSUBSET", "ISSUPERSET
 # Hash literal rules of stix2patterns (v21/object_validator.py), for the algorithms
 # whose rule is a plain length; a comparison on another listed algorithm is left to it.
 _HASHES: Final = {
-    "MD5": re.compile("[a-fA-F0-9]{32}$"),
-    "RIPEMD160": re.compile("[a-fA-F0-9]{40}$"),
-    "SHA1": re.compile("[a-fA-F0-9]{40}$"),
-    "SHA224": re.compile("[a-fA-F0-9]{56}$"),
-    "SHA256": re.compile("[a-fA-F0-9]{64}$"),
-    "SHA384": re.compile("[a-fA-F0-9]{96}$"),
-    "SHA512": re.compile("[a-fA-F0-9]{128}$"),
-    "SHA3224": re.compile("[a-fA-F0-9]{56}$"),
-    "SHA3256": re.compile("[a-fA-F0-9]{64}$"),
-    "SHA3384": re.compile("[a-fA-F0-9]{96}$"),
-    "SHA3512": re.compile("[a-fA-F0-9]{128}$"),
-    "SSDEEP": re.compile("[a-zA-Z0-9/+:.]{1,128}$"),
-    "WHIRLPOOL": re.compile("[a-fA-F0-9]{128}$"),
+    "MD5": re.compile("[a-fA-F0-9]{32}"),
+    "RIPEMD160": re.compile("[a-fA-F0-9]{40}"),
+    "SHA1": re.compile("[a-fA-F0-9]{40}"),
+    "SHA224": re.compile("[a-fA-F0-9]{56}"),
+    "SHA256": re.compile("[a-fA-F0-9]{64}"),
+    "SHA384": re.compile("[a-fA-F0-9]{96}"),
+    "SHA512": re.compile("[a-fA-F0-9]{128}"),
+    "SHA3224": re.compile("[a-fA-F0-9]{56}"),
+    "SHA3256": re.compile("[a-fA-F0-9]{64}"),
+    "SHA3384": re.compile("[a-fA-F0-9]{96}"),
+    "SHA3512": re.compile("[a-fA-F0-9]{128}"),
+    "SSDEEP": re.compile("[a-zA-Z0-9/+:.]{1,128}"),
+    "WHIRLPOOL": re.compile("[a-fA-F0-9]{128}"),
 }
 _UNCHECKED_HASHES: Final = frozenset({"MD6"})
 
@@ -310,5 +310,5 @@ def _check_hash(path: list[str | int | None], value: str) -> None:
     if algorithm in _UNCHECKED_HASHES:
         raise _Decline
     rule = _HASHES.get(algorithm)
-    if rule is not None and not rule.match(value.replace("'", "")):
+    if rule is not None and not rule.fullmatch(value.replace("'", "")):
         raise _Decline

@@ -31,8 +31,8 @@ from taxii_server.timestamps import TimestampError, format_timestamp, parse_time
 __all__ = ["configure", "parse_bound", "record_json"]
 
 _PAGE = 1000
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _DAY = 86_400_000_000
 
 
@@ -40,7 +40,7 @@ def parse_bound(text: str, *, end: bool) -> int:
     """A ``--since``/``--until`` value in microseconds: an RFC 3339 timestamp, or a date
     meaning its first (``end=False``) or last (``end=True``) microsecond, UTC."""
     try:
-        if _DATE.match(text):
+        if _DATE.fullmatch(text):
             start = parse_timestamp(f"{text}T00:00:00Z")
             return start + _DAY - 1 if end else start
         return parse_timestamp(text)
@@ -49,7 +49,7 @@ def parse_bound(text: str, *, end: bool) -> int:
 
 
 def _collection_id(storage: Storage, name: str, api_root: str | None) -> str:
-    if _UUID.match(name.lower()):
+    if _UUID.fullmatch(name.lower()):
         return name.lower()  # also the id of a collection deleted since
     return resolve_collection(storage, name, api_root).id
 

@@ -25,7 +25,7 @@ from taxii_server.timestamps import format_timestamp, now_us
 __all__ = ["configure", "parse_clearance"]
 
 # Letters, digits and a few separators; never ':' (HTTP Basic splits on it, RFC 7617).
-_USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+_USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
 
 
 def parse_clearance(text: str) -> int:
@@ -40,7 +40,7 @@ def parse_clearance(text: str) -> int:
 
 
 def _user_name(text: str) -> str:
-    if not _USER_NAME.match(text):
+    if not _USER_NAME.fullmatch(text):
         raise CommandError(
             f"{text!r} is not a valid user name: use up to 64 letters, digits and . _ @ + -, "
             "starting with a letter or digit"

@@ -60,6 +60,9 @@ def test_levels_are_read_case_insensitively(cli: Runner, store: Storage, level: 
             ["users", "add", "alice:x"], "", "is not a valid user name", id="colon-in-name"
         ),
         pytest.param(
+            ["users", "add", "admin\n"], "", "is not a valid user name", id="trailing-newline"
+        ),
+        pytest.param(
             ["users", "add", "alice", "--password-stdin"],
             "short\n",
             "at least 12 characters",
