@@ -158,20 +158,24 @@ class Settings:
     # [[trusted_keys]]
     trusted_keys: tuple[TrustedKeyConfig, ...] = ()
 
-    def validate(self) -> Settings:
-        """Check cross-field rules; return self or raise :class:`ConfigError`."""
-        if not 1 <= self.default_limit <= self.max_limit:
+    def validate(self, origins: Mapping[str, str] | None = None) -> Settings:
+        """Check every value's range and the cross-field rules; return self or raise
+        :class:`ConfigError` naming the setting (``origins`` maps an attribute to where
+        its value came from: the file and key, an environment variable)."""
+        where = origins or {}
+        for attr, (low, high) in _RANGES.items():
+            value = getattr(self, attr)
+            # Written so that NaN, which compares false with everything, is refused.
+            if not low <= value <= high:
+                raise ConfigError(
+                    f"{where.get(attr, _setting_name(attr))}: {value!r} is out of range; "
+                    f"expected {low} to {high}"
+                )
+        if self.default_limit > self.max_limit:
             raise ConfigError(
                 f"paging.default_limit ({self.default_limit}) must be between 1 and "
                 f"paging.max_limit ({self.max_limit})"
             )
-        for key in ("port", "workers", "max_content_length", "max_objects_per_request"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"{_SECTION_OF[key]}.{key} must be a positive integer")
-        if self.trusted_proxies < 0:
-            raise ConfigError("server.trusted_proxies must be 0 or more")
-        if self.status_ttl < 86_400:
-            raise ConfigError("security.status_ttl must be at least 86400 (TAXII 2.1 §4.3)")
         if any(len(secret) < 16 for secret in self.next_secrets):
             raise ConfigError("security.next_secrets: each secret needs at least 16 characters")
         names = [root.name for root in self.api_roots]
@@ -180,6 +184,13 @@ class Settings:
                 raise ConfigError(f"api_roots: {root.name!r} is not a usable URL path segment")
             if names.count(root.name) > 1:
                 raise ConfigError(f"api_roots: {root.name!r} is declared twice")
+            low, high = _RANGES["max_content_length"]
+            length = root.max_content_length
+            if length is not None and not low <= length <= high:
+                raise ConfigError(
+                    f"api_roots: {root.name!r}: max_content_length {length} is out of range; "
+                    f"expected {low} to {high}"
+                )
         if self.default_api_root is not None and self.default_api_root not in names:
             raise ConfigError(
                 f"server.default_api_root {self.default_api_root!r} is not one of the api_roots"
@@ -234,6 +245,31 @@ _SECTION_OF: dict[str, str] = {
 
 def _key_in_section(attr: str) -> str:
     return "url" if attr == "storage_url" else attr
+
+
+def _setting_name(attr: str) -> str:
+    """``section.key``, as the file spells a setting."""
+    return f"{_SECTION_OF[attr]}.{_key_in_section(attr)}"
+
+
+#: What each numeric setting may be, inclusive.  Out of range is a mistake to report,
+#: not to run with: ``workers = 100000`` would fork without end, a negative rate
+#: limit or a NaN time would switch a protection off without a word.  0 switches off
+#: only where the documentation says so (``auth_failures_per_minute``).
+_RANGES: dict[str, tuple[int, int]] = {
+    "port": (1, 65_535),
+    "workers": (1, 256),
+    "max_content_length": (1, 1 << 30),
+    "max_objects_per_request": (1, 1_000_000),
+    "request_timeout": (1, 86_400),
+    "trusted_proxies": (0, 32),
+    "default_limit": (1, 100_000),
+    "max_limit": (1, 100_000),
+    "next_ttl": (1, 31_536_000),
+    "auth_cache_ttl": (0, 86_400),
+    "status_ttl": (86_400, 315_360_000),  # at least 24 h: TAXII 2.1 §4.3
+    "auth_failures_per_minute": (0, 1_000_000),
+}
 
 
 _SCALARS: dict[tuple[str, str], str] = {
@@ -300,7 +336,7 @@ def _record(cls: type[Any], item: Mapping[str, Any], where: str) -> Any:
     return cls(**item)
 
 
-def _from_file(path: Path) -> dict[str, Any]:
+def _from_file(path: Path, origins: dict[str, str]) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
@@ -318,7 +354,8 @@ def _from_file(path: Path) -> dict[str, Any]:
             attr = _SCALARS.get((section, key))
             if attr is None:
                 raise ConfigError(f"{path}: unknown key {section}.{key}")
-            values[attr] = _coerce(attr, value, f"{path}: {section}.{key}")
+            origins[attr] = f"{path}: {section}.{key}"
+            values[attr] = _coerce(attr, value, origins[attr])
     unknown_sections = set(data) - {s for s, _ in _SCALARS} - set(_TABLE_LISTS)
     if unknown_sections:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown_sections))}")
@@ -341,11 +378,12 @@ def _from_file(path: Path) -> dict[str, Any]:
     return values
 
 
-def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+def _from_env(environ: Mapping[str, str], origins: dict[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for (section, key), attr in _SCALARS.items():
         name = f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
         if name in environ:
+            origins[attr] = name
             values[attr] = _coerce(attr, environ[name], name)
     return values
 
@@ -360,12 +398,16 @@ def load_settings(
     < ``overrides`` (attribute names of :class:`Settings`)."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     file_name = path if path is not None else env.get(f"{ENV_PREFIX}CONFIG")
     if file_name:
-        values.update(_from_file(Path(file_name)))
-    values.update(_from_env(env))
+        values.update(_from_file(Path(file_name), origins))
+    values.update(_from_env(env, origins))
     unknown = sorted(set(overrides) - set(_TYPES))
     if unknown:
         raise ConfigError(f"unknown setting(s) {', '.join(unknown)}")
     values.update(overrides)
-    return replace(Settings(), **values).validate()
+    for attr in overrides:
+        if attr in _SECTION_OF:
+            origins[attr] = f"{_setting_name(attr)} (given on the command line)"
+    return replace(Settings(), **values).validate(origins)

@@ -135,6 +135,10 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Most threads one gthread worker may run.
+_MOST_THREADS = 256
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -142,6 +146,13 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _threads(text: str) -> int:
+    value = _positive(text)
+    if value > _MOST_THREADS:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than {_MOST_THREADS}")
     return value
 
 
@@ -178,7 +189,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--threads",
-        type=_positive,
+        type=_threads,
         default=DEFAULT_THREADS,
         metavar="N",
         help=f"threads per gthread worker (default: {DEFAULT_THREADS})",

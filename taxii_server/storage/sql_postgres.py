@@ -123,6 +123,12 @@ def _translated(location: str) -> Iterator[None]:
         raise StorageError(f"{location}: {exc}") from exc
 
 
+# The largest pool and longest wait a URL may ask for: beyond them a typo, not a choice
+# (PostgreSQL's own max_connections defaults to 100 for every process together).
+_MOST_POOL_SIZE = 1000
+_MOST_POOL_TIMEOUT = 3600
+
+
 def _pool_options(url: str) -> tuple[str, int, float]:
     """Split our own ``pool_size``/``pool_timeout`` parameters off a libpq URL (libpq
     refuses parameters it does not know)."""
@@ -133,17 +139,19 @@ def _pool_options(url: str) -> tuple[str, int, float]:
         try:
             if key == "pool_size":
                 size = int(value)
-                if size < 1:
+                if not 1 <= size <= _MOST_POOL_SIZE:
                     raise ValueError(value)
             elif key == "pool_timeout":
                 timeout = float(value)
-                if not timeout > 0:
+                if not 0 < timeout <= _MOST_POOL_TIMEOUT:  # NaN is refused too
                     raise ValueError(value)
             else:
                 kept.append((key, value))
         except ValueError:
+            most = _MOST_POOL_SIZE if key == "pool_size" else _MOST_POOL_TIMEOUT
             raise StorageError(
-                f"storage URL parameter {key}={value!r}: expected a positive number"
+                f"storage URL parameter {key}={value!r}: expected a number above 0 and at "
+                f"most {most}"
             ) from None
     # quote, not quote_plus: libpq reads "+" as a plus sign, not as a space.
     query = urllib.parse.urlencode(kept, safe="/", quote_via=urllib.parse.quote)
