@@ -21,6 +21,7 @@ SUITES: dict[str, tuple[str, str]] = {
         "benchmarks.ecosystem_map",
         "atlas-taxii map on a 100,000-object collection (issue 11)",
     ),
+    "memory": ("benchmarks.memory", "workers' resident memory after large POSTs"),
 }
 
 

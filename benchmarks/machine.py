@@ -19,6 +19,8 @@ __all__ = [
     "cpu_seconds_of",
     "load_average",
     "machine_info",
+    "peak_rss_bytes",
+    "rss_bytes",
 ]
 
 _PROC = Path("/proc")
@@ -55,14 +57,26 @@ def cpu_seconds_of(pids: list[int]) -> float:
     return total / _TICKS
 
 
-def _rss_bytes(pid: int) -> int:
+def _status_bytes(pid: int, field: str) -> int:
+    """A memory field (``VmRSS``, ``VmHWM``) of ``/proc/<pid>/status`` in bytes; 0 when
+    the process is gone."""
     try:
         for line in (_PROC / str(pid) / "status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident bytes of a process now."""
+    return _status_bytes(pid, "VmRSS")
+
+
+def peak_rss_bytes(pid: int) -> int:
+    """The most resident bytes a process has had (``VmHWM``)."""
+    return _status_bytes(pid, "VmHWM")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +91,7 @@ class ProcessTree:
 
     def rss(self) -> tuple[int, int]:
         """Resident bytes of (every worker together, the master)."""
-        return sum(_rss_bytes(pid) for pid in self.workers()), _rss_bytes(self.master)
+        return sum(rss_bytes(pid) for pid in self.workers()), rss_bytes(self.master)
 
     def cpu_seconds(self) -> float:
         """CPU seconds used so far by the master and its workers."""

@@ -4,7 +4,8 @@ The body must be a JSON object with an ``objects`` list (a TAXII envelope, §3.7
 STIX bundle has the same shape and is accepted too) of at least one JSON object, each
 with a STIX identifier as its ``id``.  A body that is not JSON, or not that shape, is
 refused as a whole (400, saying the line and column or the path of the first thing
-wrong; :func:`parse_envelope`, then :func:`check_identified`): a status entry must name
+wrong; :func:`~taxii_server.envelope.parse_envelope`, which parses the items one at a
+time, then :func:`check_identified`): a status entry must name
 each object by its identifier (§4.3.1, status details), which an item that is not an
 object, or has no usable ``id``, does not give.
 Within a well-formed envelope each object is judged on its own: one that fails STIX
@@ -15,7 +16,7 @@ others (§5.5: the status lists successes and failures).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ import orjson
 
 from converters.tlp import object_rank
 from converters.validation import Problem, StixValidator
+from taxii_server.envelope import parse_envelope
 from taxii_server.errors import BadRequest, quoted
 from taxii_server.query import ID_PATTERN
 from taxii_server.storage.base import STIX_21, NewObject, StatusDetail
@@ -50,28 +52,6 @@ class Prepared:
 
     valid: list[NewObject]
     failures: list[StatusDetail]
-
-
-def parse_envelope(raw: bytes) -> list[Any]:
-    """The ``objects`` of a POSTed envelope, or 400 saying what is wrong and where."""
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(
-            f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-            details={"line": exc.lineno, "column": exc.colno},
-        ) from None
-    if not isinstance(body, dict):
-        raise BadRequest(
-            f"$: expected a TAXII envelope (a JSON object with an 'objects' list), "
-            f"got {_kind(body)}"
-        )
-    if "objects" not in body:
-        raise BadRequest("$.objects: missing; a TAXII envelope carries its objects there")
-    objects = body["objects"]
-    if not isinstance(objects, list):
-        raise BadRequest(f"$.objects: expected a list of STIX objects, got {_kind(objects)}")
-    return objects
 
 
 def check_identified(objects: Sequence[Any]) -> None:
@@ -147,13 +127,58 @@ def _storable(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
+#: The integers the store's JSON serialiser writes (orjson: 64 bits, signed or not).
+#: STIX 2.1 §2.7 asks integers to fit in 54 bits, so a STIX property never needs more.
+_INTEGERS = range(-(2**63), 2**64)
+
+
+def _unstorable(obj: Any, path: str, exc: Exception) -> Problem:
+    """The failure for an object the validator accepted but the store cannot write:
+    an integer out of range is named by its path."""
+    # Only an integer error is searched for: a walk of an object nested deeper than the
+    # serialiser goes (its other error) could exhaust the interpreter's stack.
+    found = _integer_out_of_range(obj, path) if "Integer" in str(exc) else None
+    if found is not None:
+        where, value = found
+        digits = str(value)
+        shown = digits if len(digits) <= 30 else f"{digits[:12]}…({len(digits)} digits)"
+        return Problem(
+            obj.get("id"),
+            where,
+            f"the integer {shown} is out of range: this server stores integers from "
+            "-2**63 to 2**64-1 (STIX 2.1 §2.7 integers fit in 54 bits); send it as a "
+            "string if it is an identifier",
+        )
+    return Problem(obj.get("id"), path, f"cannot be stored: {exc}")
+
+
+def _integer_out_of_range(value: Any, path: str) -> tuple[str, int] | None:
+    """The path and value of the first integer in ``value`` beyond :data:`_INTEGERS`."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if value in _INTEGERS else (path, value)
+    if isinstance(value, dict):
+        children: Iterable[tuple[str, Any]] = ((f"{path}.{k}", v) for k, v in value.items())
+    elif isinstance(value, list):
+        children = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for child_path, child in children:
+        found = _integer_out_of_range(child, child_path)
+        if found is not None:
+            return found
+    return None
+
+
 def _version(obj: dict[str, Any]) -> int | None:
     stamp = obj.get("modified", obj.get("created"))
     return None if stamp is None else parse_timestamp(stamp)
 
 
-def prepare_objects(objects: Sequence[Any], validator: StixValidator) -> Prepared:
-    """Validate each object against STIX 2.1 and turn the valid ones into records."""
+def prepare_objects(objects: Iterable[Any], validator: StixValidator) -> Prepared:
+    """Validate each object against STIX 2.1 and turn the valid ones into records.
+
+    ``objects`` is read once, in order (an envelope's items are parsed as they are
+    read: only the records are kept)."""
     valid: list[NewObject] = []
     failures: list[StatusDetail] = []
     for index, obj in enumerate(objects):
@@ -185,8 +210,9 @@ def prepare_objects(objects: Sequence[Any], validator: StixValidator) -> Prepare
                 continue
             except (TimestampError, orjson.JSONEncodeError, KeyError, TypeError) as exc:
                 # The validator passed it, so this is a rule it does not share with
-                # the store (e.g. an integer beyond 64 bits): still a per-object failure.
-                problems = [Problem(obj.get("id"), path, f"cannot be stored: {exc}")]
+                # the store (e.g. nesting beyond the serialiser's): still a per-object
+                # failure.
+                problems = [_unstorable(obj, path, exc)]
         object_id, version = _identity(obj, path)
         if len(object_id) > _MAX_ID:  # no STIX id is longer (250-character type + UUID)
             object_id = path

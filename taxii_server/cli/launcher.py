@@ -24,6 +24,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from taxii_server.cli.memory import after_post
 from taxii_server.cli.workers import CLIENT_TIMEOUT, thread_worker
 from taxii_server.settings import Settings
 
@@ -53,6 +54,8 @@ class ServerOptions:
     keyfile: str | None = None
     #: Seconds a gthread worker waits for a client's next bytes (see workers.py).
     client_timeout: float = CLIENT_TIMEOUT
+    #: Give the C allocator's free memory back after each POST (see memory.py).
+    release_memory: bool = True
 
 
 def _bind_address(host: str, port: int) -> str:
@@ -90,6 +93,8 @@ def gunicorn_options(settings: Settings, options: ServerOptions) -> dict[str, An
         # two servers on one host would fight over it.  We do not use it.
         "control_socket_disable": True,
     }
+    if options.release_memory:
+        values["post_request"] = after_post
     if options.access_log is not None:
         values["accesslog"] = options.access_log
     if options.certfile is not None:

@@ -209,6 +209,55 @@ def test_bodies_that_are_not_envelopes_are_400(
     assert says in assert_taxii_error(response, 400)["description"]
 
 
+@pytest.mark.parametrize(
+    ("item", "says"),
+    [
+        pytest.param(b'"\\ud800"', "no low surrogate in string at line 1", id="lone-surrogate"),
+        pytest.param(b'"\xff"', "$.objects[1]", id="invalid-utf8-in-a-string"),
+        pytest.param(b"1e400", "$.objects[1]", id="number-out-of-range"),
+    ],
+)
+def test_an_item_that_is_not_json_refuses_the_envelope_naming_it(
+    taxii: Callable[..., Caller], item: bytes, says: str
+) -> None:
+    body = b'{"objects": [' + orjson.dumps(data.indicator("before")) + b", " + item + b"]}"
+    response = taxii("alice").post(OBJECTS, body)
+    assert says in assert_taxii_error(response, 400)["description"]
+    assert (
+        objects_of(taxii("alice").get(OBJECTS, {"match[id]": data.indicator("before")["id"]})) == []
+    )
+
+
+def test_integers_are_kept_exact_or_refused_naming_their_path(
+    taxii: Callable[..., Caller],
+) -> None:
+    """orjson parsed an integer above 2**64 as a float: 2**70 came back as
+    1.1805916207174113e+21.  Integers the store can write are kept exact; larger ones
+    are a failure saying where (STIX 2.1 §2.7 integers fit in 54 bits)."""
+    largest = data.indicator("largest") | {"x_counter": 2**64 - 1, "x_low": -(2**63)}
+    too_big = data.indicator("too-big") | {"x_nested": {"values": [1, 2**70]}}
+    body = (
+        orjson.dumps({"objects": [largest]})[:-2]
+        + b","
+        + orjson.dumps(too_big | {"x_nested": {"values": [1, 0]}}).replace(
+            b"[1,0]", str([1, 2**70]).replace(" ", "").encode()
+        )
+        + b"]}"
+    )
+    response = taxii("alice").post(OBJECTS, body)
+    assert response.status_code == 202, response.data
+    status = orjson.loads(response.data)
+    assert [s["id"] for s in status["successes"]] == [largest["id"]]
+    (failure,) = status["failures"]
+    assert failure["id"] == too_big["id"]
+    assert failure["message"].startswith(
+        "$.objects[1].x_nested.values[1]: the integer 1180591620717411303424 is out of range"
+    )
+    (stored,) = objects_of(taxii("alice").get(OBJECTS, {"match[id]": largest["id"]}))
+    assert stored["x_counter"] == 2**64 - 1 and isinstance(stored["x_counter"], int)
+    assert stored["x_low"] == -(2**63)
+
+
 def _padded(size: int) -> dict[str, Any]:
     return {"objects": [data.indicator("padded") | {"description": "x" * size}]}
 
