@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from taxii_server.api.body import RequestBody
 from taxii_server.app import current_caller, get_service
-from taxii_server.errors import RequestTimeout
 from taxii_server.media import taxii_response
 from taxii_server.resources import envelope_bytes, status_resource
 
@@ -15,33 +15,6 @@ bp = Blueprint("objects", __name__)
 
 _OBJECTS = "/<api_root>/collections/<collection_id>/objects/"
 _OBJECT = "/<api_root>/collections/<collection_id>/objects/<object_id>/"
-_READ_SIZE = 256 * 1024
-
-
-class _Body:
-    """The request body, read no further than a limit (see ``service.RequestBody``)."""
-
-    @property
-    def content_length(self) -> int | None:
-        return request.content_length
-
-    def read(self, limit: int) -> bytes:
-        # A WSGI stream may return less than asked before its end: read until the
-        # body ends or is known to be too long.
-        chunks: list[bytes] = []
-        total = 0
-        while total <= limit:
-            try:
-                chunk = request.stream.read(min(_READ_SIZE, limit + 1 - total))
-            except TimeoutError:  # the worker's client timeout (cli/workers.py)
-                raise RequestTimeout(
-                    f"the body stopped arriving after {total} bytes; send it again"
-                ) from None
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        return b"".join(chunks)
 
 
 @bp.get(_OBJECTS)
@@ -58,7 +31,7 @@ def get_objects(api_root: str, collection_id: str) -> Response:
 @bp.post(_OBJECTS)
 def add_objects(api_root: str, collection_id: str) -> Response:
     """Validate and store an envelope; answer 202 with its status resource."""
-    status = get_service().add_objects(current_caller(), api_root, collection_id, _Body())
+    status = get_service().add_objects(current_caller(), api_root, collection_id, RequestBody())
     return taxii_response(status_resource(status), status=202)
 
 
