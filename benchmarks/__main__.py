@@ -16,6 +16,7 @@ SUITES: dict[str, tuple[str, str]] = {
     "convert": ("benchmarks.convert", "research package to a validated bundle, beside stix2"),
     "validation": ("benchmarks.validation", "STIX 2.1 validation objects/s, beside the peers"),
     "audit": ("benchmarks.audit", "what the audit record costs a poll, SQLite and PostgreSQL"),
+    "audit-size": ("benchmarks.audit_size", "bytes an audit record takes and writes, by store"),
     "signing": ("benchmarks.signing", "sign and verify a large export, beside jwcrypto"),
     "map": (
         "benchmarks.ecosystem_map",

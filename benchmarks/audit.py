@@ -152,7 +152,9 @@ def _measure(storage_url: str, count: int, repeat: int) -> dict[str, dict[str, f
 
 
 @contextmanager
-def _postgres() -> Iterator[str | None]:
+def durable_postgres() -> Iterator[str | None]:
+    """The URL of a database on a throwaway durable cluster, or ``None`` without
+    PostgreSQL's server binaries."""
     try:
         from tests.pg import PgCluster, PgUnavailable
     except ImportError:  # benchmarks run from a checkout; tests/ is there
@@ -177,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
             f"sqlite:///{Path(directory) / 'audit.db'}", args.objects, args.repeat
         )
     if not args.no_postgres:
-        with _postgres() as url:
+        with durable_postgres() as url:
             if url is not None:
                 results["postgresql"] = _measure(url, args.objects, args.repeat)
     for backend in ("sqlite", "postgresql"):

@@ -26,6 +26,7 @@ from taxii_server.auth import Authenticator, Principal
 from taxii_server.errors import NotFound, register_error_handlers
 from taxii_server.media import MEDIA_TYPE_TAXII_V21, is_plain_json, negotiate
 from taxii_server.query import NextTokenCodec
+from taxii_server.request_limit import AnonymousLimit
 from taxii_server.service import TaxiiService
 from taxii_server.settings import Settings, load_settings
 from taxii_server.storage.base import Storage
@@ -54,6 +55,7 @@ class TaxiiExtension:
     storage: Storage
     service: TaxiiService
     authenticator: Authenticator
+    anonymous_limit: AnonymousLimit
     jwks: bytes  # the trusted signing keys, serialised (taxii_server.trust)
 
 
@@ -75,11 +77,12 @@ def create_app(
     signing = settings.next_secrets or (
         storage.ensure_secret(NEXT_SECRET_NAME, secrets.token_urlsafe(32)),
     )
+    micros = clock or now_us
     service = TaxiiService(
         storage,
         settings,
         codec=NextTokenCodec(signing),
-        clock=clock or now_us,
+        clock=micros,
         validator=get_validator,
     )
     authenticator = Authenticator(
@@ -100,7 +103,12 @@ def create_app(
     # Body size is enforced per API root (its max_content_length) by the service.
     app.config["MAX_CONTENT_LENGTH"] = None
     jwks = jwks_document(settings)
-    app.extensions["taxii"] = TaxiiExtension(settings, storage, service, authenticator, jwks)
+    anonymous_limit = AnonymousLimit(
+        storage, settings.anonymous_requests_per_minute, clock=lambda: micros() / 1e6
+    )
+    app.extensions["taxii"] = TaxiiExtension(
+        settings, storage, service, authenticator, anonymous_limit, jwks
+    )
     register_error_handlers(app)
     app.before_request(_refuse_nul)
     app.before_request(negotiate)
@@ -153,9 +161,13 @@ def _refuse_nul() -> None:
 
 
 def _authenticate() -> None:
-    g.taxii_caller = _extension().authenticator.authenticate(
+    extension = _extension()
+    caller = extension.authenticator.authenticate(
         request.headers.get("Authorization"), request.remote_addr
     )
+    if caller.anonymous:
+        extension.anonymous_limit.admit(caller.address)
+    g.taxii_caller = caller
 
 
 def _taxii_headers(response: Response) -> Response:

@@ -18,20 +18,34 @@ A record names the objects a page held without listing them: the collection, the
 ``date_added`` of the first and last item, the filters as decided and the caller's TLP
 clearance together select exactly those objects (``date_added`` is unique per
 collection).  It holds no credentials and no object contents.
+
+Records older than ``audit.retain_days`` are deleted lazily, like statuses: at most
+once an hour per process, after a record is written, :data:`PURGE_BATCH` at a time
+(once a minute while older ones are left), so no request pays for more than one
+batch; ``atlas-taxii audit purge`` deletes them all at once.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from converters.tlp import level_of_rank
 from taxii_server.auth import Principal
 from taxii_server.query import Filters
-from taxii_server.storage.base import AuditRecord, Storage, VersionSelector
+from taxii_server.storage.base import AuditRecord, Storage, StorageError, VersionSelector
 from taxii_server.timestamps import format_timestamp
 
-__all__ = ["Auditor", "describe_filters"]
+__all__ = ["PURGE_BATCH", "Auditor", "describe_filters", "full_query"]
+
+_log = logging.getLogger(__name__)
+
+#: Records deleted by one lazy purge (a few tens of milliseconds of one request).
+PURGE_BATCH = 5_000
+_DAY = 86_400_000_000
+_PURGE_EVERY = 3_600_000_000  # between purges of one process
+_PURGE_BACKLOG_EVERY = 60_000_000  # while a purge left older records behind
 
 
 class _Dated(Protocol):
@@ -45,11 +59,10 @@ def _versions(selector: VersionSelector) -> str:
 
 
 def describe_filters(filters: Filters, clearance: int) -> str:
-    """The decided filters of a read and the caller's clearance, as a query string:
+    """The decided filters of a read but ``added_after`` (recorded apart: it changes at
+    every poll), and the caller's clearance, as a query string:
     ``tlp=amber&match[type]=indicator``."""
     parts = [f"tlp={level_of_rank(clearance)}"]
-    if filters.added_after is not None:
-        parts.append(f"added_after={format_timestamp(filters.added_after)}")
     for name, values in (
         ("match[id]", filters.ids),
         ("match[type]", filters.types),
@@ -62,12 +75,24 @@ def describe_filters(filters: Filters, clearance: int) -> str:
     return "&".join(parts)
 
 
-class Auditor:
-    """Appends audit records to the store; ``clock`` gives microseconds since the epoch."""
+def full_query(record: AuditRecord) -> str:
+    """A record's filters as one query string, ``added_after`` in its place after the
+    clearance (as ``atlas-taxii audit`` has always printed them)."""
+    if record.added_after is None:
+        return record.query
+    tlp, sep, rest = record.query.partition("&")
+    return f"{tlp}&added_after={format_timestamp(record.added_after)}{sep}{rest}"
 
-    def __init__(self, storage: Storage, clock: Callable[[], int]) -> None:
+
+class Auditor:
+    """Appends audit records to the store, and purges those older than ``retain_days``
+    (0: none); ``clock`` gives microseconds since the epoch."""
+
+    def __init__(self, storage: Storage, clock: Callable[[], int], retain_days: int = 0) -> None:
         self._storage = storage
         self._clock = clock
+        self._retain = retain_days * _DAY
+        self._next_purge = 0
 
     def read(
         self,
@@ -92,6 +117,7 @@ class Auditor:
             first=items[0].date_added if items else None,
             last=items[-1].date_added if items else None,
             query=describe_filters(filters, caller.clearance),
+            added_after=filters.added_after,
         )
 
     def added(
@@ -120,11 +146,13 @@ class Auditor:
         first: int | None = None,
         last: int | None = None,
         query: str | None = None,
+        added_after: int | None = None,
     ) -> None:
         """Append one record; a write's ``query`` is the clearance it was made at."""
+        now = self._clock()
         self._storage.record_audit(
             AuditRecord(
-                time=self._clock(),
+                time=now,
                 user=caller.name,
                 address=caller.address,
                 api_root=api_root,
@@ -136,5 +164,22 @@ class Auditor:
                 first=first,
                 last=last,
                 query=f"tlp={level_of_rank(caller.clearance)}" if query is None else query,
+                added_after=added_after,
             )
         )
+        if self._retain and now >= self._next_purge:
+            self._purge(now)
+
+    def _purge(self, now: int) -> None:
+        """One batch of records past retention.  Housekeeping: a failure is logged and
+        left to the next attempt, the request it follows has its record."""
+        self._next_purge = now + _PURGE_EVERY  # before: other threads skip meanwhile
+        try:
+            deleted = self._storage.purge_audit(now - self._retain, PURGE_BATCH)
+        except StorageError as exc:
+            _log.warning("audit purge failed, will try again: %s", str(exc).splitlines()[0])
+            return
+        if deleted == PURGE_BATCH:
+            self._next_purge = now + _PURGE_BACKLOG_EVERY
+        if deleted:
+            _log.info("purged %d audit records older than %d days", deleted, self._retain // _DAY)

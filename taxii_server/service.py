@@ -128,7 +128,7 @@ class TaxiiService:
         self.codec = codec
         self.clock = clock
         self.validator = validator
-        self.audit = Auditor(storage, clock)
+        self.audit = Auditor(storage, clock, settings.audit_retain_days)
         self._last_purge: int | None = None
 
     # -- discovery and API roots (§4.1, §4.2) ------------------------------------------

@@ -33,6 +33,12 @@ The file (all sections optional)::
     auth_cache_ttl = 60                # seconds a verified credential is remembered
     status_ttl = 604800                # seconds a status resource is kept (>= 24 h)
     auth_failures_per_minute = 30      # failed logins per client address before 429
+    anonymous_requests_per_minute = 120  # requests without credentials per client
+                                       # address (IPv6: per /64) before 429; 0: no limit
+
+    [audit]
+    retain_days = 365                  # records older are purged (hourly, and by
+                                       # `atlas-taxii audit purge`); 0: kept for ever
 
     [[api_roots]]
     name = "community"                 # the URL path segment
@@ -152,6 +158,9 @@ class Settings:
     auth_cache_ttl: float = 60.0
     status_ttl: int = 7 * 86_400
     auth_failures_per_minute: int = 30
+    anonymous_requests_per_minute: int = 120
+    # [audit]
+    audit_retain_days: int = 365
     # [[api_roots]], [[collections]]
     api_roots: tuple[ApiRootConfig, ...] = ()
     collections: tuple[CollectionConfig, ...] = field(default_factory=tuple)
@@ -240,11 +249,17 @@ _SECTION_OF: dict[str, str] = {
     "auth_cache_ttl": "security",
     "status_ttl": "security",
     "auth_failures_per_minute": "security",
+    "anonymous_requests_per_minute": "security",
+    "audit_retain_days": "audit",
 }
 
 
+# Settings whose key in the file is not their attribute's name.
+_KEYS: dict[str, str] = {"storage_url": "url", "audit_retain_days": "retain_days"}
+
+
 def _key_in_section(attr: str) -> str:
-    return "url" if attr == "storage_url" else attr
+    return _KEYS.get(attr, attr)
 
 
 def _setting_name(attr: str) -> str:
@@ -269,6 +284,8 @@ _RANGES: dict[str, tuple[int, int]] = {
     "auth_cache_ttl": (0, 86_400),
     "status_ttl": (86_400, 315_360_000),  # at least 24 h: TAXII 2.1 §4.3
     "auth_failures_per_minute": (0, 1_000_000),
+    "anonymous_requests_per_minute": (0, 1_000_000),
+    "audit_retain_days": (0, 36_500),
 }
 
 

@@ -10,6 +10,9 @@ to archive or hand to a partner as the record of who received what)::
 ``--collection`` takes an id, alias or title; the id of a collection since deleted
 still finds its records.  ``--since``/``--until`` take an RFC 3339 timestamp or a date
 (``2024-06-01`` is that whole day, UTC), and are inclusive.
+
+``atlas-taxii audit purge`` deletes the records older than ``audit.retain_days`` (or
+``--older-than DAYS``) now, rather than an hour's batch at a time as the server does.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from typing import Any, TextIO
 
 import orjson
 
+from taxii_server.audit import full_query
 from taxii_server.cli.errors import CommandError, guarded
 from taxii_server.cli.store import add_store_arguments, open_store, resolve_collection
 from taxii_server.cli.table import format_table
 from taxii_server.storage.base import AuditQuery, AuditRecord, Storage
-from taxii_server.timestamps import TimestampError, format_timestamp, parse_timestamp
+from taxii_server.timestamps import TimestampError, format_timestamp, now_us, parse_timestamp
 
 __all__ = ["configure", "parse_bound", "record_json"]
 
@@ -92,7 +96,7 @@ def record_json(record: AuditRecord) -> dict[str, Any]:
         "status_id": record.status_id,
         "date_added_first": _stamp(record.first),
         "date_added_last": _stamp(record.last),
-        "query": record.query,
+        "query": full_query(record),
     }
 
 
@@ -107,7 +111,7 @@ def _detail(record: AuditRecord) -> str:
             f"date_added {format_timestamp(record.first)}..{format_timestamp(record.last)}"
         )
     if record.query:
-        parts.append(record.query)
+        parts.append(full_query(record))
     return " ".join(parts)
 
 
@@ -152,8 +156,41 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+_PURGE_BATCH = 50_000
+
+
+@guarded
+def _purge(args: argparse.Namespace) -> int:
+    with open_store(args) as ctx:
+        days = ctx.settings.audit_retain_days if args.older_than is None else args.older_than
+        if days == 0 and args.older_than is None:
+            raise CommandError(
+                "audit.retain_days is 0 (records are kept for ever): give --older-than DAYS "
+                "to purge anyway"
+            )
+        before = now_us() - days * _DAY
+        purged = 0
+        while True:
+            deleted = ctx.storage.purge_audit(before, _PURGE_BATCH)
+            purged += deleted
+            if deleted < _PURGE_BATCH:
+                break
+    print(f"purged {purged} audit records from before {format_timestamp(before)} ({days} days)")
+    return 0
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 0 <= days <= 36_500:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range: 0 to 36500 days")
+    return days
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Add ``audit``'s options."""
+    """Add ``audit``'s options, and ``audit purge``."""
     add_store_arguments(parser)
     parser.add_argument("--user", metavar="U", help="only records of this user")
     parser.add_argument(
@@ -172,3 +209,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--json", action="store_true", help="one JSON object per line (JSON Lines), to archive"
     )
     parser.set_defaults(run=_run)
+    actions = parser.add_subparsers(dest="audit_action", metavar="ACTION")
+    purge = actions.add_parser(
+        "purge",
+        help="delete the records older than audit.retain_days (or --older-than)",
+        description="Delete the audit records older than audit.retain_days, now (the "
+        "server deletes them an hour's batch at a time).",
+    )
+    add_store_arguments(purge, inherited=True)
+    purge.add_argument(
+        "--older-than",
+        type=_days,
+        metavar="DAYS",
+        help="delete records older than this many days (default: audit.retain_days)",
+    )
+    purge.set_defaults(run=_purge)

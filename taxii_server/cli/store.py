@@ -43,17 +43,21 @@ class AdminContext:
     storage: Storage
 
 
-def add_store_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--config`` and ``--storage`` to a subcommand's parser."""
+def add_store_arguments(parser: argparse.ArgumentParser, *, inherited: bool = False) -> None:
+    """Add ``--config`` and ``--storage`` to a subcommand's parser (``inherited``: to
+    a sub-subcommand's, whose parent has them too: given before it, they still count)."""
+    default = argparse.SUPPRESS if inherited else None
     parser.add_argument(
         "--config",
         metavar="FILE",
+        default=default,
         help="TOML configuration file (default: $ATLAS_TAXII_CONFIG, else the demo's store, "
         "./atlas-demo/atlas.db, if there is one)",
     )
     parser.add_argument(
         "--storage",
         metavar="URL",
+        default=default,
         help="storage URL, overriding the configuration (sqlite:///path.db, postgresql://…)",
     )
 

@@ -233,7 +233,8 @@ class StatusDetail:
 class Status:
     """A status resource (TAXII 2.1 §4.3) together with who may read it.
 
-    ``owner`` is the user who posted (``None`` for anonymous, which never writes);
+    ``owner`` is the user who posted (``None`` once that user is deleted: a status
+    never passes to a later user of the same name; anonymous callers never write);
     ``collection_id`` is the collection written to.  ``updated`` is the last time a
     backend changed it, so a status abandoned by a killed worker can be told apart from
     one in progress.
@@ -318,10 +319,11 @@ class AuditRecord:
     manifest entries, or versions) served, posted or deleted.  ``object_id`` names the
     object of the object, versions and delete endpoints; ``status_id`` the status of an
     add.  ``first``/``last`` are the ``date_added`` of the first and last item served
-    (``None`` for writes and empty pages): with the collection and ``query`` (the
-    filters as decided, e.g. ``match[type]=indicator``) they say exactly which objects
-    a page held.  ``seq`` is assigned by the store when the record is appended (0
-    before) and orders the log.
+    (``None`` for writes and empty pages): with the collection, ``query`` (the caller's
+    clearance and the filters as decided, e.g. ``tlp=red&match[type]=indicator``) and
+    ``added_after`` (the filter that changes from poll to poll, kept apart so that
+    ``query`` repeats) they say exactly which objects a page held.  ``seq`` is
+    assigned by the store when the record is appended (0 before) and orders the log.
     """
 
     time: int
@@ -336,6 +338,7 @@ class AuditRecord:
     first: int | None = None
     last: int | None = None
     query: str = ""
+    added_after: int | None = None
     seq: int = 0
 
 
@@ -431,7 +434,8 @@ class Storage(Protocol):
     # -- status (TAXII 2.1 §4.3) ----------------------------------------------------
     def create_status(self, status: Status) -> None:
         """Store a new status; :class:`StorageNotFound` for an unknown collection,
-        :class:`StorageConflict` for an id already used."""
+        :class:`StorageConflict` for an id already used.  An owner who no longer
+        exists (deleted while posting) is stored as ``None``."""
 
     def get_status(self, api_root: str, status_id: str) -> Status | None: ...
 
@@ -447,8 +451,9 @@ class Storage(Protocol):
         """Create or replace a user."""
 
     def delete_user(self, name: str) -> None:
-        """Delete a user with their keys and grants; :class:`StorageNotFound` when
-        there is none."""
+        """Delete a user with their keys and grants, and disown their statuses (their
+        ``owner`` becomes ``None``: admins read them, a later user of the same name
+        does not); :class:`StorageNotFound` when there is none."""
 
     def add_api_key(self, key: ApiKey) -> None:
         """Store a key; :class:`StorageNotFound` for an unknown user,
@@ -475,10 +480,15 @@ class Storage(Protocol):
         """Append ``record`` (its ``seq`` is ignored) in its own transaction, durable
         when this returns: the server answers a request only after its record is
         stored.  Records are never changed, and are kept when their user or collection
-        is deleted."""
+        is deleted; they are deleted only by :meth:`purge_audit`."""
 
     def query_audit(self, query: AuditQuery) -> list[AuditRecord]:
         """The records ``query`` selects, each with its ``seq``, in ``seq`` order."""
+
+    def purge_audit(self, older_than: int, limit: int) -> int:
+        """Delete at most ``limit`` records whose ``time`` is before ``older_than``,
+        oldest first, and return how many were deleted (fewer than ``limit``: none of
+        that age is left)."""
 
     # -- failed logins ----------------------------------------------------------------------
     def count_login_failure(self, address: str, window: int) -> int:
@@ -489,3 +499,13 @@ class Storage(Protocol):
 
     def login_failures(self, address: str, window: int) -> int:
         """How many failed logins from ``address`` window ``window`` holds (0 if none)."""
+
+    # -- requests without credentials ---------------------------------------------------------
+    def count_request(self, address: str, window: int) -> None:
+        """Count one request from ``address`` in time window ``window``, across every
+        process and host using this store.  Counts of windows before ``window - 1`` may
+        be forgotten."""
+
+    def request_counts(self, address: str, window: int) -> tuple[int, int]:
+        """How many requests from ``address`` windows ``window - 1`` and ``window``
+        hold (0 for none)."""

@@ -374,6 +374,7 @@ class MongoStorage:
                     f"status {status.id}: collection {status.collection_id} does not exist"
                 )
             mongo_status.insert_status(self._conn.database, status, seq)
+            mongo_accounts.check_status_owner(self._conn.database, status.id, status.owner)
 
     def get_status(self, api_root: str, status_id: str) -> Status | None:
         with self._conn.translated():
@@ -447,6 +448,10 @@ class MongoStorage:
         with self._conn.translated():
             return mongo_audit.select_audit(self._conn.database, query)
 
+    def purge_audit(self, older_than: int, limit: int) -> int:
+        with self._conn.translated():
+            return mongo_audit.purge_audit(self._conn.database, older_than, limit)
+
     def count_login_failure(self, address: str, window: int) -> int:
         with self._conn.translated():
             return mongo_audit.count_login_failure(self._conn.database, address, window)
@@ -454,6 +459,14 @@ class MongoStorage:
     def login_failures(self, address: str, window: int) -> int:
         with self._conn.translated():
             return mongo_audit.login_failures(self._conn.database, address, window)
+
+    def count_request(self, address: str, window: int) -> None:
+        with self._conn.translated():
+            mongo_audit.count_request(self._conn.database, address, window)
+
+    def request_counts(self, address: str, window: int) -> tuple[int, int]:
+        with self._conn.translated():
+            return mongo_audit.request_counts(self._conn.database, address, window)
 
 
 if TYPE_CHECKING:

@@ -30,9 +30,11 @@ from taxii_server.storage.base import (
     StorageNotFound,
     User,
 )
+from taxii_server.storage.mongo_status import STATUSES
 
 __all__ = [
     "add_api_key",
+    "check_status_owner",
     "delete_api_key",
     "delete_user",
     "get_api_key",
@@ -94,6 +96,18 @@ def delete_user(database: Database[dict[str, Any]], name: str) -> None:
 def _sweep(database: Database[dict[str, Any]], name: str) -> None:
     database[API_KEYS].delete_many({"user": name})
     database[GRANTS].delete_many({"user": name})
+    # Statuses outlive their poster, for admins: a later user of the name must not
+    # read them (mongo_status.insert_status checks the other way round).
+    database[STATUSES].update_many({"owner": name}, {"$set": {"owner": None}})
+
+
+def check_status_owner(
+    database: Database[dict[str, Any]], status_id: str, owner: str | None
+) -> None:
+    """After storing a status: disown it if its owner was deleted meanwhile (written
+    then checked, as keys and grants are; ``delete_user`` sweeps the other way)."""
+    if owner is not None and not _user_exists(database, owner):
+        database[STATUSES].update_one({"_id": status_id, "owner": owner}, {"$set": {"owner": None}})
 
 
 def _user_exists(database: Database[dict[str, Any]], name: str) -> bool:

@@ -7,7 +7,12 @@ PostgreSQL sequence, ``seq`` values are unique and increasing per writer, but a 
 may become visible after one with a higher ``seq`` written at the same moment by
 another process.
 
-A failed login is one upsert incrementing the count of ``(window, address)``.
+Records are not made compact as the SQL store's are (texts stored once, records
+holding ids): WiredTiger compresses every collection's blocks (snappy, by default),
+which takes out the repetition.  Retention deletes the oldest records in batches.
+
+A failed login is one upsert incrementing the count of ``(window, address)``; so is
+an anonymous request, in ``request_counts``.
 """
 
 from __future__ import annotations
@@ -23,10 +28,21 @@ from pymongo.database import Database
 from taxii_server.storage.base import AuditQuery, AuditRecord
 from taxii_server.storage.mongo_schema import next_number
 
-__all__ = ["count_login_failure", "insert_audit", "login_failures", "select_audit"]
+__all__ = [
+    "FAILURES",
+    "REQUESTS",
+    "count_login_failure",
+    "count_request",
+    "insert_audit",
+    "login_failures",
+    "purge_audit",
+    "request_counts",
+    "select_audit",
+]
 
 AUDIT: Final = "audit_log"
 FAILURES: Final = "login_failures"
+REQUESTS: Final = "request_counts"
 _AUDIT_SEQ: Final = "audit-seq"
 # Every field of a record but ``seq``, which is the document's ``_id``.
 _FIELDS: Final = tuple(f.name for f in dataclasses.fields(AuditRecord) if f.name != "seq")
@@ -39,7 +55,9 @@ def insert_audit(database: Database[dict[str, Any]], record: AuditRecord) -> Non
 
 
 def _record(doc: dict[str, Any]) -> AuditRecord:
-    return AuditRecord(**{name: doc[name] for name in _FIELDS}, seq=doc["_id"])
+    # .get: records written before a field existed (added_after) lack it.
+    fields: dict[str, Any] = {name: doc.get(name) for name in _FIELDS}
+    return AuditRecord(**fields, seq=doc["_id"])
 
 
 def select_audit(database: Database[dict[str, Any]], query: AuditQuery) -> list[AuditRecord]:
@@ -62,24 +80,65 @@ def select_audit(database: Database[dict[str, Any]], query: AuditQuery) -> list[
     return [_record(doc) for doc in cursor]
 
 
-def count_login_failure(database: Database[dict[str, Any]], address: str, window: int) -> int:
-    """Add one failure for ``address`` in ``window``; forget windows before the last
-    one; return the window's count."""
-    failures = database[FAILURES]
-    failures.delete_many({"window": {"$lt": window - 1}})
+def purge_audit(database: Database[dict[str, Any]], older_than: int, limit: int) -> int:
+    """Delete up to ``limit`` records from before ``older_than``, oldest first."""
+    doomed = [
+        doc["_id"]
+        for doc in database[AUDIT]
+        .find({"time": {"$lt": older_than}}, {"_id": True})
+        .sort("time", pymongo.ASCENDING)
+        .limit(limit)
+    ]
+    if not doomed:
+        return 0
+    return int(database[AUDIT].delete_many({"_id": {"$in": doomed}}).deleted_count)
+
+
+# Each count's collection and the field that holds it.
+_FIELD: Final = {FAILURES: "failures", REQUESTS: "requests"}
+
+
+def _count(database: Database[dict[str, Any]], name: str, address: str, window: int) -> int:
+    """Add one to the count of ``(window, address)`` in collection ``name``; forget
+    windows before the last one; return the window's count."""
+    counts, field = database[name], _FIELD[name]
+    counts.delete_many({"window": {"$lt": window - 1}})
     key = {"_id": f"{window}|{address}"}
-    update = {"$inc": {"failures": 1}, "$setOnInsert": {"window": window, "address": address}}
+    update = {"$inc": {field: 1}, "$setOnInsert": {"window": window, "address": address}}
     try:
-        found = failures.find_one_and_update(
+        found = counts.find_one_and_update(
             key, update, upsert=True, return_document=ReturnDocument.AFTER
         )
     except pymongo.errors.DuplicateKeyError:
-        # Two first failures at once: the other upsert created the document.
-        found = failures.find_one_and_update(key, update, return_document=ReturnDocument.AFTER)
-    return 0 if found is None else int(found["failures"])
+        # Two first counts at once: the other upsert created the document.
+        found = counts.find_one_and_update(key, update, return_document=ReturnDocument.AFTER)
+    return 0 if found is None else int(found[field])
+
+
+def _counted(database: Database[dict[str, Any]], name: str, address: str, window: int) -> int:
+    found = database[name].find_one({"_id": f"{window}|{address}"})
+    return 0 if found is None else int(found[_FIELD[name]])
+
+
+def count_login_failure(database: Database[dict[str, Any]], address: str, window: int) -> int:
+    """Add one failure for ``address`` in ``window``; return the window's count."""
+    return _count(database, FAILURES, address, window)
 
 
 def login_failures(database: Database[dict[str, Any]], address: str, window: int) -> int:
     """The failures ``address`` has in ``window``."""
-    found = database[FAILURES].find_one({"_id": f"{window}|{address}"})
-    return 0 if found is None else int(found["failures"])
+    return _counted(database, FAILURES, address, window)
+
+
+def count_request(database: Database[dict[str, Any]], address: str, window: int) -> None:
+    """Count one request of ``address`` in ``window``."""
+    _count(database, REQUESTS, address, window)
+
+
+def request_counts(
+    database: Database[dict[str, Any]], address: str, window: int
+) -> tuple[int, int]:
+    """The requests ``address`` made in the window before ``window``, and in it."""
+    return _counted(database, REQUESTS, address, window - 1), _counted(
+        database, REQUESTS, address, window
+    )

@@ -36,6 +36,9 @@ Collections (version 1):
     Keyed by name, key id, (user, collection id), name, name.
 ``audit_log`` / ``login_failures``
     Audit records keyed by their ``seq``; failed-login counts per (window, address).
+
+Version 2 (issue 9): ``request_counts``, anonymous requests per (window, address),
+indexed by window; statuses of users deleted before it lose their owner.
 ``meta``
     The schema version, the migration lease and counters (``collection-seq``,
     ``audit-seq``).
@@ -103,6 +106,14 @@ class Migration:
 
 _UP = pymongo.ASCENDING
 
+
+def _disown_statuses_of_removed_users(database: Database[dict[str, Any]]) -> None:
+    """Statuses of users deleted before version 2 lose their owner (admins still read
+    them; a later user of the same name does not).  Idempotent."""
+    users = [doc["_id"] for doc in database["users"].find({}, {"_id": True})]
+    database["statuses"].update_many({"owner": {"$nin": [*users, None]}}, {"$set": {"owner": None}})
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "initial schema",
@@ -162,6 +173,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             Index("audit_log", (("time", _UP),), "audit_log_time"),
             Index("login_failures", (("window", _UP),), "login_failures_window"),
         ),
+    ),
+    Migration(
+        "anonymous request counts, statuses of removed users (issue 9)",
+        indexes=(Index("request_counts", (("window", _UP),), "request_counts_window"),),
+        steps=(_disown_statuses_of_removed_users,),
     ),
 )
 

@@ -135,6 +135,7 @@ class SqlStorage:
         """Use ``database``, whose schema the caller has checked (see
         :func:`open_store`)."""
         self._db = database
+        self._audit_names = sql_audit.AuditNames()
 
     def __repr__(self) -> str:
         return f"<SqlStorage {self._db.location}>"
@@ -362,9 +363,13 @@ class SqlStorage:
             )
 
     def delete_user(self, name: str) -> None:
-        """Delete a user with their keys and grants."""
+        """Delete a user with their keys and grants, and disown their statuses (admins
+        still read them; a later user of the same name does not)."""
         with self._db.transaction(Mode.WRITE) as tx:
+            # The user's row first: on PostgreSQL that waits for a status being stored
+            # under their name (sql_status.insert_status), which the update then sees.
             deleted = tx.run("DELETE FROM users WHERE name = ?", (name,))
+            tx.run("UPDATE statuses SET owner = NULL WHERE owner = ?", (name,))
         if not deleted:
             raise StorageNotFound(f"no user named {name!r}")
 
@@ -445,11 +450,16 @@ class SqlStorage:
     def record_audit(self, record: AuditRecord) -> None:
         """Append one audit record, durable when this returns."""
         with self._db.transaction(Mode.WRITE) as tx:
-            sql_audit.insert_audit(tx, record)
+            written = sql_audit.insert_audit(tx, record, self._audit_names)
+        self._audit_names.remember(written)  # committed: the ids exist
 
     def query_audit(self, query: AuditQuery) -> list[AuditRecord]:
         with self._db.transaction(Mode.READ) as tx:
             return sql_audit.select_audit(tx, query)
+
+    def purge_audit(self, older_than: int, limit: int) -> int:
+        with self._db.transaction(Mode.WRITE) as tx:
+            return sql_audit.purge_audit(tx, older_than, limit)
 
     def count_login_failure(self, address: str, window: int) -> int:
         with self._db.transaction(Mode.WRITE) as tx:
@@ -458,6 +468,14 @@ class SqlStorage:
     def login_failures(self, address: str, window: int) -> int:
         with self._db.transaction(Mode.READ) as tx:
             return sql_audit.login_failures(tx, address, window)
+
+    def count_request(self, address: str, window: int) -> None:
+        with self._db.transaction(Mode.WRITE) as tx:
+            sql_audit.count_request(tx, address, window)
+
+    def request_counts(self, address: str, window: int) -> tuple[int, int]:
+        with self._db.transaction(Mode.READ) as tx:
+            return sql_audit.request_counts(tx, address, window)
 
 
 if TYPE_CHECKING:

@@ -62,6 +62,9 @@ class Dialect:
     #: A query with one parameter, a table name, returning a row when the table exists.
     table_exists: str
     for_update: str = ""
+    #: Ends a read of a row that must not be deleted before this transaction commits
+    #: (a status's owner); SQLite's write lock already excludes every other writer.
+    for_key_share: str = ""
     #: A statement serialising schema upgrades, run first in each migration
     #: transaction (SQLite needs none: ``BEGIN IMMEDIATE`` already excludes writers).
     migration_lock: str = ""

@@ -66,6 +66,11 @@ POSTGRES = Dialect(
         "body_function": _BODY_FUNCTION,
         "body_doc": ",\n doc JSONB GENERATED ALWAYS AS (atlas_taxii_body_doc(data)) STORED",
         "without_rowid": "",
+        # Records copied with their seq (schema 4): new ones continue after them.
+        "continue_audit_seq": (
+            "SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), "
+            "(SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_log), false)"
+        ),
     },
     table_exists=(
         "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = ?"
@@ -73,6 +78,7 @@ POSTGRES = Dialect(
     # Serialises writers of a collection; NO KEY: foreign-key checks from other
     # tables (a status or grant being created for the collection) need not wait.
     for_update=" FOR NO KEY UPDATE",
+    for_key_share=" FOR KEY SHARE",
     percent_placeholders=True,
     objects_with_ids=(
         "(SELECT ?::bigint AS seq) AS c CROSS JOIN unnest(ARRAY[{marks}]::text[]) AS wanted(id) "

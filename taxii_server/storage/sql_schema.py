@@ -49,6 +49,23 @@ Tables (version 3):
     the key, no index on object ids to maintain) and deletes them as a range.  On
     SQLite both are ``WITHOUT ROWID``: a row is written to one B-tree, not to a table
     and two indexes.
+
+Tables (version 4, one step: issue 9, items 6 and 10):
+
+``audit_names`` / ``audit_log``
+    The audit log made compact: each text of a record (action, user, address, API
+    root, collection id, query, object id) is a row of ``audit_names`` once, and a
+    record holds its ids (:mod:`.sql_audit`); ``added_after``, which changes at every
+    poll, is a number of its own.  Records keep their ``seq`` (those written before
+    keep ``added_after`` in their query text).
+    ``last_used`` (a time) lets names that no record needs any more be purged with the
+    records.  No foreign keys: a record is one insert, checking nothing.
+``request_counts``
+    Requests per client address and minute of callers without credentials, shared by
+    every worker and host (the anonymous request limit), keyed by (minute, address).
+``statuses.owner``
+    Statuses of users deleted before this version lose their owner (admins still read
+    them; a later user of the same name does not).
 """
 
 from __future__ import annotations
@@ -213,6 +230,72 @@ MIGRATIONS: tuple[Migration, ...] = (
                 SELECT status, position, state, object_id, version, message
                 FROM status_details WHERE state <> 0""",
             "DROP TABLE status_details",
+        ),
+    ),
+    Migration(
+        "compact audit records, anonymous request counts, statuses of removed users",
+        (
+            """CREATE TABLE audit_names (
+                id {serial_pk},
+                name TEXT NOT NULL UNIQUE,
+                last_used BIGINT NOT NULL
+            )""",
+            "CREATE INDEX audit_names_used ON audit_names (last_used)",
+            "DROP INDEX audit_log_time",
+            "ALTER TABLE audit_log RENAME TO audit_log_v3",
+            # Widest first: PostgreSQL pads each column to its alignment.
+            """CREATE TABLE audit_log (
+                seq {serial_pk},
+                time_us BIGINT NOT NULL,
+                first_added BIGINT,
+                last_added BIGINT,
+                added_after BIGINT,
+                action INTEGER NOT NULL,
+                object_count INTEGER NOT NULL,
+                user_ref INTEGER,
+                address INTEGER NOT NULL,
+                api_root INTEGER NOT NULL,
+                collection INTEGER NOT NULL,
+                query INTEGER NOT NULL,
+                object_ref INTEGER,
+                status_id TEXT
+            )""",
+            "CREATE INDEX audit_log_time ON audit_log (time_us)",
+            """INSERT INTO audit_names (name, last_used)
+                SELECT name, MAX(used) FROM (
+                    SELECT action AS name, time_us AS used FROM audit_log_v3
+                    UNION ALL SELECT user_name, time_us FROM audit_log_v3
+                        WHERE user_name IS NOT NULL
+                    UNION ALL SELECT address, time_us FROM audit_log_v3
+                    UNION ALL SELECT api_root, time_us FROM audit_log_v3
+                    UNION ALL SELECT collection_id, time_us FROM audit_log_v3
+                    UNION ALL SELECT query, time_us FROM audit_log_v3
+                    UNION ALL SELECT object_id, time_us FROM audit_log_v3
+                        WHERE object_id IS NOT NULL
+                ) named GROUP BY name""",
+            """INSERT INTO audit_log (seq, time_us, action, object_count, user_ref, address,
+                    api_root, collection, query, object_ref, status_id, first_added,
+                    last_added)
+                SELECT o.seq, o.time_us,
+                    (SELECT id FROM audit_names WHERE name = o.action), o.object_count,
+                    (SELECT id FROM audit_names WHERE name = o.user_name),
+                    (SELECT id FROM audit_names WHERE name = o.address),
+                    (SELECT id FROM audit_names WHERE name = o.api_root),
+                    (SELECT id FROM audit_names WHERE name = o.collection_id),
+                    (SELECT id FROM audit_names WHERE name = o.query),
+                    (SELECT id FROM audit_names WHERE name = o.object_id),
+                    o.status_id, o.first_added, o.last_added
+                FROM audit_log_v3 o""",
+            "{continue_audit_seq}",
+            "DROP TABLE audit_log_v3",
+            """CREATE TABLE request_counts (
+                time_window BIGINT NOT NULL,
+                address TEXT NOT NULL,
+                requests INTEGER NOT NULL,
+                PRIMARY KEY (time_window, address)
+            ){without_rowid}""",
+            """UPDATE statuses SET owner = NULL
+                WHERE owner IS NOT NULL AND owner NOT IN (SELECT name FROM users)""",
         ),
     ),
 )

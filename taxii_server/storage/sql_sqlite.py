@@ -50,6 +50,7 @@ SQLITE = Dialect(
         "body_doc": "",
         # A table stored as its primary key's B-tree alone: one B-tree per row written.
         "without_rowid": " WITHOUT ROWID",
+        "continue_audit_seq": "",  # AUTOINCREMENT continues after the largest seq
     },
     table_exists="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
     # Without statistics SQLite answers "match[id] ORDER BY date_added" by walking the

@@ -45,12 +45,21 @@ _ENTRY_ROW = ("status", "position", "state", "object_id", "version", "message")
 
 
 def insert_status(tx: Transaction, status: Status) -> None:
-    """Store a new status with its entries: successes, failures, then pendings."""
+    """Store a new status with its entries: successes, failures, then pendings.
+
+    Its owner is kept only if that user still exists, and cannot be deleted before this
+    commits (``delete_user`` disowns their statuses, so a later user of the same name
+    never reads them)."""
     row = tx.row("SELECT seq FROM collections WHERE id = ?", (status.collection_id,))
     if row is None:
         raise StorageNotFound(
             f"status {status.id}: collection {status.collection_id} does not exist"
         )
+    owner = status.owner
+    if owner is not None and not tx.row(
+        f"SELECT 1 FROM users WHERE name = ?{tx.dialect.for_key_share}", (owner,)
+    ):
+        owner = None  # removed while posting: the status is for admins alone
     tx.run(
         "INSERT INTO statuses (id, api_root, collection, owner, request_timestamp, updated, "
         "total_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -58,7 +67,7 @@ def insert_status(tx: Transaction, status: Status) -> None:
             status.id,
             status.api_root,
             row[0],
-            status.owner,
+            owner,
             status.request_timestamp,
             status.updated,
             status.total_count,

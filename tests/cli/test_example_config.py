@@ -11,6 +11,7 @@ from taxii_server.settings import (
     CollectionConfig,
     Settings,
     TrustedKeyConfig,
+    _key_in_section,
     load_settings,
 )
 
@@ -38,7 +39,7 @@ def test_the_example_names_every_setting() -> None:
     mentioned = _keys_mentioned(text)
     data = tomllib.loads(text)
     scalars = {f.name for f in fields(Settings)} - {"api_roots", "collections", "trusted_keys"}
-    in_file = {"url" if name == "storage_url" else name for name in scalars}
+    in_file = {_key_in_section(name) for name in scalars}
     assert in_file <= mentioned, sorted(in_file - mentioned)
     assert {f.name for f in fields(ApiRootConfig)} <= mentioned
     assert {f.name for f in fields(CollectionConfig)} <= mentioned

@@ -192,3 +192,33 @@ def test_records_hold_no_secrets_or_contents(make_app: Callable[..., Flask], wor
     text = repr(_records(world))
     for secret in (secret_name, password_of("alice"), world.api_keys["bob"], "[ipv4-addr"):
         assert secret not in text
+
+
+def test_records_past_retention_are_purged_as_the_server_runs(
+    make_app: Callable[..., Flask], world: World, clock: Any
+) -> None:
+    client = make_app(audit_retain_days=1).test_client()
+    bob = {"Authorization": basic("bob", password_of("bob")), "Accept": TAXII}
+
+    def read() -> None:
+        assert client.get(OBJECTS, headers=bob).status_code == 200
+
+    read()
+    first = _records(world)
+    clock.advance(2 * 86_400)
+    read()  # its record is written, then the purge that is due runs
+    assert [r.seq for r in _records(world)] == [first[-1].seq + 1]
+    clock.advance(1800)  # within the hour: no purge, even if one were due
+    read()
+    assert len(_records(world)) == 2
+
+
+def test_nothing_is_purged_when_retention_is_zero(
+    make_app: Callable[..., Flask], world: World, clock: Any
+) -> None:
+    client = make_app(audit_retain_days=0).test_client()
+    bob = {"Authorization": basic("bob", password_of("bob")), "Accept": TAXII}
+    for _ in range(2):
+        assert client.get(OBJECTS, headers=bob).status_code == 200
+        clock.advance(20 * 365 * 86_400)
+    assert len(_records(world)) == 2

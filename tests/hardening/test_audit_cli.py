@@ -21,7 +21,8 @@ GONE = "0b1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
 def logged(store: Storage) -> Storage:
     for record in (
         AuditRecord(DAY1, "alice", "192.0.2.1", "community", INDICATORS_ID, "objects", 12,
-                    first=DAY1 - 10, last=DAY1 - 1, query="tlp=amber"),
+                    first=DAY1 - 10, last=DAY1 - 1, query="tlp=amber&match[type]=indicator",
+                    added_after=DAY1 - 20),
         AuditRecord(DAY1 + 1, "bob", "2001:db8::7", "community", INDICATORS_ID, "add", 3,
                     status_id="9a7619de-9821-42ea-a242-380895fd5cb2", query="tlp=green"),
         AuditRecord(DAY2, "alice", "192.0.2.1", "community", GONE, "delete", 1,
@@ -54,7 +55,8 @@ def test_json_lines_hold_every_field(cli: Runner, logged: Storage) -> None:
         "status_id": None,
         "date_added_first": "2024-06-01T07:59:59.999990Z",
         "date_added_last": "2024-06-01T07:59:59.999999Z",
-        "query": "tlp=amber",
+        # added_after is stored apart (it changes at every poll) and printed in place
+        "query": "tlp=amber&added_after=2024-06-01T07:59:59.999980Z&match[type]=indicator",
     }
     assert second["status_id"] == "9a7619de-9821-42ea-a242-380895fd5cb2"
     assert third["object_id"] and fourth["user"] is None
@@ -124,3 +126,35 @@ def test_long_logs_are_read_page_by_page(cli: Runner, store: Storage) -> None:
                                        "objects", n))  # fmt: skip
     counts = [line["count"] for line in _lines(cli("audit", "--json").out)]
     assert counts == list(range(2_500))
+
+
+def test_purge_deletes_records_older_than_the_retention(cli: Runner, logged: Storage) -> None:
+    kept = cli("audit", "purge", "--older-than", "36500")
+    assert kept.status == 0 and kept.out.startswith("purged 0 audit records"), kept.err
+    assert len(_lines(cli("audit", "--json").out)) == 4
+    purged = cli("audit", "purge")  # audit.retain_days: 365, and these are from 2024
+    assert purged.status == 0 and "purged 4 audit records from before" in purged.out
+    assert "(365 days)" in purged.out
+    assert cli("audit", "--json").out == ""
+
+
+def test_purge_with_retention_off_needs_older_than(
+    cli: Runner, logged: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATLAS_TAXII_AUDIT_RETAIN_DAYS", "0")
+    refused = cli("audit", "purge")
+    assert refused.status == 2 and "give --older-than DAYS" in refused.err
+    assert len(_lines(cli("audit", "--json").out)) == 4
+    assert cli("audit", "purge", "--older-than", "0").status == 0
+    assert cli("audit", "--json").out == ""
+
+
+@pytest.mark.parametrize("days", ["-1", "36501", "a week"])
+def test_purge_refuses_a_bad_number_of_days(
+    cli: Runner, logged: Storage, days: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:  # argparse's usage error
+        cli("audit", "purge", "--older-than", days)
+    assert exited.value.code == 2
+    assert "--older-than" in capsys.readouterr().err
+    assert len(_lines(cli("audit", "--json").out)) == 4

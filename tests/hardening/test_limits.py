@@ -59,6 +59,8 @@ def test_the_readme_states_the_defaults_the_code_has() -> None:
         "Objects per page": defaults.default_limit,
         "`next` token lifetime": defaults.next_ttl,
         "Failed logins per client address": defaults.auth_failures_per_minute,
+        "Requests without credentials per client address": (defaults.anonymous_requests_per_minute),
+        "Audit records kept": defaults.audit_retain_days,
         "Status resources kept": defaults.status_ttl,
         "Verified credentials cached": defaults.auth_cache_ttl,
         "Worker timeout": defaults.request_timeout,

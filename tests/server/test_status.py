@@ -12,6 +12,7 @@ from flask import Flask
 
 from taxii_server.app import get_storage
 from taxii_server.service import ABANDONED_MESSAGE
+from taxii_server.storage.base import Grant
 
 from . import data
 from .conftest import (
@@ -150,3 +151,16 @@ def test_status_of_a_request_whose_worker_died_is_reported_truthfully(
     )
     assert {f["message"] for f in settled["failures"]} == {ABANDONED_MESSAGE}
     assert {f["id"] for f in settled["failures"]} == {o["id"] for o in objects[2:]}
+
+
+def test_a_new_user_reusing_a_removed_users_name_cannot_read_their_statuses(
+    taxii: Callable[..., Caller], world: World
+) -> None:
+    status = posted(taxii("alice"))
+    old_alice = world.storage.get_user("alice")
+    assert old_alice is not None
+    world.storage.delete_user("alice")
+    world.storage.put_user(old_alice)  # a new account under the old name
+    world.storage.set_grant(Grant("alice", SHARED, True, True))
+    assert_taxii_error(taxii("alice").get(status_url(status["id"])), 404)
+    assert taxii("root").get(status_url(status["id"])).status_code == 200  # admins still do

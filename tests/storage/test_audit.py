@@ -4,6 +4,7 @@ filtered by user, collection and time, and kept when their user or collection go
 from __future__ import annotations
 
 import multiprocessing
+from dataclasses import replace
 
 import pytest
 
@@ -32,6 +33,7 @@ def _record(n: int, *, user: str | None = "alice", collection_id: str = "c-1") -
         first=T0 + 10 * n if n else None,
         last=T0 + 10 * n + 5 if n else None,
         query="match[type]=indicator" if n % 2 else "",
+        added_after=T0 - n if n % 3 else None,
     )
 
 
@@ -159,3 +161,50 @@ def test_a_second_connection_sees_a_record_at_once(store_url: str, storage: Stor
         assert [r.count for r in other.query_audit(AuditQuery())] == [7]
     finally:
         other.close()
+
+
+DAY = 86_400_000_000
+
+
+def test_purge_deletes_the_oldest_records_in_batches(storage: Storage) -> None:
+    for n in range(12):
+        storage.record_audit(replace(_record(n, user=f"user-{n % 3}"), time=T0 + n * DAY))
+    assert storage.purge_audit(T0 + 10 * DAY, 4) == 4  # a full batch: more may be left
+    assert [r.count for r in storage.query_audit(AuditQuery())][:2] == [4, 5]
+    assert storage.purge_audit(T0 + 10 * DAY, 4) == 4
+    assert storage.purge_audit(T0 + 10 * DAY, 4) == 2  # fewer than the batch: done
+    assert storage.purge_audit(T0 + 10 * DAY, 4) == 0
+    kept = storage.query_audit(AuditQuery())
+    assert [r.count for r in kept] == [10, 11]
+    assert [r.count for r in storage.query_audit(AuditQuery(user="user-1"))] == [10]
+
+
+def test_records_written_after_a_purge_read_back_whole(store_url: str, storage: Storage) -> None:
+    """A purge also forgets texts no record needs any more (SQL); writing them again
+    after it must work from this process and from another that remembers them."""
+    other = open_storage(store_url)
+    try:
+        old = replace(_record(1, user="gone"), time=T0)
+        other.record_audit(old)
+        assert storage.purge_audit(T0 + 400 * DAY, 100) == 1
+        for store in (other, storage):
+            store.record_audit(replace(old, time=T0 + 401 * DAY))
+        records = storage.query_audit(AuditQuery(user="gone"))
+        assert [(r.user, r.address, r.query, r.time) for r in records] == [
+            ("gone", old.address, old.query, T0 + 401 * DAY)
+        ] * 2
+    finally:
+        other.close()
+
+
+def test_request_counts_are_kept_per_address_and_window(storage: Storage) -> None:
+    for _ in range(3):
+        storage.count_request("192.0.2.1", 100)
+    storage.count_request("192.0.2.1", 101)
+    storage.count_request("2001:db8::/64", 101)
+    assert storage.request_counts("192.0.2.1", 101) == (3, 1)
+    assert storage.request_counts("192.0.2.1", 100) == (0, 3)
+    assert storage.request_counts("2001:db8::/64", 101) == (0, 1)
+    assert storage.request_counts("198.51.100.7", 101) == (0, 0)
+    storage.count_request("192.0.2.1", 105)  # older windows may be forgotten
+    assert storage.request_counts("192.0.2.1", 105) == (0, 1)

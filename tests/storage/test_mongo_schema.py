@@ -174,3 +174,19 @@ def test_db_commands_work_on_a_mongodb_store(
     assert capsys.readouterr().out == f"schema upgraded from version 0 to {LATEST}\n"
     assert main(["db", "version", "--storage", blank_url]) == 0
     assert capsys.readouterr().out == f"schema version {LATEST}: up to date\n"
+
+
+def test_version_2_disowns_the_statuses_of_removed_users(
+    blank_url: str, raw: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(mongo_schema, "MIGRATIONS", mongo_schema.MIGRATIONS[:1])
+        patch.setattr(mongo_schema, "LATEST", 1)
+        open_storage(blank_url, migrate=True).close()
+    raw["users"].insert_one({"_id": "kept", "clearance": 1})
+    for status_id, owner in (("s-kept", "kept"), ("s-gone", "gone"), ("s-none", None)):
+        raw["statuses"].insert_one({"_id": status_id, "owner": owner})
+    open_storage(blank_url, migrate=True).close()
+    owners = {doc["_id"]: doc["owner"] for doc in raw["statuses"].find()}
+    assert owners == {"s-kept": "kept", "s-gone": None, "s-none": None}
+    assert "request_counts_window" in raw["request_counts"].index_information()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -13,6 +14,7 @@ from taxii_server.storage.base import (
     Storage,
     StorageConflict,
     StorageNotFound,
+    User,
 )
 from taxii_server.storage.versions import CONFLICT_MESSAGE
 from taxii_server.timestamps import format_timestamp, now_us
@@ -136,3 +138,26 @@ def test_purge_removes_statuses_not_updated_since(storage: Storage, collection: 
     assert storage.get_status(collection.api_root, touched.id) is not None
     assert storage.get_status(collection.api_root, fresh.id) is not None
     assert storage.purge_statuses(ts(50)) == 0
+
+
+def test_a_removed_users_statuses_are_not_a_new_user_of_that_name(
+    storage: Storage, collection: Collection
+) -> None:
+    storage.put_user(User("alice", 1))
+    status = _status(collection, [], owner="alice")
+    storage.create_status(status)
+    stored = storage.get_status(collection.api_root, status.id)
+    assert stored is not None and stored.owner == "alice"
+    storage.delete_user("alice")
+    storage.put_user(User("alice", 1))  # someone else, under the same name
+    disowned = storage.get_status(collection.api_root, status.id)
+    assert disowned == replace(status, owner=None)  # kept, for admins
+
+
+def test_a_status_posted_by_a_user_removed_meanwhile_has_no_owner(
+    storage: Storage, collection: Collection
+) -> None:
+    status = _status(collection, ["indicator--1"], owner="removed-while-posting")
+    storage.create_status(status)
+    stored = storage.get_status(collection.api_root, status.id)
+    assert stored is not None and stored.owner is None
