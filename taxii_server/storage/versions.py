@@ -20,6 +20,7 @@ from taxii_server.timestamps import format_timestamp, now_us
 __all__ = [
     "ALL_CLEARANCES",
     "CONFLICT_MESSAGE",
+    "DATE_ADDED_GRANULE",
     "StatusMoves",
     "VersionRow",
     "assign_date_added",
@@ -159,12 +160,34 @@ def resolve_additions(
     return resolved, added
 
 
-def assign_date_added(added: Sequence[VersionRow], last_date_added: int) -> int:
+#: Every write's ``date_added`` values start on a multiple of this many microseconds
+#: (1 ms): more than a write of ``ADD_CHUNK`` objects uses.
+DATE_ADDED_GRANULE = 1000
+
+
+def assign_date_added(added: list[VersionRow], last_date_added: int) -> int:
     """Give each new version a ``date_added`` after the collection's last one, strictly
     increasing (``+1`` µs each); content-versioned ones take it as their version.
     Called while the collection's write lock is held, as late as possible before the
-    rows are written.  Returns the collection's new ``last_date_added``."""
-    date_added = max(now_us(), last_date_added + 1)
+    rows are written.  Returns the collection's new ``last_date_added``.
+
+    Two rules keep a reader from counting the objects hidden from them (above their
+    TLP clearance) by the gaps between the ``date_added`` values they see:
+
+    * ``added`` is put in order of TLP rank, least restricted first (stable): within a
+      write, every reader's objects come before those hidden from them, without gaps;
+    * a write starts at ``max(now, last + 1)`` rounded up to a multiple of
+      :data:`DATE_ADDED_GRANULE`: a write of at most that many objects ends before the
+      next multiple, so where the next write starts does not depend on how many
+      objects, hidden or not, the last one held.
+
+    Order across writes is commit order, as before; within one write the order is
+    arbitrary anyway (one commit).  Two versions of one object without ``modified``
+    posted in one write are versioned by this order too.
+    """
+    added.sort(key=lambda row: row.tlp)
+    start = max(now_us(), last_date_added + 1)
+    date_added = -(-start // DATE_ADDED_GRANULE) * DATE_ADDED_GRANULE
     for row in added:
         row.date_added = date_added
         if row.by_content:
