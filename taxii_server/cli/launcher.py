@@ -12,8 +12,9 @@ Worker class: ``gthread`` (threads in each worker process) by default.  TAXII cl
 poll over keep-alive connections and POST envelopes of up to ``max_content_length``;
 a ``sync`` worker holds one connection at a time, so one slow client (a SIEM on a slow
 link reading a 10 MB page, or a partner uploading one) blocks a whole process, while a
-``gthread`` worker keeps serving others.  The figures are in docs/server.md and come from
-``python -m benchmarks serve``.
+``gthread`` worker keeps serving others, and ours (:mod:`.workers`) reads request heads
+in its event loop, so idle and slow clients do not hold its threads either.  The
+figures are in docs/server.md and come from ``python -m benchmarks serve``.
 """
 
 from __future__ import annotations

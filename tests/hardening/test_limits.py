@@ -16,7 +16,7 @@ import pytest
 import requests
 from gunicorn.config import Config
 
-from taxii_server.cli import launcher, workers
+from taxii_server.cli import heads, launcher, workers
 from taxii_server.settings import Settings
 from taxii_server.storage import sql_postgres, sql_sqlite
 from taxii_server.storage.base import ObjectQuery
@@ -65,6 +65,9 @@ def test_the_readme_states_the_defaults_the_code_has() -> None:
         "Verified credentials cached": defaults.auth_cache_ttl,
         "Worker timeout": defaults.request_timeout,
         "Silence from a client mid-request": workers.CLIENT_TIMEOUT,
+        "A request's headers": heads.HEAD_TIMEOUT,
+        "A POST body, in all": defaults.request_timeout,
+        "Connections per worker": _gunicorn("worker_connections"),
         "Request line": _gunicorn("limit_request_line"),
         "Request headers": _gunicorn("limit_request_fields"),
         "Keep-alive between requests": _gunicorn("keepalive"),
