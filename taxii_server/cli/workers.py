@@ -179,41 +179,54 @@ class _TimedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships 
     def _await(self, head: PendingHead) -> None:
         head.conn.sock.setblocking(False)
         self._heads[head.conn] = head
-        self.poller.register(head.conn.sock, selectors.EVENT_READ, partial(self._on_event, head))
-        self._on_event(head)
+        # Usually the whole head is there already (a kept-alive connection that became
+        # readable): then it goes to a thread without being watched at all.
+        if self._on_event(head, watched=False):
+            self.poller.register(
+                head.conn.sock, selectors.EVENT_READ, partial(self._on_event, head)
+            )
 
-    def _on_event(self, head: PendingHead, _fileobj: Any = None) -> None:
+    def _on_event(self, head: PendingHead, _fileobj: Any = None, *, watched: bool = True) -> bool:
+        """Read what came; return whether the head is still awaited."""
         before = len(head.data)
         read = read_more(head)
         if read is None:
-            self._drop(head)  # the client went away
-        elif len(head.data) > before and head.complete(self._head_limit, before):
-            self._dispatch(head)
-        elif head.write_wanted != head.watching_writes:  # TLS turns the direction round
+            self._drop(head, watched=watched)  # the client went away
+            return False
+        if len(head.data) > before and head.complete(self._head_limit, before):
+            self._dispatch(head, watched=watched)
+            return False
+        if head.write_wanted != head.watching_writes:  # TLS turns the direction round
             head.watching_writes = head.write_wanted
             events = selectors.EVENT_WRITE if head.write_wanted else selectors.EVENT_READ
-            self.poller.modify(head.conn.sock, events, partial(self._on_event, head))
+            if watched:
+                self.poller.modify(head.conn.sock, events, partial(self._on_event, head))
+            else:
+                self.poller.register(head.conn.sock, events, partial(self._on_event, head))
+                return False  # watched now, for writes
+        return True
 
-    def _dispatch(self, head: PendingHead) -> None:
+    def _dispatch(self, head: PendingHead, *, watched: bool = True) -> None:
         conn = head.conn
-        self._forget(head)
+        self._forget(head, watched=watched)
         if conn.parser is None:
             conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
         conn.parser.unreader.unread(bytes(head.data))
         conn.data_ready = conn.head_read = True
         self.enqueue_req(conn)
 
-    def _forget(self, head: PendingHead) -> None:
+    def _forget(self, head: PendingHead, *, watched: bool = True) -> None:
         del self._heads[head.conn]
-        self._unwatch(head.conn)
+        if watched:
+            self._unwatch(head.conn)
 
     def _unwatch(self, conn: Any) -> None:
         with contextlib.suppress(KeyError, ValueError, OSError):  # closed or not watched
             self.poller.unregister(conn.sock)
 
-    def _drop(self, head: PendingHead, *, answer: bool = False) -> None:
+    def _drop(self, head: PendingHead, *, answer: bool = False, watched: bool = True) -> None:
         """Close a connection whose head did not come; 408 if part of one did."""
-        self._forget(head)
+        self._forget(head, watched=watched)
         if answer and head.data:
             with contextlib.suppress(OSError):  # a best effort: the socket will not block
                 head.conn.sock.send(_HEAD_TIMED_OUT)
