@@ -14,6 +14,7 @@ import http.client
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -38,16 +39,26 @@ def free_port() -> int:
 class ServerProcess:
     """A server subprocess whose output goes to files in ``log_dir``."""
 
-    def __init__(self, argv: Sequence[str], port: int, log_dir: Path, name: str = "server"):
+    def __init__(
+        self,
+        argv: Sequence[str],
+        port: int,
+        log_dir: Path,
+        name: str = "server",
+        *,
+        tls: ssl.SSLContext | None = None,
+    ):
+        """``tls``: the server speaks HTTPS, and this context trusts its certificate."""
         self.argv = list(argv)
         self.port = port
+        self.tls = tls
         self.stdout_path = log_dir / f"{name}.out"
         self.stderr_path = log_dir / f"{name}.err"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, *, ready_marker: str | None = None) -> ServerProcess:
         """Start the process and wait until the port answers HTTP (and, when
@@ -69,7 +80,11 @@ class ServerProcess:
         return self
 
     def _answers(self) -> bool:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        connection = (
+            http.client.HTTPSConnection("127.0.0.1", self.port, timeout=5, context=self.tls)
+            if self.tls
+            else http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        )
         try:
             connection.request("GET", "/taxii2/")
             connection.getresponse().read()

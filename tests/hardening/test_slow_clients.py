@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import http.client
+import ipaddress
 import socket
 import ssl
 import sys
@@ -172,9 +173,7 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .sign(key, hashes.SHA256())
@@ -191,35 +190,13 @@ def _certificate(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class _HttpsProcess(ServerProcess):
-    def __init__(self, *args: object, cafile: Path, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.context = ssl.create_default_context(cafile=str(cafile))
-
-    @property
-    def base_url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def _answers(self) -> bool:
-        connection = http.client.HTTPSConnection(
-            "127.0.0.1", self.port, timeout=5, context=self.context
-        )
-        try:
-            connection.request("GET", "/taxii2/")
-            connection.getresponse().read()
-        except OSError:
-            return False
-        finally:
-            connection.close()
-        return True
-
-
 def test_idle_and_trickling_clients_do_not_stop_an_https_server(tmp_path: Path) -> None:
     cert, key = _certificate(tmp_path)
     live = deploy(tmp_path, f"sqlite:///{tmp_path / 'taxii.db'}", workers=2)
     port = live.settings.port
     argv = [*live.process.argv, "--certfile", str(cert), "--keyfile", str(key)]
-    process = _HttpsProcess(argv, port, tmp_path, cafile=cert)
+    context = ssl.create_default_context(cafile=str(cert))
+    process = ServerProcess(argv, port, tmp_path, tls=context)
     process.start()
     try:
 
@@ -227,7 +204,7 @@ def test_idle_and_trickling_clients_do_not_stop_an_https_server(tmp_path: Path) 
             return socket.create_connection(("127.0.0.1", port), timeout=60)
 
         def handshaken() -> ssl.SSLSocket:  # completes it, then trickles
-            return process.context.wrap_socket(plain(), server_hostname="127.0.0.1")
+            return context.wrap_socket(plain(), server_hostname="127.0.0.1")
 
         def poll() -> int:
             reply = requests.get(
