@@ -367,3 +367,19 @@ def test_bodies_read_in_small_pieces_are_read_whole(client: FlaskClient) -> None
 def test_post_without_trailing_slash_is_not_redirected(taxii: Callable[..., Caller]) -> None:
     response = taxii("alice").post(OBJECTS.rstrip("/"), {"objects": [data.indicator("no-slash")]})
     assert response.status_code == 202
+
+
+def test_a_duplicate_key_is_stored_once_as_it_was_validated(
+    taxii: Callable[..., Caller],
+) -> None:
+    """The last of two equal keys counts, as in every mainstream parser, and the body is
+    stored re-serialised: readers get each key once, the value that was validated."""
+    indicator = data.indicator("duplicate")
+    raw = orjson.dumps(indicator)[:-1] + b',"name":"second"}'
+    response = taxii("alice").post(OBJECTS, b'{"objects": [' + raw + b"]}")
+    assert response.status_code == 202 and orjson.loads(response.data)["success_count"] == 1
+    page = taxii("alice").get(OBJECTS, {"match[id]": indicator["id"]}).data
+    assert page.count(b'"name"') == 1
+    assert objects_of(taxii("alice").get(OBJECTS, {"match[id]": indicator["id"]}))[0]["name"] == (
+        "second"
+    )
