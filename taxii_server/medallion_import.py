@@ -27,8 +27,9 @@ What is imported, and how:
   stores STIX 2.1.
 * **Order**: our store assigns ``date_added`` itself (strictly increasing, so that
   pollers never miss an object).  Objects are added in the order of medallion's
-  ``date_added`` (from the manifest), so their relative order is kept; the absolute
-  values become the time of the import.
+  ``date_added`` (from the manifest), in writes whose TLP levels do not decrease (a
+  write is stamped least restricted first), so their relative order is kept; the
+  absolute values become the time of the import.
 
 Not imported: the discovery title and default API root (server settings in our
 configuration file), status resources (short-lived), and ``can_read``/``can_write``
@@ -40,7 +41,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -326,8 +327,7 @@ def _store(
             )
         ready.extend((entry, new) for new in prepared.valid)
     counts.stored = len(ready)
-    for start in range(0, len(ready), _CHUNK):
-        chunk = ready[start : start + _CHUNK]
+    for chunk in _in_order(ready):
         results = storage.add_objects(collection.id, [new for _, new in chunk])
         for (entry, new), result in zip(chunk, results, strict=True):
             if result.outcome is AddOutcome.ADDED:
@@ -338,6 +338,22 @@ def _store(
                 counts.refusals.append(Refusal(entry.location, new.id, CONFLICT_MESSAGE))
         tell(len(chunk))
     return counts
+
+
+def _in_order(
+    ready: Sequence[tuple[_Entry, NewObject]],
+) -> Iterator[list[tuple[_Entry, NewObject]]]:
+    """Writes of at most :data:`_CHUNK` objects whose TLP ranks do not decrease: a store
+    stamps a write's objects least restricted first (so that gaps in ``date_added`` do
+    not count hidden objects), so only then does ``date_added`` keep the file's order."""
+    chunk: list[tuple[_Entry, NewObject]] = []
+    for item in ready:
+        if chunk and (len(chunk) == _CHUNK or item[1].tlp < chunk[-1][1].tlp):
+            yield chunk
+            chunk = []
+        chunk.append(item)
+    if chunk:
+        yield chunk
 
 
 def _free_title(storage: Storage, api_root: str, title: str) -> str:
