@@ -55,7 +55,7 @@ def _syntax_error(
             f"(about 1,000 levels){at}"
         )
     try:
-        orjson.loads(body)
+        orjson.loads(body if isinstance(body, bytes) else memoryview(body))
     except orjson.JSONDecodeError as error:
         if where:
             return BadRequest(f"the body is not valid JSON: {error.msg}{at}")
@@ -75,7 +75,7 @@ class EnvelopeItems(Sequence[Any]):
     """
 
     def __init__(self, body: bytes, items: list[msgspec.Raw]) -> None:
-        self._body = body
+        self._body = body  # the items are slices of it
         self._items = items
 
     def __len__(self) -> int:
@@ -95,7 +95,7 @@ class EnvelopeItems(Sequence[Any]):
         try:
             return _VALUE.decode(self._items[index])
         except (msgspec.MsgspecError, RecursionError) as exc:
-            raise _syntax_error(self._body, exc, f"$.objects[{index}]") from None
+            raise _syntax_error(self._items[index], exc, f"$.objects[{index}]") from None
 
     def __iter__(self) -> Iterator[Any]:
         for index in range(len(self._items)):
