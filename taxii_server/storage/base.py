@@ -281,7 +281,8 @@ class User:
 @dataclass(frozen=True, slots=True)
 class ApiKey:
     """An API key.  ``key_id`` is the public, indexed part of the key; ``secret_hash``
-    a slow salted hash of the secret part.  ``created`` is in microseconds."""
+    a hash of the secret part (SHA-256, or scrypt for keys made before; see
+    ``taxii_server.credentials``).  ``created`` is in microseconds."""
 
     key_id: str
     user: str
@@ -461,6 +462,10 @@ class Storage(Protocol):
     def delete_api_key(self, key_id: str) -> None:
         """Delete a key; :class:`StorageNotFound` when there is none."""
 
+    def replace_api_key_hash(self, key_id: str, old: str, new: str) -> bool:
+        """Set the key's ``secret_hash`` to ``new`` if it is still ``old``; whether it
+        was replaced (not when the key is gone or its hash changed meanwhile)."""
+
     def set_grant(self, grant: Grant) -> None:
         """Create or replace the grant for (user, collection); a grant with neither
         right removes it.  :class:`StorageNotFound` for an unknown user or
@@ -481,11 +486,11 @@ class Storage(Protocol):
         """The records ``query`` selects, each with its ``seq``, in ``seq`` order."""
 
     # -- failed logins ----------------------------------------------------------------------
-    def count_login_failure(self, address: str, window: int) -> int:
-        """Count one failed login from ``address`` in time window ``window`` (an integer
-        such as the minute since the epoch) and return how many that window now holds,
-        across every process and host using this store.  Counts of windows before
-        ``window - 1`` may be forgotten."""
+    def record_login_failure(self, address: str, time: int, *, forget_before: int) -> None:
+        """Record one failed login from ``address`` at ``time`` (microseconds), seen by
+        every process and host using this store.  Failures (of any address) before
+        ``forget_before`` may be forgotten."""
 
-    def login_failures(self, address: str, window: int) -> int:
-        """How many failed logins from ``address`` window ``window`` holds (0 if none)."""
+    def login_failures(self, address: str, since: int) -> list[int]:
+        """The times of the failed logins from ``address`` after ``since``, oldest
+        first."""

@@ -422,6 +422,11 @@ class MongoStorage:
         with self._conn.translated():
             mongo_accounts.delete_api_key(self._conn.database, key_id)
 
+    def replace_api_key_hash(self, key_id: str, old: str, new: str) -> bool:
+        """Set the key's hash to ``new`` if it is still ``old``."""
+        with self._conn.translated():
+            return mongo_accounts.replace_api_key_hash(self._conn.database, key_id, old, new)
+
     def set_grant(self, grant: Grant) -> None:
         """Create or replace the grant for (user, collection); a grant with neither
         right removes it."""
@@ -447,13 +452,13 @@ class MongoStorage:
         with self._conn.translated():
             return mongo_audit.select_audit(self._conn.database, query)
 
-    def count_login_failure(self, address: str, window: int) -> int:
+    def record_login_failure(self, address: str, time: int, *, forget_before: int) -> None:
         with self._conn.translated():
-            return mongo_audit.count_login_failure(self._conn.database, address, window)
+            mongo_audit.record_login_failure(self._conn.database, address, time, forget_before)
 
-    def login_failures(self, address: str, window: int) -> int:
+    def login_failures(self, address: str, since: int) -> list[int]:
         with self._conn.translated():
-            return mongo_audit.login_failures(self._conn.database, address, window)
+            return mongo_audit.login_failures(self._conn.database, address, since)
 
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""The audit log and the failed-login counts in MongoDB.
+"""The audit log and the failed logins in MongoDB.
 
 An audit record takes its ``seq`` from a counter in ``meta`` and is inserted under it
 as its ``_id``: two round trips, written with the client's majority, journaled write
@@ -7,7 +7,9 @@ PostgreSQL sequence, ``seq`` values are unique and increasing per writer, but a 
 may become visible after one with a higher ``seq`` written at the same moment by
 another process.
 
-A failed login is one upsert incrementing the count of ``(window, address)``.
+A failed login is one document ``{address, time}``, inserted after deleting the
+failures too old to matter; the limit counts an address's documents of the last
+minute (a sliding window).
 """
 
 from __future__ import annotations
@@ -17,16 +19,15 @@ from typing import Any, Final
 
 import pymongo
 import pymongo.errors
-from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from taxii_server.storage.base import AuditQuery, AuditRecord
 from taxii_server.storage.mongo_schema import next_number
 
-__all__ = ["count_login_failure", "insert_audit", "login_failures", "select_audit"]
+__all__ = ["insert_audit", "login_failures", "record_login_failure", "select_audit"]
 
 AUDIT: Final = "audit_log"
-FAILURES: Final = "login_failures"
+FAILURES: Final = "failed_logins"
 _AUDIT_SEQ: Final = "audit-seq"
 # Every field of a record but ``seq``, which is the document's ``_id``.
 _FIELDS: Final = tuple(f.name for f in dataclasses.fields(AuditRecord) if f.name != "seq")
@@ -62,24 +63,21 @@ def select_audit(database: Database[dict[str, Any]], query: AuditQuery) -> list[
     return [_record(doc) for doc in cursor]
 
 
-def count_login_failure(database: Database[dict[str, Any]], address: str, window: int) -> int:
-    """Add one failure for ``address`` in ``window``; forget windows before the last
-    one; return the window's count."""
+def record_login_failure(
+    database: Database[dict[str, Any]], address: str, time: int, forget_before: int
+) -> None:
+    """Record one failure of ``address`` at ``time``; forget every failure before
+    ``forget_before``."""
     failures = database[FAILURES]
-    failures.delete_many({"window": {"$lt": window - 1}})
-    key = {"_id": f"{window}|{address}"}
-    update = {"$inc": {"failures": 1}, "$setOnInsert": {"window": window, "address": address}}
-    try:
-        found = failures.find_one_and_update(
-            key, update, upsert=True, return_document=ReturnDocument.AFTER
-        )
-    except pymongo.errors.DuplicateKeyError:
-        # Two first failures at once: the other upsert created the document.
-        found = failures.find_one_and_update(key, update, return_document=ReturnDocument.AFTER)
-    return 0 if found is None else int(found["failures"])
+    failures.delete_many({"time": {"$lt": forget_before}})
+    failures.insert_one({"address": address, "time": time})
 
 
-def login_failures(database: Database[dict[str, Any]], address: str, window: int) -> int:
-    """The failures ``address`` has in ``window``."""
-    found = database[FAILURES].find_one({"_id": f"{window}|{address}"})
-    return 0 if found is None else int(found["failures"])
+def login_failures(database: Database[dict[str, Any]], address: str, since: int) -> list[int]:
+    """The times of ``address``'s failures after ``since``, oldest first."""
+    cursor = (
+        database[FAILURES]
+        .find({"address": address, "time": {"$gt": since}}, {"time": True, "_id": False})
+        .sort("time", pymongo.ASCENDING)
+    )
+    return [int(doc["time"]) for doc in cursor]

@@ -400,6 +400,15 @@ class SqlStorage:
         if not deleted:
             raise StorageNotFound(f"no API key with id {key_id!r}")
 
+    def replace_api_key_hash(self, key_id: str, old: str, new: str) -> bool:
+        """Set the key's hash to ``new`` if it is still ``old``."""
+        with self._db.transaction(Mode.WRITE) as tx:
+            replaced = tx.run(
+                "UPDATE api_keys SET secret_hash = ? WHERE key_id = ? AND secret_hash = ?",
+                (new, key_id, old),
+            )
+        return bool(replaced)
+
     def set_grant(self, grant: Grant) -> None:
         """Create or replace the grant for (user, collection); a grant with neither
         right removes it."""
@@ -451,13 +460,13 @@ class SqlStorage:
         with self._db.transaction(Mode.READ) as tx:
             return sql_audit.select_audit(tx, query)
 
-    def count_login_failure(self, address: str, window: int) -> int:
+    def record_login_failure(self, address: str, time: int, *, forget_before: int) -> None:
         with self._db.transaction(Mode.WRITE) as tx:
-            return sql_audit.count_login_failure(tx, address, window)
+            sql_audit.record_login_failure(tx, address, time, forget_before)
 
-    def login_failures(self, address: str, window: int) -> int:
+    def login_failures(self, address: str, since: int) -> list[int]:
         with self._db.transaction(Mode.READ) as tx:
-            return sql_audit.login_failures(tx, address, window)
+            return sql_audit.login_failures(tx, address, since)
 
 
 if TYPE_CHECKING:

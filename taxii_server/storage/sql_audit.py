@@ -1,8 +1,9 @@
-"""The audit log and the failed-login counts in SQL (SQLite and PostgreSQL alike).
+"""The audit log and the failed logins in SQL (SQLite and PostgreSQL alike).
 
-Both are small append-or-increment tables (see :mod:`.sql_schema`, version 2).  An
-audit record is one ``INSERT`` in its own write transaction, so a poll pays one
-indexed insert and one commit for its record; a failed login is one upsert.
+Both are append-only tables (see :mod:`.sql_schema`: ``audit_log``, version 2;
+``failed_logins``, version 4).  An audit record is one ``INSERT`` in its own write
+transaction, so a poll pays one indexed insert and one commit for its record; a failed
+login is one insert, after deleting the failures too old to matter.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from taxii_server.storage.base import AuditQuery, AuditRecord
 from taxii_server.storage.sql_dialect import Transaction
 
-__all__ = ["count_login_failure", "insert_audit", "login_failures", "select_audit"]
+__all__ = ["insert_audit", "login_failures", "record_login_failure", "select_audit"]
 
 _COLUMNS = (
     "time_us, user_name, address, api_root, collection_id, action, object_count, "
@@ -85,23 +86,17 @@ def select_audit(tx: Transaction, query: AuditQuery) -> list[AuditRecord]:
     return [_record(row) for row in rows]
 
 
-def count_login_failure(tx: Transaction, address: str, window: int) -> int:
-    """Add one failure for ``address`` in ``window``; forget windows before the last
-    one; return the window's count."""
-    tx.run("DELETE FROM login_failures WHERE time_window < ?", (window - 1,))
-    row = tx.row(
-        "INSERT INTO login_failures (time_window, address, failures) VALUES (?, ?, 1) "
-        "ON CONFLICT (time_window, address) DO UPDATE "
-        "SET failures = login_failures.failures + 1 RETURNING failures",
-        (window, address),
-    )
-    return 0 if row is None else int(row[0])
+def record_login_failure(tx: Transaction, address: str, time: int, forget_before: int) -> None:
+    """Record one failure of ``address`` at ``time``; forget every failure before
+    ``forget_before``."""
+    tx.run("DELETE FROM failed_logins WHERE time_us < ?", (forget_before,))
+    tx.run("INSERT INTO failed_logins (address, time_us) VALUES (?, ?)", (address, time))
 
 
-def login_failures(tx: Transaction, address: str, window: int) -> int:
-    """The failures ``address`` has in ``window``."""
-    row = tx.row(
-        "SELECT failures FROM login_failures WHERE time_window = ? AND address = ?",
-        (window, address),
+def login_failures(tx: Transaction, address: str, since: int) -> list[int]:
+    """The times of ``address``'s failures after ``since``, oldest first."""
+    rows = tx.rows(
+        "SELECT time_us FROM failed_logins WHERE address = ? AND time_us > ? ORDER BY time_us",
+        (address, since),
     )
-    return 0 if row is None else int(row[0])
+    return [int(row[0]) for row in rows]

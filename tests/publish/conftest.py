@@ -17,7 +17,7 @@ import pytest
 
 from taxii_server.bootstrap import ensure_declared
 from taxii_server.cli import main
-from taxii_server.credentials import hash_secret, new_api_key
+from taxii_server.credentials import hash_api_key, hash_secret, new_api_key
 from taxii_server.demo import load_bundle
 from taxii_server.settings import Settings, load_settings
 from taxii_server.storage import open_storage
@@ -143,7 +143,7 @@ def _account(storage: Storage, name: str, clearance: int) -> Account:
     password = f"{name}-{new_api_key().secret[:12]}"
     token = new_api_key()
     storage.put_user(User(name, clearance, hash_secret(password)))
-    storage.add_api_key(ApiKey(token.key_id, name, hash_secret(token.secret), "tests"))
+    storage.add_api_key(ApiKey(token.key_id, name, hash_api_key(token.secret), "tests"))
     return Account(name, password, token.token)
 
 
