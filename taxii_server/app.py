@@ -19,11 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, request
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from converters.validation import get_validator
 from taxii_server.auth import Authenticator, Principal
 from taxii_server.errors import NotFound, register_error_handlers
+from taxii_server.forwarded import ForwardedFromProxies
 from taxii_server.media import MEDIA_TYPE_TAXII_V21, is_plain_json, negotiate
 from taxii_server.query import NextTokenCodec
 from taxii_server.service import TaxiiService
@@ -91,9 +91,13 @@ def create_app(
     app = Flask("taxii_server")
     if settings.trusted_proxies:
         # Behind reverse proxies the client address (for the failed-login limit) and
-        # the public scheme and host (for discovery URLs) come from their headers.
-        n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+        # the public scheme and host (for discovery URLs) come from their headers,
+        # when the request does come from one of them.
+        app.wsgi_app = ForwardedFromProxies(  # type: ignore[method-assign]
+            app.wsgi_app,
+            proxies=settings.trusted_proxies,
+            addresses=settings.trusted_proxy_addresses,
+        )
     # TAXII URLs end in "/", clients drop it (taxii2-client's status URL): answer both,
     # never with a redirect, which would turn a POST into a GET in some clients.
     app.url_map.strict_slashes = False

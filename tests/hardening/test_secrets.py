@@ -15,7 +15,8 @@ exists, and guessed at a limited rate per client address across every worker.
   still works, and is rehashed on first use.
 * Failed logins are counted per client address in the store: two apps on one store
   (two workers, or two hosts) share the limit and give the same answer whatever each
-  has cached; an IPv6 client is limited per /64.
+  has cached; an IPv6 client is limited per /64; ``X-Forwarded-For`` counts only from
+  the configured proxy addresses.
 """
 
 from __future__ import annotations
@@ -333,6 +334,46 @@ def test_every_worker_gives_a_locked_out_address_the_same_answer(
     assert [_from(c, "192.0.2.50", right) for c in (first, second) * 2] == [429] * 4
     assert [_from(c, "192.0.2.50", key) for c in (first, second)] == [200, 200]
     assert _from(second, "192.0.2.50", f"{key[:-4]}XXXX") == 429
+
+
+def test_forwarded_for_counts_only_from_the_proxy_addresses(
+    make_app: Callable[..., Flask],
+) -> None:
+    """With ``trusted_proxies = 1``, a client reaching the server directly cannot pick
+    the address its failures count under by rotating X-Forwarded-For."""
+    client = make_app(auth_failures_per_minute=3, trusted_proxies=1).test_client()
+    wrong = basic("alice", "wrong")
+    direct = [_from(client, f"198.51.100.{n}", wrong, peer="203.0.113.5") for n in range(1, 6)]
+    assert direct == [401, 401, 401, 429, 429]
+    # Through the proxy (loopback by default) the forwarded address is the client's.
+    assert _from(client, "203.0.113.5", wrong) == 429
+    assert _from(client, "198.51.100.1", wrong) == 401
+
+
+def test_the_proxy_addresses_are_configurable(make_app: Callable[..., Flask]) -> None:
+    client = make_app(
+        auth_failures_per_minute=2, trusted_proxies=1, trusted_proxy_addresses=("10.0.0.0/24",)
+    ).test_client()
+    wrong = basic("alice", "wrong")
+    assert [_from(client, f"198.51.100.{n}", wrong, peer="10.0.0.7") for n in range(3)] == [401] * 3
+    # Loopback is no longer a proxy: its X-Forwarded-For is ignored.
+    assert [_from(client, f"198.51.100.{n}", wrong) for n in range(3, 6)] == [401, 401, 429]
+
+
+def test_a_chain_of_proxies_is_believed_only_hop_by_hop(make_app: Callable[..., Flask]) -> None:
+    """``trusted_proxies = 2``: the outer proxy's entry counts only when the inner one
+    recorded a listed proxy; a client that reached the inner proxy directly is
+    counted under the address the inner proxy recorded, whatever it forwards."""
+    client = make_app(
+        auth_failures_per_minute=2, trusted_proxies=2, trusted_proxy_addresses=("10.0.0.0/24",)
+    ).test_client()
+    wrong = basic("alice", "wrong")
+    through = [_from(client, f"198.51.100.{n}, 10.0.0.2", wrong, peer="10.0.0.1") for n in range(3)]
+    assert through == [401] * 3
+    bypass = [
+        _from(client, f"198.51.100.{n}, 203.0.113.9", wrong, peer="10.0.0.1") for n in range(3, 6)
+    ]
+    assert bypass == [401, 401, 429]
 
 
 def test_failures_are_kept_in_the_store(make_app: Callable[..., Flask], world: World) -> None:
