@@ -33,6 +33,7 @@ from taxii_server.timestamps import now_us
 from taxii_server.trust import jwks_document
 
 __all__ = [
+    "AUTHENTICATED_USER",
     "TaxiiExtension",
     "create_app",
     "current_caller",
@@ -41,6 +42,9 @@ __all__ = [
     "get_settings",
     "get_storage",
 ]
+
+#: The WSGI environ key holding the authenticated user's name (``None``: anonymous).
+AUTHENTICATED_USER = "atlas_taxii.user"
 
 #: Name of the shared secret that signs ``next`` tokens when the settings give none.
 NEXT_SECRET_NAME = "next-signing"  # noqa: S105 - the name of a secret, not one
@@ -157,9 +161,13 @@ def _refuse_nul() -> None:
 
 
 def _authenticate() -> None:
-    g.taxii_caller = _extension().authenticator.authenticate(
+    caller = _extension().authenticator.authenticate(
         request.headers.get("Authorization"), request.remote_addr
     )
+    g.taxii_caller = caller
+    # For the access log (taxii_server.cli.access_log): the user authenticated, never
+    # the name a client sent.
+    request.environ[AUTHENTICATED_USER] = caller.name
 
 
 def _taxii_headers(response: Response) -> Response:
