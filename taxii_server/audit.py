@@ -79,9 +79,10 @@ class Auditor:
         filters: Filters,
         *,
         object_id: str | None = None,
+        clearance: int,
     ) -> None:
         """Record one page served by a read endpoint (``action``: objects, manifest,
-        object or versions)."""
+        object or versions) at TLP ``clearance``."""
         self._write(
             caller,
             api_root,
@@ -91,7 +92,7 @@ class Auditor:
             object_id=object_id,
             first=items[0].date_added if items else None,
             last=items[-1].date_added if items else None,
-            query=describe_filters(filters, caller.clearance),
+            query=describe_filters(filters, clearance),
         )
 
     def added(
@@ -102,10 +103,26 @@ class Auditor:
         self._write(caller, api_root, collection_id, "add", count, status_id=status_id)
 
     def deleted(
-        self, caller: Principal, api_root: str, collection_id: str, object_id: str, count: int
+        self,
+        caller: Principal,
+        api_root: str,
+        collection_id: str,
+        object_id: str,
+        count: int,
+        *,
+        clearance: int,
     ) -> None:
-        """Record the deletion of ``count`` versions of ``object_id``."""
-        self._write(caller, api_root, collection_id, "delete", count, object_id=object_id)
+        """Record the deletion of ``count`` versions of ``object_id``, made at TLP
+        ``clearance``."""
+        self._write(
+            caller,
+            api_root,
+            collection_id,
+            "delete",
+            count,
+            object_id=object_id,
+            query=f"tlp={level_of_rank(clearance)}",
+        )
 
     def _write(
         self,

@@ -8,6 +8,10 @@ Who may see what:
 
 * A collection is readable by admins, by users granted read, and by anyone when it is
   public; writable by admins and users granted write.
+* Clearance is per collection: admins and users granted read read at their own TLP
+  clearance; anyone else reading a public collection, signed in or not, reads its
+  TLP:CLEAR objects only.  Signing in never widens a public collection by itself: a
+  user needs a read grant to see what their clearance allows there.
 * A collection the caller can neither read nor write does not exist for them (404,
   never 403), so a user of collection A learns nothing about collection B.  Anonymous
   callers get 401 instead, which tells them to authenticate and reveals nothing.
@@ -52,6 +56,7 @@ from taxii_server.settings import Settings
 from taxii_server.storage.base import (
     ApiRoot,
     Collection,
+    Grant,
     ManifestEntry,
     ObjectQuery,
     Status,
@@ -81,11 +86,24 @@ Args = Mapping[str, Sequence[str]]
 
 @dataclass(frozen=True, slots=True)
 class CollectionAccess:
-    """A collection with what the caller may do in it."""
+    """A collection with what the caller may do in it, and the highest TLP rank they
+    read at there (their clearance with a read grant, TLP:CLEAR otherwise)."""
 
     collection: Collection
     can_read: bool
     can_write: bool
+    clearance: int = 0
+
+
+def _access(caller: Principal, collection: Collection, grant: Grant | None) -> CollectionAccess:
+    """What a user who is not an admin (or anonymous: no grant) may do in ``collection``."""
+    granted = grant is not None and grant.can_read
+    return CollectionAccess(
+        collection,
+        can_read=granted or collection.public,
+        can_write=grant is not None and grant.can_write,
+        clearance=caller.clearance if granted else 0,
+    )
 
 
 class RequestBody(Protocol):
@@ -147,13 +165,11 @@ class TaxiiService:
     def access(self, caller: Principal, collection: Collection) -> CollectionAccess:
         """What ``caller`` may do in ``collection``."""
         if caller.admin:
-            return CollectionAccess(collection, True, True)
+            return CollectionAccess(collection, True, True, caller.clearance)
         grant = (
             self.storage.get_grant(caller.name, collection.id) if caller.name is not None else None
         )
-        can_read = collection.public or (grant is not None and grant.can_read)
-        can_write = grant is not None and grant.can_write
-        return CollectionAccess(collection, can_read, can_write)
+        return _access(caller, collection, grant)
 
     def list_collections(self, caller: Principal, api_root: str) -> list[CollectionAccess]:
         """The collections of an API root the caller can read or write (§5.1)."""
@@ -162,21 +178,15 @@ class TaxiiService:
         if caller.anonymous:
             # Anonymous callers only ever see public collections; with none, the
             # useful answer is "authenticate", not an empty list.
-            visible = [CollectionAccess(c, True, False) for c in collections if c.public]
+            visible = [CollectionAccess(c, True, False, 0) for c in collections if c.public]
             if not visible:
                 raise Unauthorized(f"API root {api_root!r} has no public collections")
             return visible
         if caller.admin:
-            return [CollectionAccess(c, True, True) for c in collections]
+            return [CollectionAccess(c, True, True, caller.clearance) for c in collections]
         grants = {g.collection_id: g for g in self.storage.list_grants(caller.name or "")}
-        out = []
-        for c in collections:
-            grant = grants.get(c.id)
-            can_read = c.public or (grant is not None and grant.can_read)
-            can_write = grant is not None and grant.can_write
-            if can_read or can_write:
-                out.append(CollectionAccess(c, can_read, can_write))
-        return out
+        every = (_access(caller, c, grants.get(c.id)) for c in collections)
+        return [access for access in every if access.can_read or access.can_write]
 
     def collection(self, caller: Principal, api_root: str, collection_id: str) -> CollectionAccess:
         """A collection the caller can read or write; 404 (401 anonymous) otherwise."""
@@ -235,7 +245,7 @@ class TaxiiService:
         query, start = self._query(caller, api_root, access, Endpoint.OBJECT, args, object_id)
         page = self.storage.query_objects(access.collection.id, query)
         if not page.items:
-            self._require_object(caller, access, object_id)
+            self._require_object(access, object_id)
         return self._result(caller, start, query, page.items, page.more)
 
     def versions(
@@ -247,7 +257,7 @@ class TaxiiService:
         query, start = self._query(caller, api_root, access, Endpoint.VERSIONS, args, object_id)
         page = self.storage.query_manifest(access.collection.id, query)
         if not page.items:
-            self._require_object(caller, access, object_id)
+            self._require_object(access, object_id)
         return self._result(caller, start, query, page.items, page.more)
 
     def delete_object(
@@ -260,17 +270,19 @@ class TaxiiService:
             raise Forbidden(f"deleting from collection {collection_id!r} needs read access too")
         check_object_id(object_id)
         query = build_query(
-            parse_delete_filters(args), endpoint=None, clearance=caller.clearance, limit=1
+            parse_delete_filters(args), endpoint=None, clearance=access.clearance, limit=1
         )
         deleted = self.storage.delete_objects(access.collection.id, object_id, query)
         if not deleted:
             raise NotFound(f"no version of {object_id!r} matches in this collection")
-        self.audit.deleted(caller, api_root, access.collection.id, object_id, deleted)
+        self.audit.deleted(
+            caller, api_root, access.collection.id, object_id, deleted, clearance=access.clearance
+        )
         return deleted
 
-    def _require_object(self, caller: Principal, access: CollectionAccess, object_id: str) -> None:
+    def _require_object(self, access: CollectionAccess, object_id: str) -> None:
         probe = ObjectQuery(
-            clearance=caller.clearance,
+            clearance=access.clearance,
             limit=1,
             ids=(object_id,),
             versions=VersionSelector(last=False, all=True),
@@ -308,7 +320,7 @@ class TaxiiService:
         query = build_query(
             filters,
             endpoint=endpoint,
-            clearance=caller.clearance,  # from the caller, never from the token
+            clearance=access.clearance,  # the caller's here, never the token's
             limit=limit,
             position=position,
             object_id=object_id,
@@ -337,6 +349,7 @@ class TaxiiService:
             items,
             start.filters,
             object_id=start.object_id,
+            clearance=query.clearance,
         )
         lower = query.after or 0
         if not items:

@@ -49,7 +49,7 @@ The file (all sections optional)::
     id = "…uuid4…"                     # optional; a random UUIDv4 when created
     alias = "indicators"               # optional
     description = ""
-    public = false                     # anonymous read at TLP:CLEAR
+    public = false                     # anyone reads its TLP:CLEAR objects
 
     [[trusted_keys]]                   # public keys whose bundle signatures the community
     file = "keys/cert-2024.jwk"        # trusts, published at /taxii2/jwks.json: a JWK file
