@@ -105,29 +105,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 @dataclass(frozen=True, slots=True)
 class FleetUser:
-    """One SIEM: its user name, password and API key."""
+    """One SIEM: its user name, password (and its scrypt hash) and API key."""
 
     name: str
     password: str
+    password_hash: str
     api_key: str
 
 
 def _fleet(count: int) -> list[FleetUser]:
+    """``count`` users; their passwords hashed at the production cost, once for every
+    atlas-taxii store (on every core: it takes a while)."""
+    passwords = [secrets.token_urlsafe(18) for _ in range(count)]
+    print(f"hashing {count} passwords (scrypt) ...", flush=True)
+    with multiprocessing.get_context("fork").Pool() as pool:
+        hashes = pool.map(hash_secret, passwords)
     return [
-        FleetUser(f"siem-{i:04d}", secrets.token_urlsafe(18), new_api_key().token)
-        for i in range(count)
+        FleetUser(f"siem-{i:04d}", password, password_hash, new_api_key().token)
+        for i, (password, password_hash) in enumerate(zip(passwords, hashes, strict=True))
     ]
 
 
 def _seed_atlas(storage_url: str, collection_id: str, users: list[FleetUser]) -> None:
     """The users in atlas-taxii's store, as ``atlas-taxii users add/key create/grant``
     make them (scrypt passwords at the production cost, SHA-256 key hashes)."""
-    with multiprocessing.get_context("fork").Pool() as pool:
-        hashes = pool.map(hash_secret, [user.password for user in users])
     storage = open_storage(storage_url)
     try:
-        for user, password_hash in zip(users, hashes, strict=True):
-            storage.put_user(User(user.name, 4, password_hash))
+        for user in users:
+            storage.put_user(User(user.name, 4, user.password_hash))
             key_id, secret = user.api_key[4:16], user.api_key[17:]
             storage.add_api_key(ApiKey(key_id, user.name, hash_api_key(secret), "fleet"))
             storage.set_grant(Grant(user.name, collection_id, can_read=True, can_write=False))
