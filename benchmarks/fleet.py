@@ -39,14 +39,13 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import json
 import multiprocessing
 import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,7 @@ from typing import Any
 from benchmarks import measures
 from benchmarks.figures import Budget
 from benchmarks.fleet_polls import FleetResult, fleet_poll
-from benchmarks.machine import ProcessTree, load_average, machine_info
+from benchmarks.machine import load_average, machine_info
 from benchmarks.peers import (
     OPENTAXII,
     PeerUnavailable,
@@ -63,6 +62,7 @@ from benchmarks.peers import (
     peer_venv,
 )
 from benchmarks.report import render_table
+from benchmarks.runs import atlas_store, postgres_cluster
 from benchmarks.servers import Target, launch_atlas
 from benchmarks.workload import Workload, generate
 from taxii_server.credentials import hash_api_key, hash_secret, new_api_key
@@ -167,12 +167,7 @@ def _atlas(
 ) -> ServerRun:  # fmt: skip
     where = directory / f"atlas-{store}"
     where.mkdir()
-    database = None
-    if store == "sqlite":
-        url = f"sqlite:///{where / 'atlas.db'}"
-    else:
-        url = pg.create_database("fleet")
-        database = ProcessTree(int((pg.root / "data" / "postmaster.pid").read_text().split()[0]))
+    url, database = atlas_store(where, store, pg, "fleet")
     name = f"atlas-taxii {'SQLite' if store == 'sqlite' else 'PostgreSQL'}"
     print(f"\n== {name}: {args.objects:,} objects, {len(users)} users", flush=True)
     started = load_average()[0]
@@ -234,21 +229,6 @@ def _basic(name: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{name}:{secret}".encode()).decode()
 
 
-@contextlib.contextmanager
-def _postgres(stores: list[str]) -> Iterator[Any]:
-    """A throwaway PostgreSQL cluster (``tests/pg.py``), fsync on, when asked for."""
-    if "postgresql" not in stores:
-        yield None
-        return
-    from tests.pg import PgCluster
-
-    cluster = PgCluster.start_new(durable=True)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
 def _table(runs: list[ServerRun]) -> str:
     headings = ["server: credentials", "p50 ms", "p99 ms", "polls/s", "server CPU/poll", "load"]
     rows = []
@@ -307,7 +287,10 @@ def run(args: argparse.Namespace) -> int:
     workload = generate(args.objects, args.seed)
     users = _fleet(args.users)
     runs: list[ServerRun] = []
-    with tempfile.TemporaryDirectory(prefix="atlas-taxii-fleet-") as tmp, _postgres(stores) as pg:
+    with (
+        tempfile.TemporaryDirectory(prefix="atlas-taxii-fleet-") as tmp,
+        postgres_cluster(stores) as pg,
+    ):
         directory = Path(tmp)
         runs += [_atlas(directory, store, pg, workload, users, args) for store in stores]
         if args.peers == "opentaxii":
