@@ -2,6 +2,7 @@
 credentials over a new connection, against atlas-taxii and OpenTAXII in one run.
 
     python -m benchmarks fleet                          # 200 users, SQLite and PostgreSQL
+    python -m benchmarks fleet --objects 100000 --store sqlite
     python -m benchmarks fleet --users 1000 --store sqlite --peers none
 
 A community server is polled by hundreds of partners' SIEMs, each with its own
@@ -88,7 +89,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=2, help="server workers (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument(
-        "--clients", type=int, default=4, help="client processes polling at once (default 4)"
+        "--clients", type=int, default=2, help="client processes polling at once (default 2)"
     )
     parser.add_argument("--peers", default="opentaxii", help="opentaxii (default) or none")
     parser.add_argument(
