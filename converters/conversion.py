@@ -13,7 +13,7 @@ from typing import Any
 from .bundle import assemble_bundle, validate_bundle
 from .engine import apply_mapping
 from .errors import PackageError, SourceProblem
-from .package import load_package
+from .package import Policy, load_package
 from .spec import Mapping, load_mapping
 
 __all__ = ["Converted", "Progress", "convert_package", "convert_packages"]
@@ -39,17 +39,20 @@ def convert_packages(
     mapping: Mapping | None = None,
     validate: bool = True,
     strict: bool = False,
+    policy: Policy | None = None,
     progress: Progress | None = None,
 ) -> Converted:
     """Convert packages into one bundle; objects they share appear once.
 
     Every package is checked before any is mapped, and all their problems are
     reported together in one :class:`PackageError`.
-    ``validate`` checks the bundle against STIX 2.1 (on by default); ``strict`` makes
-    package warnings errors; ``progress(done, total)`` is called as mapping rules run.
+    ``validate`` checks the bundle against STIX 2.1 (on by default); ``policy`` says
+    what the checks tolerate (:class:`~converters.package_checks.Policy`: checksum
+    failures as warnings, unverified data points); ``strict`` makes package warnings
+    errors; ``progress(done, total)`` is called as mapping rules run.
     """
     with _collector_paused():
-        return _convert(paths, mapping, validate, strict, progress or _silent)
+        return _convert(paths, mapping, validate, strict, policy, progress or _silent)
 
 
 def _convert(
@@ -57,13 +60,14 @@ def _convert(
     mapping: Mapping | None,
     validate: bool,
     strict: bool,
+    policy: Policy | None,
     tell: Progress,
 ) -> Converted:
     rules = mapping if mapping is not None else load_mapping()
     packages, refused = [], []
     for done, path in enumerate(paths, 1):
         try:
-            packages.append(load_package(path, strict=strict))
+            packages.append(load_package(path, strict=strict, policy=policy))
         except PackageError as exc:
             refused.append(exc)
         tell("check", done, len(paths))
@@ -87,15 +91,20 @@ def _convert(
 
 
 def convert_package(
-    path: str | Path, *, mapping: Mapping | None = None, validate: bool = True
+    path: str | Path,
+    *,
+    mapping: Mapping | None = None,
+    validate: bool = True,
+    policy: Policy | None = None,
 ) -> dict[str, Any]:
     """Convert one research package to a validated STIX 2.1 bundle (a plain dict).
 
     ``mapping`` is a loaded :class:`Mapping` (:func:`load_mapping`), or ``None`` for
-    the default mapping.  Object content is deterministic and independent of the
-    clock: converting the same package twice gives equal bundles.
+    the default mapping; ``policy`` as for :func:`convert_packages`.  Object content
+    is deterministic and independent of the clock: converting the same package twice
+    gives equal bundles.
     """
-    return convert_packages([path], mapping=mapping, validate=validate).bundle
+    return convert_packages([path], mapping=mapping, validate=validate, policy=policy).bundle
 
 
 def _silent(stage: str, done: int, total: int) -> None:

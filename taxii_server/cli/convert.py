@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from taxii_server.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED, CommandError, guarded
+from taxii_server.cli.input_options import add_policy_arguments, policy_from_args
 from taxii_server.cli.progress import ProgressBar
 from taxii_server.cli.signing_options import add_sign_argument, load_signer, write_signed
 from taxii_server.files import write_atomically
@@ -53,11 +54,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="skip STIX 2.1 validation of the bundle (for debugging a mapping)",
     )
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="treat package warnings (e.g. IBAN check digits) as errors",
-    )
+    add_policy_arguments(parser)
     add_sign_argument(parser, "the bundle (writes FILE.jws beside it)")
     parser.set_defaults(run=guarded(_run))
 
@@ -79,7 +76,11 @@ def _run(args: argparse.Namespace) -> int:
     try:
         mapping = load_mapping(args.mapping) if args.mapping else None
         converted = convert_packages(
-            args.packages, mapping=mapping, validate=args.validate, strict=args.strict, progress=bar
+            args.packages,
+            mapping=mapping,
+            validate=args.validate,
+            policy=policy_from_args(args),
+            progress=bar,
         )
     except BundleInvalid as exc:
         bar.clear()

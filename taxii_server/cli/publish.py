@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from taxii_server.cli.errors import EXIT_FAILED, CommandError, guarded
+from taxii_server.cli.input_options import add_policy_arguments, policy_from_args
 from taxii_server.cli.progress import ProgressBar
 from taxii_server.cli.remote_options import (
     add_credential_arguments,
@@ -88,6 +89,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="how long to wait for a remote status to complete (default 300)",
     )
     add_sign_argument(parser, "the revision and store the signature in the collection")
+    add_policy_arguments(parser)
     add_store_arguments(parser)
     add_credential_arguments(parser)
     parser.set_defaults(run=guarded(_run))
@@ -113,13 +115,15 @@ def _is_stix(path: Path) -> Any | None:
     return None
 
 
-def _convert(packages: list[Path], mapping: str | None, bar: ProgressBar) -> list[Any]:
+def _convert(packages: list[Path], args: argparse.Namespace, bar: ProgressBar) -> list[Any]:
     # Imported here: the converter is heavy, and bundles do not need it.
     from converters import BundleInvalid, ConversionError, convert_packages, load_mapping
 
     try:
-        rules = load_mapping(mapping) if mapping else None
-        converted = convert_packages(packages, mapping=rules, progress=bar)
+        rules = load_mapping(args.mapping) if args.mapping else None
+        converted = convert_packages(
+            packages, mapping=rules, policy=policy_from_args(args), progress=bar
+        )
     except ConversionError as exc:
         bar.clear()
         for problem in exc.problems:
@@ -148,7 +152,7 @@ def _objects(args: argparse.Namespace, bar: ProgressBar) -> list[Any]:
         else:
             objects.extend(document["objects"])
     if packages:
-        objects.extend(_convert(packages, args.mapping, bar))
+        objects.extend(_convert(packages, args, bar))
     return objects
 
 
