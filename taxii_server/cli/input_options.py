@@ -1,5 +1,9 @@
 """Options shared by the commands that read analyst inputs (``convert``, ``publish``):
-what the package checks tolerate.
+what kind of input each file is, and what the package checks tolerate.
+
+``--from`` names the kind (``package``, ``misp``, a feed such as ``urlhaus`` or
+``threatfox``); by default it is told from each file's content.  ``--input-mapping``
+replaces the default MISP mapping or feed file.
 
 Checksums of wallet addresses and IBANs are errors by default (a typo would point a
 freeze at someone else's account); ``--lenient`` makes them warnings.  ``--strict``
@@ -11,12 +15,34 @@ vetting status is ``unverified`` are refused unless ``--allow-unverified``.
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from converters import Policy
+    from converters.inputs import Unmapped
 
-__all__ = ["add_policy_arguments", "policy_from_args"]
+__all__ = ["add_input_arguments", "policy_from_args", "report_unmapped"]
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--from``, ``--input-mapping``, ``--strict``, ``--lenient`` and
+    ``--allow-unverified``."""
+    parser.add_argument(
+        "--from",
+        dest="input_kind",
+        default="auto",
+        metavar="KIND",
+        help="what the inputs are: package, misp, urlhaus, threatfox (a feed file in "
+        "mappings/feeds/) or auto (the default: told by each file's content)",
+    )
+    parser.add_argument(
+        "--input-mapping",
+        metavar="FILE",
+        help="MISP input mapping or feed file to use instead of the default one",
+    )
+    add_policy_arguments(parser)
 
 
 def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,3 +72,12 @@ def policy_from_args(args: argparse.Namespace) -> Policy:
     from converters import Policy
 
     return Policy(strict=args.strict, lenient=args.lenient, allow_unverified=args.allow_unverified)
+
+
+def report_unmapped(unmapped: Sequence[Unmapped]) -> None:
+    """Print what the inputs' mappings left out, one line per kind of thing, on stderr."""
+    for entry in unmapped:
+        print(entry, file=sys.stderr)
+    if unmapped:
+        total = sum(entry.count for entry in unmapped)
+        print(f"{total} input item(s) of {len(unmapped)} kind(s) not mapped", file=sys.stderr)

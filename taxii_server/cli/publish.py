@@ -38,7 +38,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from taxii_server.cli.errors import EXIT_FAILED, CommandError, guarded
-from taxii_server.cli.input_options import add_policy_arguments, policy_from_args
+from taxii_server.cli.input_options import (
+    add_input_arguments,
+    policy_from_args,
+    report_unmapped,
+)
 from taxii_server.cli.progress import ProgressBar
 from taxii_server.cli.remote_options import (
     add_credential_arguments,
@@ -89,7 +93,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="how long to wait for a remote status to complete (default 300)",
     )
     add_sign_argument(parser, "the revision and store the signature in the collection")
-    add_policy_arguments(parser)
+    add_input_arguments(parser)
     add_store_arguments(parser)
     add_credential_arguments(parser)
     parser.set_defaults(run=guarded(_run))
@@ -122,7 +126,12 @@ def _convert(packages: list[Path], args: argparse.Namespace, bar: ProgressBar) -
     try:
         rules = load_mapping(args.mapping) if args.mapping else None
         converted = convert_packages(
-            packages, mapping=rules, policy=policy_from_args(args), progress=bar
+            packages,
+            mapping=rules,
+            policy=policy_from_args(args),
+            progress=bar,
+            kind=args.input_kind,
+            input_mapping=args.input_mapping,
         )
     except ConversionError as exc:
         bar.clear()
@@ -133,6 +142,7 @@ def _convert(packages: list[Path], args: argparse.Namespace, bar: ProgressBar) -
     bar.clear()
     for warning in converted.warnings:
         print(warning.located(), file=sys.stderr)
+    report_unmapped(converted.unmapped)
     objects: list[Any] = converted.bundle["objects"]
     return objects
 
