@@ -36,6 +36,7 @@ __all__ = [
     "Unmapped",
     "detect_kind",
     "input_kinds",
+    "parse_input",
     "read_input",
     "to_packages",
 ]
@@ -78,7 +79,7 @@ def read_input(
         from ..package import load_package
 
         return Read("package", (load_package(source, policy=policy),), ())
-    document = _parse(source)
+    document = parse_input(source)
     if kind == "auto":
         kind = detect_kind(source, document)
     if kind == "package":
@@ -126,23 +127,42 @@ def _not_a(source: Path, what: str) -> PackageError:
     return PackageError(f"{source}: cannot tell what this input is", [problem])
 
 
-def _parse(source: Path) -> object:
-    """A JSON or YAML document, or the text of a CSV export (feeds read it themselves)."""
+def parse_input(source: Path, *, text_fallback: bool = False) -> object:
+    """The parsed input: a JSON or YAML document, or a :class:`CsvText` (feed files read
+    CSV themselves).
+
+    With ``text_fallback``, ``None`` for what is none of those but prose: a file that is
+    not valid JSON, a CSV no feed file recognises, any other file not named .yaml, .yml
+    or .json.
+    """
     try:
-        head = source.read_bytes()[:4096].lstrip()
+        data = source.read_bytes()
     except OSError as exc:
         problem = SourceProblem("$", f"cannot read file: {exc.strerror}", str(source))
         raise PackageError(f"{source}: cannot read the input", [problem]) from None
+    head = data[:4096].lstrip()
     if head[:1] in (b"{", b"["):
         try:
-            return orjson.loads(source.read_bytes())
+            return orjson.loads(data)
         except orjson.JSONDecodeError as exc:
+            if text_fallback:
+                return None
             problem = SourceProblem(
                 "$", f"not valid JSON: {exc.msg} (column {exc.colno})", str(source), exc.lineno
             )
             raise PackageError(f"{source}: cannot read the input", [problem]) from None
-    if source.suffix.lower() == ".csv" or head[:1] == b"#":
-        return CsvText(source)
+    suffix = source.suffix.lower()
+    if suffix == ".csv" or (head[:1] == b"#" and suffix not in (".yaml", ".yml")):
+        try:
+            text = CsvText(source)
+        except UnicodeDecodeError as exc:
+            problem = SourceProblem("$", f"not UTF-8 text (byte {exc.start})", str(source))
+            raise PackageError(f"{source}: cannot read the input", [problem]) from None
+        if text_fallback and detect_feed(text) is None:
+            return None
+        return text
+    if text_fallback and suffix not in (".yaml", ".yml", ".json"):
+        return None
     try:
         return read_document(source)
     except DocumentError as exc:
