@@ -22,6 +22,9 @@ class _Dumper(yaml.SafeDumper):
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
 
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # no &anchors: each data point reads on its own
+
 
 def draft_yaml(document: dict[str, Any], header: Sequence[str]) -> str:
     """The package as YAML, after ``header`` lines written as comments."""

@@ -26,9 +26,11 @@ it was found in (``x_context``) and ``vetting: {status: unverified}``, so neithe
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import ipaddress
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,7 +282,12 @@ def _searcher() -> Any:
             reserved = s.rstrip(".").rpartition(".")[2].lower() in _RESERVED_TLDS
             return reserved or bool(super().is_valid_fqdn(s))
 
-    return _Searcher()
+    # iocsearcher leaves its patterns file for the garbage collector to close.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        searcher = _Searcher()
+        gc.collect()
+    return searcher
 
 
 def _documentation(address: str) -> bool:

@@ -14,6 +14,7 @@ mapped, never dropped silently.  Problems are reported at the record: the CSV li
 
 from __future__ import annotations
 
+import copy
 import csv
 import functools
 import re
@@ -94,7 +95,7 @@ class FeedValue:
     def get(self, record: Mapping[str, Any], key: str | None) -> Any:
         """The value for ``record`` (``key``: its key in a keyed export), or ``None``."""
         if self.field is None:
-            return self.constant
+            return copy.deepcopy(self.constant)  # each data point its own (mutable) copy
         value = key if self.field == "@key" else record.get(self.field)
         if value is None or value == "" or value == []:
             return None

@@ -67,9 +67,13 @@ class Unmapped:
     file: str
 
     def __str__(self) -> str:
-        example = self.example if len(self.example) <= 60 else self.example[:57] + "..."
         where = f"{self.file}: {self.where}" if self.where.startswith("$") else self.where
-        return f"{where}: not mapped: {self.kind} {self.name!r} ×{self.count} (e.g. {example!r})"
+        return f"{where}: {self.describe()}"
+
+    def describe(self) -> str:
+        """What it is and how many, with the first example and where that is in its file."""
+        example = self.example if len(self.example) <= 60 else self.example[:57] + "..."
+        return f"not mapped: {self.kind} {self.name!r} ×{self.count} (e.g. {example!r})"
 
 
 @dataclass(slots=True)

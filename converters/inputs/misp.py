@@ -195,6 +195,9 @@ class _EventReader:
             countries = meta.get("country", [])
             codes = [countries] if isinstance(countries, str) else list(countries)
             valid = [c.upper() for c in codes if isinstance(c, str) and _COUNTRY.match(c.upper())]
+            for code in codes:
+                if not (isinstance(code, str) and _COUNTRY.match(code.upper())):
+                    self.tally.add("galaxy country", str(code), cluster.value, path)
             if valid:
                 actor["countries"] = list(dict.fromkeys(valid))
             actor["_origin"] = Origin(path, {"name": "value", "aliases": "meta.synonyms",

@@ -101,11 +101,11 @@ def _draft(source: Path, args: argparse.Namespace) -> tuple[dict[str, object], l
             if found:
                 (imported, *more) = to_packages(source, document, found)
                 header = [f"Draft research package made from {source.name} ({found})."]
-                header += [str(u) for u in imported.unmapped]
+                header += [f"{u.where}: {u.describe()}" for u in imported.unmapped]
                 if more:
                     header.append(f"{len(more)} more event(s) in the input: convert it whole")
-                for line in header[1:]:
-                    print(line, file=sys.stderr)
+                for unmapped in imported.unmapped:
+                    print(unmapped, file=sys.stderr)
                 return imported.document, header
     if kind not in ("auto", "text"):
         raise CommandError(
