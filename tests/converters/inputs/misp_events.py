@@ -43,8 +43,8 @@ def harbour_line_event() -> MISPEvent:
     red.add_tag("tlp:red")
     event.add_attribute("domain|ip", "relay.harbourline.example|198.51.100.9", uuid=_uuid(4))
     event.add_attribute("email-src", "support@harbourline-kits.example", uuid=_uuid(5))
-    event.add_attribute("sha256", "0f3c8a7e1b2d4c6e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a",
-                        uuid=_uuid(6))  # fmt: skip
+    digest = "0f3c8a7e1b2d4c6e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a"
+    event.add_attribute("sha256", digest, uuid=_uuid(6))
     event.add_attribute("AS", "AS64511", uuid=_uuid(7))
     event.add_attribute("btc", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", uuid=_uuid(8))
     event.add_attribute("phone-number", "+31 6 12345678", uuid=_uuid(9), to_ids=False)
