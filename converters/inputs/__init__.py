@@ -4,9 +4,9 @@ Every input becomes a research package first (the community's reviewed unit); th
 mapping engine then makes STIX of it as of any package.  One module per input:
 
 * :mod:`.misp` — MISP events, read with PyMISP's model classes, mapped by
-  ``mappings/misp.yaml``;
+  ``mappings/inputs/misp.yaml``;
 * :mod:`.feeds` — abuse.ch exports (URLhaus CSV and JSON, ThreatFox JSON), each
-  described by a feed file ``mappings/feeds/*.yaml`` (a new feed is a new file);
+  described by a feed file ``mappings/inputs/feeds/*.yaml`` (a new feed is a new file);
 * :mod:`.extraction` — free text: observables found in prose, for a draft package
   an analyst finishes (``atlas-taxii extract``).
 
@@ -44,7 +44,7 @@ __all__ = [
 
 def input_kinds() -> tuple[str, ...]:
     """What ``--from`` accepts: ``auto`` (told by the content), ``package``, ``misp``
-    and the name of every feed file in ``mappings/feeds/``."""
+    and the name of every feed file in ``mappings/inputs/feeds/``."""
     return ("auto", "package", "misp", *feed_names())
 
 
@@ -75,6 +75,8 @@ def read_input(
         problem = SourceProblem("$", f"unknown kind of input {kind!r}; expected one of "
                                 f"{', '.join(input_kinds())}", str(source))  # fmt: skip
         raise PackageError(f"{source}: cannot read the input", [problem])
+    if kind == "auto" and source.suffix.lower() in (".yaml", ".yml"):
+        kind = "package"  # no other input is YAML
     if kind == "package":
         from ..package import load_package
 

@@ -1,6 +1,6 @@
 """Feed exports (abuse.ch URLhaus, ThreatFox, …) -> research packages, by feed files.
 
-A feed file (``mappings/feeds/*.yaml``, shape in ``mappings/feed.schema.json``) says
+A feed file (``mappings/inputs/feeds/*.yaml``, shape in ``mappings/inputs/feed.schema.json``) says
 how one export format becomes a package: where the records are (CSV rows under a
 header, or JSON lists), which record field gives each data-point field (with a table
 or a small transform), and the package's own fields.  A new feed format is a new
@@ -138,7 +138,7 @@ def feed_names() -> tuple[str, ...]:
 
 
 def load_feeds(path: str | Path | None = None) -> tuple[Feed, ...]:
-    """The feed files shipped in ``mappings/feeds/``, or the one file at ``path``."""
+    """The feed files shipped in ``mappings/inputs/feeds/``, or the one file at ``path``."""
     if path is None:
         return _shipped()
     return (_load(Path(path)),)

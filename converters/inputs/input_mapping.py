@@ -11,7 +11,6 @@ problem is reported at once with its JSON path and line, as a
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -28,7 +27,8 @@ from ..schema_messages import describe_errors
 
 __all__ = ["MAPPINGS_DIR", "InputMappingChecker", "read_input_mapping"]
 
-MAPPINGS_DIR: Final = Path(mappings.__file__).resolve().parent
+#: Where the input mappings live: ``mappings/inputs/`` (misp.yaml, feeds/, their schemas).
+MAPPINGS_DIR: Final = Path(mappings.__file__).resolve().parent / "inputs"
 
 
 @functools.cache
@@ -117,8 +117,3 @@ def read_input_mapping(
     checker.finish()
     assert isinstance(document, dict)  # the schema says so
     return document, checker
-
-
-def mapping_files(pattern: str) -> Iterator[Path]:
-    """The input mapping files shipped in ``mappings/`` that match ``pattern``."""
-    yield from sorted(MAPPINGS_DIR.glob(pattern))

@@ -1,6 +1,6 @@
-"""The MISP input mapping (``mappings/misp.yaml``): its rules, checked when loaded.
+"""The MISP input mapping (``mappings/inputs/misp.yaml``): its rules, checked when loaded.
 
-The file's language is in ``docs/inputs.md`` and its shape in ``mappings/misp.schema.json``.
+The file's language is in ``docs/inputs.md`` and its shape in ``mappings/inputs/misp.schema.json``.
 :func:`load_misp_mapping` turns it into frozen rules, after checking that every
 data-point type and field it names exists in the package format.
 """

@@ -35,7 +35,7 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         metavar="KIND",
         help="what the inputs are: package, misp, urlhaus, threatfox (a feed file in "
-        "mappings/feeds/) or auto (the default: told by each file's content)",
+        "mappings/inputs/feeds/) or auto (the default: told by each file's content)",
     )
     parser.add_argument(
         "--input-mapping",
