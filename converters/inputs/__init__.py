@@ -105,8 +105,8 @@ def to_packages(
     for feed in candidates:
         if feed.matches(document):
             return [read_feed(source, document, feed)]
-    shapes = " or ".join(f"{f.title}" for f in candidates) or kind
-    raise _not_a(source, f"a {shapes} export")
+    shapes = " or ".join(f.title for f in candidates) or f"{kind} export"
+    raise _not_a(source, f"a {shapes}")
 
 
 def detect_kind(source: Path, document: object) -> str:

@@ -67,8 +67,9 @@ _WALLETS: Final = (
     ("XMR", re.compile(rf"(?<![\w/.-])(?:[48][{_B58}]{{94}}|4[{_B58}]{{105}})(?![\w])")),
 )
 _IBAN = re.compile(r"(?<![\w])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![\w])")
-_TELEGRAM_LINK = re.compile(r"(?:https?://)?(?:t|telegram)\.me/([A-Za-z][A-Za-z0-9_]{4,31})\b")
+_TELEGRAM_LINK = re.compile(r"(?:https?://)?(?:t|telegram)\.me/([A-Za-z][A-Za-z0-9_]{4,31})\b/?")
 _HANDLE = re.compile(r"(?<![\w@.])@([A-Za-z][A-Za-z0-9_]{4,31})\b")
+_SAYS_TELEGRAM = re.compile(r"\btelegram\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[@+#])|\n\s*\n")
 
 
@@ -187,6 +188,8 @@ def _search(sentence: str, line: int, rejected: list[Rejected]) -> Iterator[_Fou
     searcher = _searcher()
     matches = searcher.search_matches(sentence, targets=list(_GENERIC))
     for match in searcher.remove_overlaps(matches):
+        if match.name == "url" and _TELEGRAM_LINK.fullmatch(match.value):
+            continue  # a Telegram link is the handle it names (below)
         found.append((match.start_offset, _Found(_GENERIC[match.name], match.value)))
     taken = [(m.start(), m.end()) for m in _spans(sentence)]
     for currency, pattern in _WALLETS:
@@ -251,7 +254,7 @@ def _telegram(sentence: str) -> list[tuple[int, _Found]]:
         (m.start(), _Found("social-account", f"@{m.group(1)}", (("platform", "telegram"),)))
         for m in _TELEGRAM_LINK.finditer(sentence)
     ]
-    if "telegram" in sentence.lower():
+    if _SAYS_TELEGRAM.search(_HANDLE.sub("", sentence)):
         found += [
             (m.start(), _Found("social-account", m.group(0), (("platform", "telegram"),)))
             for m in _HANDLE.finditer(sentence)
