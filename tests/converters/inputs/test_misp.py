@@ -106,8 +106,8 @@ def test_a_list_of_events_makes_one_package_each(tmp_path: Path) -> None:
     path.write_text(json.dumps({"response": data}), encoding="utf-8")
     converted = convert_packages([path], kind="auto")
     reports = [o for o in converted.bundle["objects"] if o["type"] == "report"]
-    assert sorted(r["name"] for r in reports) == ["Harbour Line phishing kit and its cash-out chain",
-                                                 "Second event"]  # fmt: skip
+    names = sorted(r["name"] for r in reports)
+    assert names == ["Harbour Line phishing kit and its cash-out chain", "Second event"]
 
 
 def test_a_file_that_is_not_a_misp_event_is_refused(tmp_path: Path) -> None:
