@@ -231,11 +231,12 @@ def _ticker(currency: str, sentence: str) -> str:
 
 def _iban_length_fits(compact: str) -> bool:
     from schwifty import registry
+    from schwifty.exceptions import InvalidCountryCode
 
     try:
         spec = registry.get_iban_spec(compact[:2])
-    except (KeyError, Exception):  # noqa: BLE001 - schwifty raises its own for unknown countries
-        return False
+    except InvalidCountryCode:
+        return False  # two letters and two digits, but no IBAN country
     return bool(spec.iban_length == len(compact))
 
 
