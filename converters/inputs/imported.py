@@ -40,14 +40,17 @@ class Origin:
     path: str
     fields: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
 
-    def locate(self, field_name: str | None, rest: str) -> str:
-        """The input position of a package field (and what follows it) in this item."""
-        if field_name is None:
-            return self.path
-        source = self.fields.get(field_name)
-        if self.path.startswith("$"):
-            return f"{self.path}.{source}{rest}" if source else self.path
-        return self.path  # a CSV row: the message names the column
+    def place(self, name: str | None, rest: str, message: str) -> tuple[str, str]:
+        """Where package field ``name`` (and ``rest``, what follows it) is in the input,
+        and ``message`` naming the field where the position cannot."""
+        if name is None:
+            return self.path, message
+        source = self.fields.get(name)
+        if not self.path.startswith("$"):  # a CSV row, a line of text
+            return self.path, f"column {source}: {message}" if source else f"{name}: {message}"
+        if source:
+            return f"{self.path}.{source}{rest}", message
+        return self.path, f"{name}: {message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,26 +115,12 @@ class Imported:
 
     def locate(self, problem: SourceProblem) -> SourceProblem:
         """A problem found in the package document, placed in the input file."""
-        path, column = problem.path, None
-        match = _ITEM.match(path)
-        if match is not None and match.group(1) in self.origins:
-            origin = self.origins[match.group(1)]
-            where = origin.locate(match.group(2), match.group(3))
-            column = origin.fields.get(match.group(2) or "")
+        item = _ITEM.match(problem.path)
+        if item is not None and item.group(1) in self.origins:
+            origin, name, rest = self.origins[item.group(1)], item.group(2), item.group(3)
         else:
-            root = self.origins.get("$")
-            field_match = _ROOT_FIELD.match(path)
-            if root is not None and field_match is not None:
-                where = root.locate(field_match.group(1), field_match.group(2))
-            else:
-                where = root.path if root is not None else path
-        message = problem.message
-        if not where.startswith("$") and column:
-            message = f"column {column}: {message}"
-        elif (
-            match is not None
-            and match.group(2)
-            and where == self.origins.get(match.group(1), Origin("")).path
-        ):
-            message = f"{match.group(2)}: {message}"  # a field the input does not have as such
+            root = _ROOT_FIELD.match(problem.path)
+            origin = self.origins.get("$", Origin(problem.path))
+            name, rest = (root.group(1), root.group(2)) if root is not None else (None, "")
+        where, message = origin.place(name, rest, problem.message)
         return SourceProblem(where, message, str(self.source), None, problem.severity)
