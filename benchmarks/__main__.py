@@ -18,6 +18,10 @@ SUITES: dict[str, tuple[str, str]] = {
     "validation": ("benchmarks.validation", "STIX 2.1 validation objects/s, beside the peers"),
     "audit": ("benchmarks.audit", "what the audit record costs a poll, SQLite and PostgreSQL"),
     "signing": ("benchmarks.signing", "sign and verify a large export, beside jwcrypto"),
+    "map": (
+        "benchmarks.ecosystem_map",
+        "atlas-taxii map on a 100,000-object collection (issue 11)",
+    ),
 }
 
 

@@ -15,6 +15,8 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from taxii_server import __version__
+
 __all__ = ["main", "COMMANDS"]
 
 # subcommand name -> (module, one-line help).  Order is the order of ``--help``.
@@ -35,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("taxii_server.cli.audit", "print the audit log: who read or wrote which objects"),
     "keys": ("taxii_server.cli.keys", "create Ed25519 signing keys; print a key's public JWK"),
     "verify": ("taxii_server.cli.verify", "verify a signed bundle and name what changed"),
+    "map": (
+        "taxii_server.cli.ecosystem_map",
+        "map the ecosystem in packages, bundles or collections and rank its choke points",
+    ),
 }
 
 
@@ -43,6 +49,7 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="atlas-taxii",
         description="STIX 2.1 / TAXII 2.1 server and research-package converter.",
     )
+    parser.add_argument("--version", action="version", version=f"atlas-taxii {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (module, help_text) in COMMANDS.items():

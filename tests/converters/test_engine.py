@@ -123,7 +123,10 @@ def test_data_points(example: dict[str, dict[str, Any]]) -> None:
     assert domain["pattern"] == "[domain-name:value = 'secure-login-examplebank.top']"
     assert domain["pattern_type"] == "stix"
     assert domain["valid_from"] == "2024-04-30T00:00:00.000Z"  # first_seen
-    assert indicators["203.0.113.77"]["valid_from"] == "2024-06-11T09:00:00.000Z"  # published
+    # Without first_seen: first_published (the indicator's created), not the revision's
+    # published, so a later revision does not change it.
+    assert indicators["203.0.113.77"]["valid_from"] == "2024-05-02T09:00:00.000Z"
+    assert indicators["203.0.113.77"]["valid_from"] == indicators["203.0.113.77"]["created"]
     assert domain["extensions"][ATLAS_EXTENSION_ID] == {
         "extension_type": "property-extension",
         "role": "phishing",

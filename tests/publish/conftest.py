@@ -30,6 +30,7 @@ from taxii_server.storage.base import (
     User,
     VersionSelector,
 )
+from tests.cli.conftest import Result, result_of
 from tests.interop.dataset import build_objects, bundle
 from tests.live_server import ServerProcess, free_port, python_module
 
@@ -185,15 +186,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         running.process.stop()
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
-    """What one command printed and returned."""
-
-    status: int
-    out: str
-    err: str
-
-
 Runner = Callable[..., Result]
 
 
@@ -207,6 +199,6 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         capsys.readouterr()
         status = main(list(argv))
         captured = capsys.readouterr()
-        return Result(status, captured.out, captured.err)
+        return result_of(status, captured.out, captured.err)
 
     return run
