@@ -9,7 +9,6 @@ analyst can act on (:mod:`converters.schema_messages`).
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Callable
 from importlib import resources
@@ -48,12 +47,33 @@ def _offline(uri: str) -> Any:
     raise ValueError(f"schema reference {uri} is not in the schema: refusing to fetch it")
 
 
+_NOT_NULL: Final = {"not": {"type": "null"}}
+_ANY_BUT_NULL: Final = {"type": ["string", "number", "boolean", "array", "object"]}
+
+
+def _without_negations(node: Any) -> Any:
+    """The schema with ``{"not": {"type": "null"}}`` spelled as the types it allows.
+
+    Same verdicts; but fastjsonschema decides a ``not`` by raising and catching an
+    exception, once per custom ``x_`` field of every data point (four per attribute
+    of a MISP event, whose ``to_ids`` and comment travel as such fields).
+    """
+    if isinstance(node, dict):
+        if node == _NOT_NULL:
+            return dict(_ANY_BUT_NULL)
+        return {key: _without_negations(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_without_negations(value) for value in node]
+    return node
+
+
 def _compile(schema: dict[str, Any]) -> Callable[[object], object]:
     # fastjsonschema records resolution state inside the schema it is given (a second
-    # compile of the same dict then tries to fetch its $id): give it its own copy, and
-    # handlers that refuse any fetch, so that checking never touches the network.
+    # compile of the same dict then tries to fetch its $id): give it its own copy (the
+    # rewrite makes one), and handlers that refuse any fetch, so that checking never
+    # touches the network.
     compiled: Callable[[object], object] = fastjsonschema.compile(
-        copy.deepcopy(schema), handlers={"http": _offline, "https": _offline}
+        _without_negations(schema), handlers={"http": _offline, "https": _offline}
     )
     return compiled
 
@@ -81,9 +101,22 @@ def _compiled(definition: str | None) -> Callable[[object], object]:
     on an absent property holds).  Problems are still described from the full
     schema (:func:`schema_problems`).
     """
-    if definition is None:
-        return _compile(package_schema())
     full = package_schema()
+    if definition is None:
+        # The package without its data points, then each data point by the check
+        # below: one package of a MISP event or feed export can hold 50,000 of them.
+        points = {**full["properties"]["data_points"], "items": {}}
+        package = _compile({**full, "properties": {**full["properties"], "data_points": points}})
+        point = _compiled("data_point")
+
+        def check_package(instance: object) -> object:
+            package(instance)
+            items = instance.get("data_points") if isinstance(instance, dict) else None
+            for item in items if isinstance(items, list) else ():
+                point(item)
+            return instance
+
+        return check_package
     node = full["definitions"][definition]
     parts = node.get("allOf", [])
     conditions = [_const_condition(part) for part in parts]

@@ -42,7 +42,7 @@ from taxii_server.errors import (
     quoted,
 )
 from taxii_server.gc_pause import gc_paused
-from taxii_server.ingest import ADD_CHUNK, parse_envelope, prepare_objects
+from taxii_server.ingest import ADD_CHUNK, check_identified, parse_envelope, prepare_objects
 from taxii_server.query import (
     Endpoint,
     NextToken,
@@ -410,10 +410,14 @@ class TaxiiService:
                 "per request: split it",
                 details={"max_objects_per_request": most},
             )
+        check_identified(objects)
         requested = self.clock()
         prepared = prepare_objects(objects, self.validator())
         status_id = str(uuid.uuid4())
         self._purge_statuses(requested)
+        # A status entry names a version (§4.3.1): an object without a usable one (an
+        # SCO until it is stored, an invalid timestamp) is named by the request's time.
+        received = format_timestamp(requested)
         self.storage.create_status(
             Status(
                 id=status_id,
@@ -423,9 +427,13 @@ class TaxiiService:
                 request_timestamp=requested,
                 updated=requested,
                 total_count=len(objects),
-                failures=tuple(prepared.failures),
+                failures=tuple(
+                    replace(f, version=f.version or received) for f in prepared.failures
+                ),
                 pendings=tuple(
-                    StatusDetail(o.id, "" if o.version is None else format_timestamp(o.version))
+                    StatusDetail(
+                        o.id, received if o.version is None else format_timestamp(o.version)
+                    )
                     for o in prepared.valid
                 ),
             )

@@ -24,6 +24,7 @@ from .keywords import (
     FalseCheck,
     ItemsCheck,
     NumberRangeCheck,
+    ShapeRule,
     SizeCheck,
     StringRule,
     TypeCheck,
@@ -59,6 +60,9 @@ _PATTERN_MESSAGES: Final[Mapping[str, str]] = {
     "binary": "{value} is not base64-encoded binary data",
     "hex": "{value} is not hexadecimal (an even number of 0-9, a-f)",
 }
+#: Patterns (by schema title) that say what a value is: when one fails, the value's
+#: other patterns are not explained (a malformed timestamp is not also "imprecise").
+_SHAPES: Final = frozenset({"timestamp"})
 #: Messages for patterns, by the pattern itself.
 _PATTERN_SOURCES: Final[Mapping[str, str]] = {
     r"^CVE-\d{4}-(0\d{3}|[1-9]\d{3,})$": "{value} is not a CVE id such as CVE-2024-12345 "
@@ -328,7 +332,8 @@ def _pattern_rule(pattern: str, title: object) -> StringRule:
             template = f"{{value}} must start with '{prefix.group(1)}'"
         else:
             template = f"{{value}} does not match the pattern {pattern!r}"
-    return StringRule(regex.search, _describe(template))
+    rule = ShapeRule if title in _SHAPES else StringRule
+    return rule(regex.search, _describe(template))
 
 
 def _describe(template: str) -> Callable[[str], str]:

@@ -156,6 +156,15 @@ class StringRule(Check):
         yield Failure(steps, self.describe(value))
 
 
+class ShapeRule(StringRule):
+    """A :class:`StringRule` saying what a value *is* (a timestamp, a real date): when
+    it fails, the value's other rules (a timestamp's precision) are moot and not
+    explained, so one bad value is one problem."""
+
+    __slots__ = ()
+    decisive = True
+
+
 class SizeCheck(Check):
     """``minLength``/``maxLength``, ``minItems``, ``minProperties`` (§6.3, §6.4, §6.5)."""
 

@@ -123,7 +123,8 @@ def _ordering(later: str, earlier: str, strict: bool) -> Must:
         late_key, early_key = order_key(late), order_key(early)
         if late_key > early_key or (not strict and late_key == early_key):
             return
-        if _TIMESTAMP.match(late) and _TIMESTAMP.match(early):  # else the schema says why
+        # A malformed or impossible timestamp is reported by the schema, once.
+        if all(_TIMESTAMP.match(v) and is_real_date(v) for v in (late, early)):
             message = f"{show(late)} must be {relation} {earlier} ({show(early)})"
             out.append(Failure((later,), message))
 

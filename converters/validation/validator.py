@@ -16,7 +16,7 @@ import threading
 from typing import Any, Final
 
 from .compiler import Compiler
-from .keywords import StringRule
+from .keywords import ShapeRule
 from .musts import BY_PROPERTY, Must, musts_for
 from .nodes import Failure, Node, kind_name
 from .problems import Problem, json_path
@@ -49,7 +49,7 @@ class StixValidator:
         compiler = Compiler(
             schemas,
             overrides=_OVERRIDES,
-            refinements={timestamp_uri: StringRule(is_real_date, real_date_message)},
+            refinements={timestamp_uri: ShapeRule(is_real_date, real_date_message)},
         )
         self._entries: dict[str, _Entry] = {
             stix_type: (
