@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from .nodes import Failure, show
 from .patterns import pattern_problems
-from .timestamps import is_real_date, order_key, real_date_message
+from .problems import Failure, show
+from .timestamps import TIMESTAMP_SHAPE, date_problem, order_key
 
 __all__ = ["RULES_KEPT", "RULES_LEFT_OUT", "Must", "musts_for"]
 
@@ -55,10 +55,6 @@ RULES_LEFT_OUT: Final[Mapping[str, str]] = {
     "RFC 5646 ones such as zh-Hans or es-419; we check the tag's form instead",
 }
 
-_TIMESTAMP: Final = re.compile(
-    r"[0-9]{4}-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):([0-5][0-9]):"
-    r"([0-5][0-9]|60)(\.[0-9]+)?Z\Z"
-)
 _IDENTIFIER: Final = re.compile(
     r"[a-z][a-z0-9-]+[a-z0-9]--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-"
     r"[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}\Z"
@@ -123,7 +119,7 @@ def _ordering(later: str, earlier: str, strict: bool) -> Must:
         late_key, early_key = order_key(late), order_key(early)
         if late_key > early_key or (not strict and late_key == early_key):
             return
-        if _TIMESTAMP.match(late) and _TIMESTAMP.match(early):  # else the schema says why
+        if TIMESTAMP_SHAPE.match(late) and TIMESTAMP_SHAPE.match(early):  # else the schema says why
             message = f"{show(late)} must be {relation} {earlier} ({show(early)})"
             out.append(Failure((later,), message))
 
@@ -135,8 +131,9 @@ def _real_dates(obj: dict[str, Any], out: list[Failure]) -> None:
     # there; the reference still holds them to be real dates, as SDOs'.
     for name in ("created", "modified"):
         value = obj.get(name)
-        if isinstance(value, str) and _TIMESTAMP.match(value) and not is_real_date(value):
-            out.append(Failure((name,), real_date_message(value)))
+        problem = date_problem(value) if isinstance(value, str) else None
+        if problem and TIMESTAMP_SHAPE.match(str(value)):
+            out.append(Failure((name,), problem))
 
 
 def _id_matches_type(obj: dict[str, Any], out: list[Failure]) -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-__all__ = ["Problem", "json_path"]
+__all__ = ["Failure", "Problem", "Steps", "json_path", "kind_name", "show"]
 
 # A key that can follow a dot in a JSON path without quoting.
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+#: Property names and array indexes from a checked object down to the offending value.
+Steps = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,13 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.object_id or '-'} {self.path}: {self.message}"
+
+
+class Failure(NamedTuple):
+    """One problem found in an object, relative to that object."""
+
+    steps: Steps
+    message: str
 
 
 def json_path(base: str, *steps: str | int) -> str:
@@ -47,3 +58,38 @@ def _quote(key: str) -> str:
     escaped = key.replace("\\", "\\\\").replace("'", "\\'")
     # Keep the path on one line whatever the key holds.
     return "'" + _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", escaped) + "'"
+
+
+_KIND_NAMES = {
+    dict: "an object",
+    list: "an array",
+    tuple: "an array",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+def show(value: Any, limit: int = 80) -> str:
+    """A short one-line rendering of a JSON value for a message."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= limit else value[: limit - 1] + "…")
+    if isinstance(value, bool) or value is None:
+        return "true" if value is True else "false" if value is False else "null"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return f"an array of {len(value)} item{'s' if len(value) != 1 else ''}"
+    return type(value).__name__
+
+
+def kind_name(value: Any) -> str:
+    """``"a string"``, ``"an object"``... for the JSON type of a value."""
+    for kind in (bool, dict, list, tuple, str, int, float, type(None)):
+        if isinstance(value, kind):
+            return _KIND_NAMES[kind]
+    return type(value).__name__
