@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-__all__ = ["Failure", "Problem", "Steps", "json_path", "kind_name", "show"]
+__all__ = [
+    "Failure",
+    "Problem",
+    "Steps",
+    "as_json",
+    "json_path",
+    "kind_name",
+    "show",
+    "without_strays",
+]
 
 # A key that can follow a dot in a JSON path without quoting.
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -93,3 +103,43 @@ def kind_name(value: Any) -> str:
         if isinstance(value, kind):
             return _KIND_NAMES[kind]
     return type(value).__name__
+
+
+def as_json(value: Any) -> tuple[Any, list[Failure]]:
+    """``value`` made of plain JSON types, and a failure for each part JSON cannot hold
+    (a ``datetime``, a set, a non-string key), which becomes ``None`` or is left out.
+
+    jsonschema-rs refuses such values with an exception; a Python caller (or a YAML
+    tag such as ``!!timestamp``) can produce them.
+    """
+    strays: list[Failure] = []
+    return _as_json(value, (), strays), strays
+
+
+def without_strays(failures: list[Failure], strays: list[Failure]) -> list[Failure]:
+    """``failures`` minus those at or under a stray value: it is one problem, not also
+    "expected a string, got null"."""
+    return [f for f in failures if not any(f.steps[: len(s.steps)] == s.steps for s in strays)]
+
+
+def _as_json(value: Any, steps: Steps, strays: list[Failure]) -> Any:
+    if isinstance(value, dict):
+        cleaned: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(key, str):
+                cleaned[str(key)] = _as_json(item, (*steps, str(key)), strays)
+            else:
+                message = f"property names must be strings, got {type(key).__name__} {show(key)}"
+                strays.append(Failure((*steps, str(key)), message))
+        return cleaned
+    if isinstance(value, list | tuple):
+        return [_as_json(item, (*steps, index), strays) for index, item in enumerate(value)]
+    if value is None or isinstance(value, bool):
+        return value
+    for kind in (str, int):
+        if isinstance(value, kind):
+            return kind(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return float(value)
+    strays.append(Failure(steps, f"{type(value).__name__} is not a JSON value"))
+    return None

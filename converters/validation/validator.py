@@ -12,7 +12,6 @@ for its errors, which :mod:`.messages` words.
 
 from __future__ import annotations
 
-import math
 import threading
 from typing import Any
 
@@ -20,7 +19,7 @@ import jsonschema_rs
 
 from .messages import Explainer
 from .musts import BY_PROPERTY, Must, musts_for
-from .problems import Failure, Problem, Steps, json_path, kind_name, show
+from .problems import Failure, Problem, as_json, json_path, kind_name, without_strays
 from .schemas import SchemaSet, compile_schemas, load_schemas
 
 __all__ = ["StixValidator", "get_validator"]
@@ -130,13 +129,9 @@ class StixValidator:
             return self._explainer.explain(schema.iter_errors(value))
         except ValueError:
             pass  # a Python value that is not JSON (a datetime, a set, an int key...)
-        strays: list[Failure] = []
-        cleaned = _as_json(value, (), strays)
+        cleaned, strays = as_json(value)
         found = self._explainer.explain(schema.iter_errors(cleaned))
-        # Each stray value is one problem, not also "expected a string, got null".
-        return strays + [
-            f for f in found if not any(f.steps[: len(s.steps)] == s.steps for s in strays)
-        ]
+        return strays + without_strays(found, strays)
 
 
 def _fits(schema: jsonschema_rs.Validator, value: Any) -> bool:
@@ -144,31 +139,6 @@ def _fits(schema: jsonschema_rs.Validator, value: Any) -> bool:
         return schema.is_valid(value)
     except ValueError:  # not JSON: explained by StixValidator._explain
         return False
-
-
-def _as_json(value: Any, steps: Steps, strays: list[Failure]) -> Any:
-    """``value`` made of plain JSON types; what JSON cannot hold becomes ``None`` and a
-    failure in ``strays``."""
-    if isinstance(value, dict):
-        cleaned: dict[str, Any] = {}
-        for key, item in value.items():
-            if isinstance(key, str):
-                cleaned[str(key)] = _as_json(item, (*steps, str(key)), strays)
-            else:
-                message = f"property names must be strings, got {type(key).__name__} {show(key)}"
-                strays.append(Failure((*steps, str(key)), message))
-        return cleaned
-    if isinstance(value, list | tuple):
-        return [_as_json(item, (*steps, index), strays) for index, item in enumerate(value)]
-    if value is None or isinstance(value, bool):
-        return value
-    for kind in (str, int):
-        if isinstance(value, kind):
-            return kind(value)
-    if isinstance(value, float) and math.isfinite(value):
-        return float(value)
-    strays.append(Failure(steps, f"{type(value).__name__} is not a JSON value"))
-    return None
 
 
 def _problems(obj: dict[str, Any], path: str, failures: list[Failure]) -> list[Problem]:
