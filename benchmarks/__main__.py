@@ -17,6 +17,10 @@ SUITES: dict[str, tuple[str, str]] = {
     "validation": ("benchmarks.validation", "STIX 2.1 validation objects/s, beside the peers"),
     "audit": ("benchmarks.audit", "what the audit record costs a poll, SQLite and PostgreSQL"),
     "signing": ("benchmarks.signing", "sign and verify a large export, beside jwcrypto"),
+    "before-after": (
+        "benchmarks.before_after",
+        "validation, convert and ingest: this tree against an earlier revision, alternately",
+    ),
 }
 
 
