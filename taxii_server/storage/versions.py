@@ -25,6 +25,7 @@ __all__ = [
     "assign_date_added",
     "canonical_json",
     "clearance_bit",
+    "pending_entries",
     "refresh_masks",
     "resolve_additions",
     "status_entry",
@@ -90,6 +91,14 @@ class StatusMoves:
     status_id: str
     positions: tuple[int | None, ...]
     next_position: int
+
+
+def pending_entries(objects: Sequence[NewObject]) -> tuple[StatusDetail, ...]:
+    """The pending status entries of objects about to be stored, in their order."""
+    return tuple(
+        StatusDetail(o.id, "" if o.version is None else format_timestamp(o.version))
+        for o in objects
+    )
 
 
 def status_entry(object_id: str, result: AddResult) -> tuple[str, StatusDetail]:
