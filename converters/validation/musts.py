@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from .pattern_grammar import PROPERTY_NAME
 from .patterns import pattern_problems
 from .problems import Failure, show
 from .timestamps import TIMESTAMP_SHAPE, date_problem, order_key
@@ -59,7 +60,6 @@ _IDENTIFIER: Final = re.compile(
     r"[a-z][a-z0-9-]+[a-z0-9]--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-"
     r"[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}\Z"
 )
-_PROPERTY_NAME: Final = re.compile(r"[a-z0-9_]{3,250}\Z")
 _INDEX: Final = re.compile(r"\[(\d+)\]\Z")
 
 # RFC 5646 §2.1 Language-Tag, case-insensitive (langtag / privateuse / grandfathered).
@@ -244,7 +244,7 @@ def _contents(obj: dict[str, Any], out: list[Failure]) -> None:
             out.append(Failure(("contents", tag), message))
         if isinstance(translated, dict):
             for name in translated:
-                if not _PROPERTY_NAME.match(name):
+                if not PROPERTY_NAME.match(name):
                     message = f"{show(name)} is not a property name (3 to 250 of a-z, 0-9, _)"
                     out.append(Failure(("contents", tag, name), message))
 
