@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import unquote
 
 import jsonschema_rs
 
@@ -42,7 +41,7 @@ REFINEMENTS: Final = (
         "sdos/observed-data.json",
         ("allOf", 1, "properties", "objects", "patternProperties", "^.*$"),
         {"type": "object"},
-    ),  # fmt: skip
+    ),
     # STIX 2.1 §3.2: a timestamp is a real date and time (stix2-validator asks dateutil).
     ("common/timestamp.json", ("pattern",), REAL_TIMESTAMP),
 )
@@ -64,11 +63,12 @@ class SchemaSet:
     observable_core: str
 
     def at(self, location: str) -> Any:
-        """The subschema at a location such as ``sdos/indicator.json#/allOf/1``."""
+        """The subschema at a location such as ``sdos/indicator.json#/allOf/1`` (a JSON
+        pointer, not percent-encoded)."""
         document, _, pointer = location.partition("#")
         target: Any = next(d for uri, d in self.documents.items() if uri.endswith("/" + document))
         for token in filter(None, pointer.split("/")):
-            key = unquote(token).replace("~1", "/").replace("~0", "~")
+            key = token.replace("~1", "/").replace("~0", "~")
             target = target[int(key)] if isinstance(target, list) else target[key]
         return target
 
