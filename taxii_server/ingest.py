@@ -1,8 +1,12 @@
 """A POSTed envelope into objects ready to store and per-object failures (TAXII 2.1 §5.5).
 
 The body must be a JSON object with an ``objects`` list (a TAXII envelope, §3.7; a
-STIX bundle has the same shape and is accepted too).  A body that is not JSON, or not
-that shape, is refused as a whole (400, saying the line and column or the path).
+STIX bundle has the same shape and is accepted too) of at least one JSON object, each
+with a STIX identifier as its ``id``.  A body that is not JSON, or not that shape, is
+refused as a whole (400, saying the line and column or the path of the first thing
+wrong; :func:`parse_envelope`, then :func:`check_identified`): a status entry must name
+each object by its identifier (§4.3.1, status details), which an item that is not an
+object, or has no usable ``id``, does not give.
 Within a well-formed envelope each object is judged on its own: one that fails STIX
 2.1 validation becomes a status failure whose message says why, and never stops the
 others (§5.5: the status lists successes and failures).
@@ -10,6 +14,7 @@ others (§5.5: the status lists successes and failures).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +23,13 @@ import orjson
 
 from converters.tlp import object_rank
 from converters.validation import Problem, StixValidator
-from taxii_server.errors import BadRequest
+from taxii_server.errors import BadRequest, quoted
+from taxii_server.query import ID_PATTERN
 from taxii_server.storage.base import STIX_21, NewObject, StatusDetail
 from taxii_server.storage.versions import canonical_json
-from taxii_server.timestamps import TimestampError, parse_timestamp
+from taxii_server.timestamps import TimestampError, format_timestamp, parse_timestamp
 
-__all__ = ["ADD_CHUNK", "Prepared", "parse_envelope", "prepare_objects"]
+__all__ = ["ADD_CHUNK", "Prepared", "check_identified", "parse_envelope", "prepare_objects"]
 
 #: Objects handed to the store per transaction while processing a POST.  Each chunk
 #: moves its status entries from pendings in the same transaction, so the status
@@ -31,6 +37,7 @@ __all__ = ["ADD_CHUNK", "Prepared", "parse_envelope", "prepare_objects"]
 ADD_CHUNK = 1000
 
 _MAX_PROBLEMS_SHOWN = 5
+_ID = re.compile(rf"{ID_PATTERN}\Z")
 # Longest id, version and message a status entry keeps (characters).
 _MAX_ID = 300
 _MAX_VERSION = 64
@@ -67,6 +74,39 @@ def parse_envelope(raw: bytes) -> list[Any]:
     return objects
 
 
+def check_identified(objects: Sequence[Any]) -> None:
+    """400 unless the envelope holds objects a status can name: at least one, each a
+    JSON object whose ``id`` is a STIX identifier (§4.3.1, status details)."""
+    if not objects:
+        raise BadRequest("$.objects: empty; an envelope to add holds at least one STIX object")
+    identifier = _ID.match
+    for index, obj in enumerate(objects):
+        object_id = obj.get("id") if isinstance(obj, dict) else None
+        if not (isinstance(object_id, str) and identifier(object_id)):
+            _refuse_item(index, obj)
+
+
+def _refuse_item(index: int, obj: object) -> None:
+    """400 saying why the item at ``index`` cannot be named in a status."""
+    if not isinstance(obj, dict):
+        raise BadRequest(
+            f"$.objects[{index}]: expected a STIX object (a JSON object), got {_kind(obj)}",
+            details={"index": index},
+        )
+    object_id = obj.get("id")
+    if object_id is None:
+        found = "missing; expected"
+    elif isinstance(object_id, str):
+        found = f"{quoted(object_id)} is not"
+    else:
+        found = f"{_kind(object_id)} is not"
+    raise BadRequest(
+        f"$.objects[{index}].id: {found} a STIX identifier such as "
+        "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        details={"index": index},
+    )
+
+
 def _kind(value: object) -> str:
     if value is None:
         return "null"
@@ -82,16 +122,20 @@ def _describe(problems: Sequence[Problem]) -> str:
 
 
 def _identity(obj: object, path: str) -> tuple[str, str]:
-    """The ``id`` and ``version`` a status entry names for an object: its own when it
-    has them, else the JSON path, so the poster can find the object they mean."""
+    """The ``id`` and ``version`` a failure names for an object: its own id (else the
+    JSON path, for callers that did not check ids with :func:`check_identified`), and
+    its ``modified`` (else ``created``) as a TAXII timestamp, or ``""`` when it has no
+    usable one: the status then gives the time of the request
+    (:meth:`~taxii_server.service.TaxiiService.add_objects`)."""
     if not isinstance(obj, dict):
         return path, ""
     object_id = obj.get("id")
-    version = obj.get("modified", obj.get("created", ""))
-    return (
-        object_id if isinstance(object_id, str) and object_id else path,
-        version if isinstance(version, str) else "",
-    )
+    stamp = obj.get("modified", obj.get("created"))
+    try:
+        version = format_timestamp(parse_timestamp(stamp)) if isinstance(stamp, str) else ""
+    except TimestampError:
+        version = ""
+    return (object_id if isinstance(object_id, str) and object_id else path, version)
 
 
 def _storable(text: str, limit: int) -> str:

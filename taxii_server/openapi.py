@@ -55,6 +55,11 @@ def _ref(name: str) -> Json:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def _list(items: Json) -> Json:
+    """A TAXII list: never empty (TAXII 2.1 §2), left out instead."""
+    return {"type": "array", "items": items, "minItems": 1}
+
+
 def _taxii_content(schema: Json) -> Json:
     return {_TAXII: {"schema": schema}}
 
@@ -89,13 +94,13 @@ _SCHEMAS: Json = {
     "discovery": {
         "type": "object",
         "description": "TAXII 2.1 §4.1.1 discovery resource.",
-        "required": ["title", "api_roots"],
+        "required": ["title"],
         "properties": {
             "title": _STRING,
             "description": _STRING,
             "contact": _STRING,
             "default": {"type": "string", "format": "uri"},
-            "api_roots": {"type": "array", "items": {"type": "string", "format": "uri"}},
+            "api_roots": _list({"type": "string", "format": "uri"}),
         },
     },
     "api-root": {
@@ -105,7 +110,7 @@ _SCHEMAS: Json = {
         "properties": {
             "title": _STRING,
             "description": _STRING,
-            "versions": {"type": "array", "items": {"type": "string", "enum": [_TAXII]}},
+            "versions": _list({"type": "string", "enum": [_TAXII]}),
             "max_content_length": {
                 "type": "integer",
                 "minimum": 1,
@@ -124,14 +129,14 @@ _SCHEMAS: Json = {
             "alias": _STRING,
             "can_read": {"type": "boolean"},
             "can_write": {"type": "boolean"},
-            "media_types": {"type": "array", "items": _STRING},
+            "media_types": _list(_STRING),
         },
     },
     "collections": {
         "type": "object",
         "description": "TAXII 2.1 §5.1.1: the collections the caller can read or write "
         "(an empty object when there are none).",
-        "properties": {"collections": {"type": "array", "items": _ref("collection")}},
+        "properties": {"collections": _list(_ref("collection"))},
     },
     "stix-object": {
         "type": "object",
@@ -147,18 +152,27 @@ _SCHEMAS: Json = {
     "envelope": {
         "type": "object",
         "description": "TAXII 2.1 §3.7 envelope: one page of objects.",
-        "required": ["more", "objects"],
+        "required": ["more"],
         "properties": {
             **_PAGING,
-            "objects": {"type": "array", "items": _ref("stix-object")},
+            "objects": _list(_ref("stix-object")),
         },
     },
     "new-envelope": {
         "type": "object",
         "description": "An envelope to add (TAXII 2.1 §5.5); a STIX bundle is accepted too. "
-        "Items need not be valid STIX: invalid ones become failures in the status.",
+        "Items are JSON objects with a STIX identifier as their id (else 400), but need not "
+        "be valid STIX: invalid ones become failures in the status.",
         "required": ["objects"],
-        "properties": {"objects": {"type": "array", "items": {}}},
+        "properties": {
+            "objects": _list(
+                {
+                    "type": "object",
+                    "required": ["id"],
+                    "properties": {"id": {"type": "string", "pattern": f"^{ID_PATTERN}$"}},
+                }
+            )
+        },
     },
     "manifest-record": {
         "type": "object",
@@ -174,26 +188,33 @@ _SCHEMAS: Json = {
     "manifest": {
         "type": "object",
         "description": "TAXII 2.1 §5.3.1 manifest resource.",
-        "required": ["more", "objects"],
+        "required": ["more"],
         "properties": {
             **_PAGING,
-            "objects": {"type": "array", "items": _ref("manifest-record")},
+            "objects": _list(_ref("manifest-record")),
         },
     },
     "versions": {
         "type": "object",
         "description": "TAXII 2.1 §5.8.1 versions resource.",
-        "required": ["more", "versions"],
-        "properties": {**_PAGING, "versions": {"type": "array", "items": _TIMESTAMP}},
+        "required": ["more"],
+        "properties": {**_PAGING, "versions": _list(_TIMESTAMP)},
     },
     "status-details": {
         "type": "object",
+        "description": "TAXII 2.1 §4.3.1 status details: the object's id and version (for "
+        "an object without a usable version, such as an SCO, the time of the request).",
         "required": ["id", "version"],
-        "properties": {"id": _STRING, "version": _STRING, "message": _STRING},
+        "properties": {
+            "id": {"type": "string", "pattern": f"^{ID_PATTERN}$"},
+            "version": _TIMESTAMP,
+            "message": _STRING,
+        },
     },
     "status": {
         "type": "object",
-        "description": "TAXII 2.1 §4.3.1 status resource, with every list in full.",
+        "description": "TAXII 2.1 §4.3.1 status resource, with every list in full "
+        "(a list without entries is left out).",
         "required": [
             "id",
             "status",
@@ -208,11 +229,11 @@ _SCHEMAS: Json = {
             "request_timestamp": _TIMESTAMP,
             "total_count": {"type": "integer", "minimum": 0},
             "success_count": {"type": "integer", "minimum": 0},
-            "successes": {"type": "array", "items": _ref("status-details")},
+            "successes": _list(_ref("status-details")),
             "failure_count": {"type": "integer", "minimum": 0},
-            "failures": {"type": "array", "items": _ref("status-details")},
+            "failures": _list(_ref("status-details")),
             "pending_count": {"type": "integer", "minimum": 0},
-            "pendings": {"type": "array", "items": _ref("status-details")},
+            "pendings": _list(_ref("status-details")),
         },
     },
 }
@@ -246,8 +267,8 @@ _PARAMETERS: Json = {
     "added_after": _query(
         "added_after",
         "Only items added after this RFC 3339 timestamp (TAXII 2.1 §3.4.2); any precision, "
-        "Z or a numeric offset.",
-        {"type": "string", "pattern": _padded(TIMESTAMP_PATTERN)},
+        "Z or a numeric offset.  Empty means no lower bound (a script's cursor not set yet).",
+        {"type": "string", "pattern": _padded(f"(?:{TIMESTAMP_PATTERN})?")},
     ),
     "limit": _query(
         "limit",

@@ -16,6 +16,10 @@ version is a changed object), and
   :func:`taxii_server.ingest.prepare_objects`), or that the store or server refuses,
   is **failed**, with the reason.
 
+Before the comparison, an object the collection holds takes the stored ``created``
+(STIX 2.1 §3.6: it never changes between versions), whatever the package revision
+says (:func:`_keep_created`).
+
 Where the collection cannot be read (a remote user with write access only), nothing
 can be compared and every valid object is sent: those are counted as **posted**.
 
@@ -26,7 +30,7 @@ The destination is a :class:`Target`: :class:`LocalTarget` writes into a store;
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import orjson
@@ -42,6 +46,7 @@ from taxii_server.storage.base import (
     VersionSelector,
 )
 from taxii_server.storage.versions import CONFLICT_MESSAGE, canonical_json
+from taxii_server.timestamps import TimestampError, parse_timestamp
 
 __all__ = [
     "Failure",
@@ -126,10 +131,6 @@ def content_key(obj: Mapping[str, Any]) -> bytes:
     return canonical_json({k: v for k, v in obj.items() if k != "modified"})
 
 
-def _key_of_stored(data: bytes) -> bytes:
-    return content_key(orjson.loads(data))
-
-
 @dataclass(slots=True)
 class _Plan:
     """The objects to send, by kind, and the ones left out."""
@@ -145,12 +146,21 @@ def _plan(valid: Sequence[NewObject], latest: Mapping[str, bytes] | None) -> _Pl
         plan.send = list(valid)
         return plan
     # Per id, the content and version of the latest version known so far: the stored
-    # one, then whichever this publication adds (a bundle may hold several versions).
-    known: dict[str, tuple[bytes, int | None]] = {
-        object_id: (_key_of_stored(data), None) for object_id, data in latest.items()
-    }
+    # one, then whichever this publication adds (a bundle may hold several versions);
+    # and the `created` the first version fixed.
+    known: dict[str, tuple[bytes, int | None]] = {}
+    first_created: dict[str, str] = {}
+    for object_id, data in latest.items():
+        stored = orjson.loads(data)
+        known[object_id] = (content_key(stored), None)
+        if isinstance(stored.get("created"), str):
+            first_created[object_id] = stored["created"]
     for obj in valid:
-        key = content_key(orjson.loads(obj.data))
+        body = orjson.loads(obj.data)
+        created = first_created.get(obj.id)
+        if created is not None and _keep_created(body, created):
+            obj = replace(obj, data=canonical_json(body))
+        key = content_key(body)
         seen = known.get(obj.id)
         if seen is None:
             plan.new.add(obj.id)
@@ -161,6 +171,32 @@ def _plan(valid: Sequence[NewObject], latest: Mapping[str, bytes] | None) -> _Pl
             known[obj.id] = (key, obj.version)
         plan.send.append(obj)
     return plan
+
+
+def _keep_created(body: dict[str, Any], created: str) -> bool:
+    """Give a new version of a stored object the stored ``created``; say whether
+    ``body`` changed.
+
+    STIX 2.1 §3.6: ``created`` never changes between versions.  A package revision
+    without ``first_published`` converts with ``created`` = this revision's
+    ``published``; taken as it is, every object would differ from its stored version
+    and be republished.  An indicator's ``valid_from`` that follows its ``created``
+    (the mapping's fallback when a data point has no ``first_seen``) follows it here
+    too.  A version older than the stored ``created`` is left as it is (it would
+    have ``modified`` before ``created``): the destination refuses or keeps it.
+    """
+    own = body.get("created")
+    if own == created or not isinstance(own, str):
+        return False
+    try:
+        if parse_timestamp(str(body.get("modified", own))) < parse_timestamp(created):
+            return False
+    except TimestampError:
+        return False
+    if body.get("valid_from") == own:
+        body["valid_from"] = created
+    body["created"] = created
+    return True
 
 
 def _deduplicated(valid: Sequence[NewObject]) -> list[NewObject]:

@@ -4,6 +4,12 @@ Objects pages are assembled from the stored canonical bytes without parsing them
 (docs/design.md: a poll costs index lookups plus bytes already serialised); the other
 resources are small and go through orjson.  Timestamps are formatted here, at the
 edge, with six fractional digits and ``Z`` (TAXII 2.1 §2).
+
+TAXII 2.1 §2 (the ``list`` type): empty lists are prohibited and must not stand in for an
+optional property left out, so every list property below is omitted when it would be
+empty: an empty page is ``{"more": false}``, a status without failures has no
+``failures``.  Clients read them with ``.get(…, [])`` (taxii2-client, stix2's
+TAXIICollectionSource, OpenCTI, our own ``remote/``).
 """
 
 from __future__ import annotations
@@ -59,33 +65,41 @@ def _paging(more: bool, next_token: str | None) -> dict[str, Any]:
 
 def envelope_bytes(items: Sequence[StoredObject], more: bool, next_token: str | None) -> bytes:
     """An envelope (§3.7) around stored object bodies, without re-serialising them."""
-    head = orjson.dumps(_paging(more, next_token))[:-1]  # drop the closing brace
+    paging = orjson.dumps(_paging(more, next_token))
+    if not items:
+        return paging
+    head = paging[:-1]  # drop the closing brace
     return b"".join((head, b',"objects":[', b",".join(o.data for o in items), b"]}"))
+
+
+def _listed(body: dict[str, Any], key: str, items: list[Any]) -> dict[str, Any]:
+    """``body`` with ``key`` set to ``items``, or without it when there are none."""
+    if items:
+        body[key] = items
+    return body
 
 
 def manifest_resource(
     items: Sequence[ManifestEntry], more: bool, next_token: str | None
 ) -> dict[str, Any]:
     """A manifest resource (§5.3.1)."""
-    return {
-        **_paging(more, next_token),
-        "objects": [
-            {
-                "id": e.id,
-                "date_added": _stamp(e.date_added),
-                "version": _stamp(e.version),
-                "media_type": f"application/stix+json;version={e.spec_version}",
-            }
-            for e in items
-        ],
-    }
+    records = [
+        {
+            "id": e.id,
+            "date_added": _stamp(e.date_added),
+            "version": _stamp(e.version),
+            "media_type": f"application/stix+json;version={e.spec_version}",
+        }
+        for e in items
+    ]
+    return _listed(_paging(more, next_token), "objects", records)
 
 
 def versions_resource(
     items: Sequence[ManifestEntry], more: bool, next_token: str | None
 ) -> dict[str, Any]:
     """A versions resource (§5.8.1), in ``date_added`` order like every paged list."""
-    return {**_paging(more, next_token), "versions": [_stamp(e.version) for e in items]}
+    return _listed(_paging(more, next_token), "versions", [_stamp(e.version) for e in items])
 
 
 def api_root_resource(root: ApiRoot) -> dict[str, Any]:
@@ -109,8 +123,7 @@ def collection_resource(collection: Collection, can_read: bool, can_write: bool)
         body["alias"] = collection.alias
     body["can_read"] = can_read
     body["can_write"] = can_write
-    body["media_types"] = list(collection.media_types)
-    return body
+    return _listed(body, "media_types", list(collection.media_types))
 
 
 def _details(entries: Sequence[StatusDetail]) -> list[dict[str, str]]:
@@ -124,16 +137,17 @@ def _details(entries: Sequence[StatusDetail]) -> list[dict[str, str]]:
 
 
 def status_resource(status: Status) -> dict[str, Any]:
-    """A status resource (§4.3.1) with full counts and lists."""
-    return {
+    """A status resource (§4.3.1) with full counts and lists (a list only when it
+    has entries)."""
+    body: dict[str, Any] = {
         "id": status.id,
         "status": "complete" if status.complete else "pending",
         "request_timestamp": format_timestamp(status.request_timestamp),
         "total_count": status.total_count,
         "success_count": status.success_count,
-        "successes": _details(status.successes),
-        "failure_count": status.failure_count,
-        "failures": _details(status.failures),
-        "pending_count": status.pending_count,
-        "pendings": _details(status.pendings),
     }
+    _listed(body, "successes", _details(status.successes))
+    body["failure_count"] = status.failure_count
+    _listed(body, "failures", _details(status.failures))
+    body["pending_count"] = status.pending_count
+    return _listed(body, "pendings", _details(status.pendings))

@@ -38,7 +38,7 @@ from taxii_server.errors import (
     quoted,
 )
 from taxii_server.gc_pause import gc_paused
-from taxii_server.ingest import ADD_CHUNK, parse_envelope, prepare_objects
+from taxii_server.ingest import ADD_CHUNK, check_identified, parse_envelope, prepare_objects
 from taxii_server.query import (
     Endpoint,
     NextToken,
@@ -61,6 +61,7 @@ from taxii_server.storage.base import (
     VersionSelector,
 )
 from taxii_server.storage.versions import pending_entries
+from taxii_server.timestamps import format_timestamp
 
 __all__ = ["ABANDONED_MESSAGE", "CollectionAccess", "RequestBody", "ResultPage", "TaxiiService"]
 
@@ -399,10 +400,14 @@ class TaxiiService:
                 "per request: split it",
                 details={"max_objects_per_request": most},
             )
+        check_identified(objects)
         requested = self.clock()
         prepared = prepare_objects(objects, self.validator())
         status_id = str(uuid.uuid4())
         self._purge_statuses(requested)
+        # A status entry names a version (§4.3.1): an invalid object without a usable
+        # one is named by the request's time (pending SCOs too: pending_entries).
+        received = format_timestamp(requested)
         status = Status(
             id=status_id,
             api_root=api_root,
@@ -411,7 +416,7 @@ class TaxiiService:
             request_timestamp=requested,
             updated=requested,
             total_count=len(objects),
-            failures=tuple(prepared.failures),
+            failures=tuple(replace(f, version=f.version or received) for f in prepared.failures),
         )
         audit = self.audit.addition(caller, api_root, access.collection.id, status_id, len(objects))
         if len(prepared.valid) <= ADD_CHUNK:
@@ -420,7 +425,9 @@ class TaxiiService:
         else:
             # The status and the audit record first: a worker killed half-way leaves
             # them, and the status says what was stored.
-            self.storage.create_status(replace(status, pendings=pending_entries(prepared.valid)))
+            self.storage.create_status(
+                replace(status, pendings=pending_entries(prepared.valid, requested))
+            )
             self.storage.record_audit(audit)
             for start in range(0, len(prepared.valid), ADD_CHUNK):
                 chunk = prepared.valid[start : start + ADD_CHUNK]

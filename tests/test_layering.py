@@ -62,3 +62,45 @@ def test_only_the_cli_imports_the_conversion_engine(path: Path) -> None:
     for name in _imports(path):
         if name == "converters" or name.startswith("converters."):
             assert name.startswith(allowed), f"{path.relative_to(ROOT)} imports {name}"
+
+
+def test_inputs_become_packages_without_knowing_stix() -> None:
+    """converters/inputs/ makes research packages; only the mapping engine makes STIX."""
+    forbidden = ("converters.engine", "converters.bundle", "converters.validation", "stix2")
+    paths = _modules("converters/inputs")
+    assert paths
+    relative = [
+        f"{path.relative_to(ROOT)} imports {node.module}"
+        for path in paths
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom)
+        and node.level == 2
+        and node.module in ("engine", "bundle", "validation", "spec")
+    ]
+    assert _offending(paths, forbidden) + relative == []
+
+
+def test_the_ecosystem_map_uses_stix_knowledge_only() -> None:
+    """The analysis takes STIX objects and returns plain data: no server, no HTTP, no
+    database, and of the converter only its STIX knowledge (TLP ranks, the project's
+    extension id), never the conversion engine."""
+    paths = _modules("ecosystem")
+    assert paths
+    forbidden = ("taxii_server", "flask", "werkzeug", "psycopg", "pymongo", "gunicorn")
+    assert _offending(paths, forbidden) == []
+    allowed = ("converters.tlp", "converters.extensions")
+    for path in paths:
+        for name in _imports(path):
+            if name == "converters" or name.startswith("converters."):
+                assert name.startswith(allowed), f"{path.relative_to(ROOT)} imports {name}"
+
+
+def test_the_ecosystem_analysis_never_draws() -> None:
+    """networkx's layering: building and ranking import no drawing or writing module."""
+    drawing = {"svg", "graphml", "document"}
+    for name in ("build", "clusters", "impact", "model", "records", "capabilities"):
+        tree = ast.parse((ROOT / "ecosystem" / f"{name}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = (node.module or "").removeprefix("ecosystem.")
+                assert node.level <= 1 and module not in drawing, f"{name}.py imports {module}"

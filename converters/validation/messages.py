@@ -49,6 +49,9 @@ _PATTERN_TITLES: Final = {
     "binary": "{value} is not base64-encoded binary data",
     "hex": "{value} is not hexadecimal (an even number of 0-9, a-f)",
 }
+#: Pattern titles that say what a value is: when one fails, the value's other patterns
+#: are not explained (a malformed timestamp is not also "imprecise").
+_SHAPES: Final = frozenset({"timestamp"})
 #: Messages for patterns, by the pattern itself.
 _PATTERNS: Final = {
     r"^CVE-\d{4}-(0\d{3}|[1-9]\d{3,})$": "{value} is not a CVE id such as CVE-2024-12345 "
@@ -142,15 +145,28 @@ class Explainer:
 
         A value of the wrong type is reported as that alone: the other keywords that
         reject it at the same place (an enum of strings, a pattern in a ``not``) are moot.
+        Likewise a value that is not a timestamp is not also "imprecise": one bad value,
+        one problem.
         """
         listed = list(errors)
         mistyped = {tuple(e.instance_path) for e in listed if isinstance(e.kind, Kind.Type)}
+        misshapen = {tuple(e.instance_path) for e in listed if self._is_shape(e)}
         return [
             failure
             for error in listed
             if isinstance(error.kind, Kind.Type) or tuple(error.instance_path) not in mistyped
+            if self._is_shape(error)
+            or not isinstance(error.kind, Kind.Pattern)
+            or tuple(error.instance_path) not in misshapen
             for failure in self._failures(error)
         ]
+
+    def _is_shape(self, error: ValidationError) -> bool:
+        """Whether ``error`` is the pattern saying what a value *is* (a timestamp)."""
+        if not isinstance(error.kind, Kind.Pattern):
+            return False
+        where = _location(error).removesuffix("/pattern")
+        return bool(self._schemas.at(where).get("title") in _SHAPES)
 
     def _failures(self, error: ValidationError) -> Iterator[Failure]:
         steps: Steps = tuple(error.instance_path)

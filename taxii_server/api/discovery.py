@@ -26,5 +26,7 @@ def get_discovery() -> Response:
         body["contact"] = settings.contact
     if settings.default_api_root:
         body["default"] = f"{base}{settings.default_api_root}/"
-    body["api_roots"] = [f"{base}{root.name}/" for root in get_service().api_roots()]
+    roots = [f"{base}{root.name}/" for root in get_service().api_roots()]
+    if roots:  # TAXII 2.1 §4.1.1: optional, and never an empty list
+        body["api_roots"] = roots
     return taxii_response(body)

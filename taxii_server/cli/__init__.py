@@ -15,6 +15,8 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from taxii_server import __version__
+
 __all__ = ["main", "COMMANDS"]
 
 # subcommand name -> (module, one-line help).  Order is the order of ``--help``.
@@ -24,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collections": ("taxii_server.cli.collections", "manage collections"),
     "db": ("taxii_server.cli.db", "show or upgrade the store's schema version"),
     "convert": ("taxii_server.cli.convert", "convert research packages to a STIX 2.1 bundle"),
+    "extract": ("taxii_server.cli.extract", "draft a research package from a report or an export"),
     "validate": ("taxii_server.cli.validate", "check STIX 2.1 bundles against the OASIS schemas"),
     "publish": ("taxii_server.cli.publish", "publish packages or bundles: store what changed"),
     "pull": ("taxii_server.cli.pull", "pull a collection from a TAXII 2.1 server into a file"),
@@ -34,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("taxii_server.cli.audit", "print the audit log: who read or wrote which objects"),
     "keys": ("taxii_server.cli.keys", "create Ed25519 signing keys; print a key's public JWK"),
     "verify": ("taxii_server.cli.verify", "verify a signed bundle and name what changed"),
+    "map": (
+        "taxii_server.cli.ecosystem_map",
+        "map the ecosystem in packages, bundles or collections and rank its choke points",
+    ),
 }
 
 
@@ -42,6 +49,7 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="atlas-taxii",
         description="STIX 2.1 / TAXII 2.1 server and research-package converter.",
     )
+    parser.add_argument("--version", action="version", version=f"atlas-taxii {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (module, help_text) in COMMANDS.items():

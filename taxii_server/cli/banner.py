@@ -2,29 +2,35 @@
 
 The demo banner carries everything a person needs to try the server at once: the
 discovery URL, the collection id (the form Microsoft Sentinel asks for), the demo
-credentials, and copy-paste taxii2-client and curl commands.  Its ``key: value`` lines
-are stable so scripts (and our tests) can read them.
+credentials, and taxii2-client and curl commands that run as pasted (below
+:data:`PASTE_HEADER`).  Its ``key: value`` lines are stable so scripts (and our
+tests) can read them.
 """
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 
 from taxii_server.bootstrap import BootstrapReport
-from taxii_server.demo import Demo
+from taxii_server.cli.store import display_url
+from taxii_server.demo import Demo, DemoUser
 from taxii_server.settings import Settings
 
-__all__ = ["demo_banner", "server_banner"]
+__all__ = ["PASTE_HEADER", "demo_banner", "server_banner"]
 
 _TAXII_ACCEPT = "application/taxii+json;version=2.1"
 # Enough to see what kind of problem it is; the rest would push the credentials away.
 _REFUSALS_SHOWN = 5
+#: The line above the commands to paste (everything after it may be pasted at once).
+PASTE_HEADER = "Try it: paste these lines into a shell on this machine."
 
 
 def server_banner(report: BootstrapReport, settings: Settings, base_url: str) -> str:
     """Discovery URL and the collections the configuration declares."""
     lines = [f"atlas-taxii serving TAXII 2.1 on {base_url}/taxii2/"]
-    lines.append(f"  storage: {_safe_url(settings.storage_url)}")
+    lines.append(f"  storage: {display_url(settings.storage_url)}")
     lines.append(f"  workers: {settings.workers}")
     for collection in report.collections:
         alias = f" (alias {collection.alias})" if collection.alias else ""
@@ -37,15 +43,6 @@ def server_banner(report: BootstrapReport, settings: Settings, base_url: str) ->
     return "\n".join(lines)
 
 
-def _safe_url(url: str) -> str:
-    """A storage URL without its password (postgresql://user:secret@host/db)."""
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in credentials:
-        return url
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
-
-
 def demo_banner(demo: Demo, base_url: str, directory: Path) -> str:
     """Everything needed to connect to the demo, with examples."""
     collection = demo.collection
@@ -53,9 +50,10 @@ def demo_banner(demo: Demo, base_url: str, directory: Path) -> str:
     collection_url = f"{api_root_url}collections/{collection.id}/"
     first = demo.users[0]
     if demo.bundles:
+        refused = f"{len(demo.rejected)} refused" + (" (below)" if demo.rejected else "")
         loaded = (
             f"{demo.added} objects added, {demo.unchanged} already stored, "
-            f"{len(demo.rejected)} refused (below), from {len(demo.bundles)} fixture bundle(s)"
+            f"{refused}, from {len(demo.bundles)} fixture bundle(s)"
         )
     else:
         loaded = "no fixture bundles found (fixtures/bundles/*.json): the collection is empty"
@@ -85,18 +83,26 @@ def demo_banner(demo: Demo, base_url: str, directory: Path) -> str:
         f"  {first.name} is cleared for TLP:{first.level.upper()}: objects marked above it "
         "do not exist for that user."
     )
-    lines += [
-        "",
-        "taxii2-client:",
-        "  python - <<'EOF'",
-        "  from taxii2client.v21 import Collection, as_pages",
-        f'  c = Collection("{collection_url}", user="{first.name}", password="{first.password}")',
-        "  for page in as_pages(c.get_objects, per_request=50):",
-        '      print(len(page.get("objects", [])), "objects")',
-        "  EOF",
-        "curl (API key as a Bearer token):",
-        f"  curl -H 'Accept: {_TAXII_ACCEPT}' -H 'Authorization: Bearer {first.api_key}' "
-        f"'{collection_url}objects/?limit=10'",
-        "",
-    ]
+    lines += ["", PASTE_HEADER, "", *_snippets(collection_url, first), ""]
     return "\n".join(lines)
+
+
+def _snippets(collection_url: str, user: DemoUser) -> list[str]:
+    """Shell commands that work when pasted as printed: flush left (an indented
+    ``EOF`` never ends a heredoc, indented Python does not run), with the Python that
+    runs atlas-taxii, which has taxii2-client (a bare ``python`` may not)."""
+    python = shlex.quote(sys.executable)
+    return [
+        f"# taxii2-client (Python), as {user.name} with the password",
+        f"{python} - <<'EOF'",
+        "from taxii2client.v21 import Collection, as_pages",
+        f"c = Collection({collection_url!r}, user={user.name!r}, password={user.password!r})",
+        "for page in as_pages(c.get_objects, per_request=50):",
+        '    print(len(page.get("objects", [])), "objects")',
+        "EOF",
+        "",
+        f"# curl, as {user.name} with the API key as a Bearer token",
+        f"curl -sS -H 'Accept: {_TAXII_ACCEPT}' -H 'Authorization: Bearer {user.api_key}' "
+        f"'{collection_url}objects/?limit=10'",
+        "echo",
+    ]

@@ -38,7 +38,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``atlas-taxii keys``."""
     sub = parser.add_subparsers(dest="keys_command", metavar="ACTION")
     sub.required = True
-    create = sub.add_parser("create", help="make a new Ed25519 signing key")
+    create = sub.add_parser(
+        "create",
+        help="make a new Ed25519 signing key",
+        description="Make a new Ed25519 signing key for an identity and write it to a file "
+        "(created 0600; with --passphrase, encrypted).",
+    )
     create.add_argument("--out", required=True, metavar="FILE", help="the private key file")
     who = create.add_mutually_exclusive_group(required=True)
     who.add_argument("--identity", metavar="ID", help="the STIX identity id the key signs for")
@@ -55,7 +60,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="encrypt the key file with the first line of standard input",
     )
     create.set_defaults(run=guarded(_create))
-    public = sub.add_parser("public", help="print the public JWK of a key file")
+    public = sub.add_parser(
+        "public",
+        help="print the public JWK of a key file",
+        description="Print the public JWK of a key file, to hand to verifiers or to list "
+        "under [[trusted_keys]] (--toml).",
+    )
     public.add_argument("key", metavar="FILE", help="a key file (private or public)")
     public.add_argument(
         "--toml", action="store_true", help="as a [[trusted_keys]] entry of the configuration"

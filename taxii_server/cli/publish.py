@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from taxii_server.cli.errors import EXIT_FAILED, CommandError, guarded
+from taxii_server.cli.input_options import (
+    add_input_arguments,
+)
 from taxii_server.cli.progress import ProgressBar
 from taxii_server.cli.remote_options import (
     add_credential_arguments,
@@ -45,6 +47,7 @@ from taxii_server.cli.remote_options import (
     remote_errors,
 )
 from taxii_server.cli.signing_options import add_sign_argument, load_signer, signature_document
+from taxii_server.cli.sources import ConversionOptions, objects_from_files
 from taxii_server.cli.store import add_store_arguments, open_store, resolve_collection
 
 if TYPE_CHECKING:
@@ -88,68 +91,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="how long to wait for a remote status to complete (default 300)",
     )
     add_sign_argument(parser, "the revision and store the signature in the collection")
+    add_input_arguments(parser)
     add_store_arguments(parser)
     add_credential_arguments(parser)
     parser.set_defaults(run=guarded(_run))
-
-
-def _is_stix(path: Path) -> Any | None:
-    """The parsed document when ``path`` is JSON holding an ``objects`` list (a
-    bundle or envelope), else ``None`` (a package, converted instead)."""
-    if path.suffix.lower() != ".json":
-        return None
-    try:
-        document = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
-    except orjson.JSONDecodeError as exc:
-        raise CommandError(
-            f"{path}: not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from None
-    if isinstance(document, dict) and (document.get("type") == "bundle" or "objects" in document):
-        if not isinstance(document.get("objects"), list):
-            raise CommandError(f"{path}: $.objects: expected a list of STIX objects")
-        return document
-    return None
-
-
-def _convert(packages: list[Path], mapping: str | None, bar: ProgressBar) -> list[Any]:
-    # Imported here: the converter is heavy, and bundles do not need it.
-    from converters import BundleInvalid, ConversionError, convert_packages, load_mapping
-
-    try:
-        rules = load_mapping(mapping) if mapping else None
-        converted = convert_packages(packages, mapping=rules, progress=bar)
-    except ConversionError as exc:
-        bar.clear()
-        for problem in exc.problems:
-            print(problem.located(), file=sys.stderr)
-        status = EXIT_FAILED if isinstance(exc, BundleInvalid) else 2
-        raise CommandError(exc.summary, status) from None
-    bar.clear()
-    for warning in converted.warnings:
-        print(warning.located(), file=sys.stderr)
-    objects: list[Any] = converted.bundle["objects"]
-    return objects
-
-
-def _objects(args: argparse.Namespace, bar: ProgressBar) -> list[Any]:
-    """Every object to publish: bundles as they are, packages converted together
-    (so objects they share appear once)."""
-    objects: list[Any] = []
-    packages: list[Path] = []
-    for name in args.sources:
-        path = Path(name)
-        if not path.is_file():
-            raise CommandError(f"{path}: no such file")
-        document = _is_stix(path)
-        if document is None:
-            packages.append(path)
-        else:
-            objects.extend(document["objects"])
-    if packages:
-        objects.extend(_convert(packages, args.mapping, bar))
-    return objects
 
 
 def _report(report: PublishReport, destination: str) -> int:
@@ -207,7 +152,7 @@ def _run(args: argparse.Namespace) -> int:
         raise CommandError("--api-root names a collection in the local store; drop it with --url")
     signer = load_signer(args.sign)
     bar = ProgressBar(sys.stderr)
-    objects = _objects(args, bar)
+    objects = objects_from_files(args.sources, ConversionOptions.from_args(args), bar)
     if args.url:
         return _publish_remote(args, objects, bar, signer)
     with open_store(args) as ctx:

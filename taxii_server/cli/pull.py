@@ -12,7 +12,9 @@
 followed with ``next`` (else ``X-TAXII-Date-Added-Last``) and recorded in
 ``OUTPUT.pull/`` as they arrive, so an interrupted pull (Ctrl-C, network error, killed
 process) continues where it stopped when the same command is run again
-(:mod:`taxii_server.remote.pull`).  The output is written once, atomically, at the
+(:mod:`taxii_server.remote.pull`).  A server that keeps saying ``more`` without
+bringing anything new stops the pull, and so does ``--max-pages`` (the next run
+continues).  The output is written once, atomically, at the
 end: a STIX 2.1 bundle, or with ``--format csv`` a table of indicators and
 observables (:mod:`taxii_server.case_table`).  ``--since-last`` fetches only what
 was added since the last complete pull into the same output and rewrites the output
@@ -42,6 +44,7 @@ from taxii_server.cli.remote_options import (
     remote_errors,
 )
 from taxii_server.cli.signing_options import add_sign_argument, load_signer, write_signed
+from taxii_server.remote.paging import DEFAULT_MAX_PAGES
 
 __all__ = ["configure"]
 
@@ -86,6 +89,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="objects per page to ask for (default 1000; servers may send fewer)",
     )
+    parser.add_argument(
+        "--max-pages",
+        type=int,
+        default=DEFAULT_MAX_PAGES,
+        metavar="N",
+        help=f"stop after this many pages in one run (default {DEFAULT_MAX_PAGES}); "
+        "the next run continues",
+    )
     add_sign_argument(parser, "the export and record its chain of custody (writes FILE.jws)")
     add_credential_arguments(parser)
     parser.set_defaults(run=guarded(_run))
@@ -116,6 +127,8 @@ def _check_options(args: argparse.Namespace, output: Path) -> None:
 
     if args.limit < 1:
         raise CommandError("--limit must be at least 1")
+    if args.max_pages < 1:
+        raise CommandError("--max-pages must be at least 1")
     if args.added_after is not None:
         try:
             parse_timestamp(args.added_after)
@@ -159,6 +172,7 @@ def _run(args: argparse.Namespace) -> int:
                 all_versions=args.all_versions,
                 since_last=args.since_last,
                 page_size=args.limit,
+                max_pages=args.max_pages,
                 progress=lambda objects, pages: bar.tally("pull", objects, "objects"),
             )
     except JournalError as exc:

@@ -1,5 +1,9 @@
 """The store an admin command works on: ``--config FILE`` / ``$ATLAS_TAXII_CONFIG``
-for the storage URL, or ``--storage URL`` to name it directly.
+for the storage URL, or ``--storage URL`` (or ``$ATLAS_TAXII_STORAGE_URL``) to name it
+directly.  With none of them, the store ``atlas-taxii serve`` uses here without a
+configuration: the demo's (``./atlas-demo/atlas.db``), when it exists; otherwise the
+command refuses rather than create a database nobody serves.  Every command says on
+standard error which store it opened.
 
 Admin commands open the store the way the server does (migrating an empty or older
 database, refusing a newer one) and ensure the API roots and collections the
@@ -10,18 +14,21 @@ and grants on a fresh installation before the server has ever run.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from taxii_server.bootstrap import ensure_declared
 from taxii_server.cli.errors import CommandError
-from taxii_server.settings import Settings, load_settings
+from taxii_server.settings import ENV_PREFIX, Settings, load_settings
 from taxii_server.storage.base import Collection, Storage
 
 __all__ = [
     "AdminContext",
     "add_store_arguments",
+    "display_url",
     "open_store",
     "resolve_collection",
     "settings_from_args",
@@ -41,7 +48,8 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="TOML configuration file (default: $ATLAS_TAXII_CONFIG, else built-in defaults)",
+        help="TOML configuration file (default: $ATLAS_TAXII_CONFIG, else the demo's store, "
+        "./atlas-demo/atlas.db, if there is one)",
     )
     parser.add_argument(
         "--storage",
@@ -52,9 +60,44 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Load the settings named by ``--config``/``$ATLAS_TAXII_CONFIG``, with ``--storage``
-    overriding the storage URL."""
+    overriding the storage URL, or the demo's when nothing names a store; say on
+    standard error which store that is."""
     overrides = {"storage_url": args.storage} if getattr(args, "storage", None) else {}
-    return load_settings(args.config, **overrides)
+    named = (
+        args.config
+        or overrides
+        or os.environ.get(f"{ENV_PREFIX}CONFIG")
+        or os.environ.get(f"{ENV_PREFIX}STORAGE_URL")
+    )
+    if named:
+        settings = load_settings(args.config, **overrides)
+        print(f"store: {display_url(settings.storage_url)}", file=sys.stderr)
+        return settings
+    from taxii_server.demo import DEMO_DIRECTORY, demo_settings
+
+    database = DEMO_DIRECTORY / "atlas.db"
+    if not database.is_file():
+        raise CommandError(
+            "no store named: give --config FILE (or set $ATLAS_TAXII_CONFIG) or --storage "
+            f"URL; without them, admin commands use the demo's store, {database}, which "
+            "does not exist here (`atlas-taxii serve --demo` creates it)"
+        )
+    settings = demo_settings(DEMO_DIRECTORY)
+    print(
+        f"store: {display_url(settings.storage_url)} (the demo's: no --config, "
+        f"${ENV_PREFIX}CONFIG or --storage given)",
+        file=sys.stderr,
+    )
+    return settings
+
+
+def display_url(url: str) -> str:
+    """A storage URL without its password (postgresql://user:secret@host/db)."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
 @contextmanager

@@ -253,7 +253,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     levels = ", ".join(LEVELS)
     p = action("add", "add a user", _add)
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="the user's name")
     p.add_argument(
         "--clearance",
         default="clear",
@@ -272,14 +272,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     action("list", "list users with their clearance, keys and grants", _list)
 
     p = action("remove", "remove a user with their API keys and grants", _remove)
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="the user's name")
 
     p = action("set-clearance", "change the highest TLP level a user receives", _set_clearance)
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="the user's name")
     p.add_argument("level", metavar="LEVEL", help=levels)
 
     p = action("passwd", "set a user's password (prompted, or --password-stdin)", _passwd)
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="the user's name")
     p.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
@@ -287,23 +287,44 @@ def configure(parser: argparse.ArgumentParser) -> None:
     key = sub.add_parser("key", help="API keys", description="Create, list and revoke API keys.")
     key_sub = key.add_subparsers(dest="key_command", metavar="ACTION")
     key_sub.required = True
-    p = key_sub.add_parser("create", help="create an API key (printed once)", parents=[store])
-    p.add_argument("name", metavar="NAME")
+
+    def key_action(name: str, help_text: str, details: str, run: Run) -> argparse.ArgumentParser:
+        description = f"{help_text[0].upper()}{help_text[1:]}. {details}"
+        p = key_sub.add_parser(name, help=help_text, description=description, parents=[store])
+        p.set_defaults(run=guarded(run))
+        return p
+
+    p = key_action(
+        "create",
+        "create an API key (printed once)",
+        "Only its hash is stored, so it cannot be shown again. Clients send it as "
+        "'Authorization: Bearer KEY' or 'Token KEY', or as the user's password in HTTP "
+        "Basic.",
+        _key_create,
+    )
+    p.add_argument("name", metavar="NAME", help="the user the key acts for")
     p.add_argument("--label", default="", help="what the key is for, e.g. 'sentinel-prod'")
-    p.set_defaults(run=guarded(_key_create))
-    p = key_sub.add_parser("list", help="list a user's API keys", parents=[store])
-    p.add_argument("name", metavar="NAME")
-    p.set_defaults(run=guarded(_key_list))
-    p = key_sub.add_parser("revoke", help="revoke an API key by id", parents=[store])
+    p = key_action(
+        "list",
+        "list a user's API keys",
+        "Shows each key's id, creation time and label, never its secret.",
+        _key_list,
+    )
+    p.add_argument("name", metavar="NAME", help="the user whose keys to list")
+    p = key_action(
+        "revoke",
+        "revoke an API key by id",
+        "The key stops working at once, on every server sharing the store.",
+        _key_revoke,
+    )
     p.add_argument("key_id", metavar="KEY_ID", help="the key id (or the whole key)")
-    p.set_defaults(run=guarded(_key_revoke))
 
     for name, help_text, run in (
         ("grant", "let a user read and/or write a collection (default: read)", _grant),
         ("revoke", "take rights on a collection away (default: all)", _revoke),
     ):
         p = action(name, help_text, run)
-        p.add_argument("name", metavar="NAME")
+        p.add_argument("name", metavar="NAME", help="the user's name")
         p.add_argument("collection", metavar="COLLECTION", help="collection id, alias or title")
         p.add_argument("--read", action="store_true", help="the right to read objects")
         p.add_argument("--write", action="store_true", help="the right to add objects")

@@ -3,9 +3,10 @@
 Built on taxii2-client (the OASIS client most of our partners' scripts use), with
 what a long unattended transfer needs and the library leaves out: a timeout on every
 request (requests has none by default, so a stalled server would hang a pull for
-ever), the headers of the last response (``X-TAXII-Date-Added-Last``, TAXII 2.1
-§3.4.2, which taxii2-client does not expose), our own User-Agent, and errors
-translated into :mod:`taxii_server.remote.errors`.
+ever), a bound on the size of an answer (:data:`MAX_RESPONSE_BYTES`), the headers of
+the last response (``X-TAXII-Date-Added-Last``, TAXII 2.1 §3.4.2, which taxii2-client
+does not expose), our own User-Agent, and errors translated into
+:mod:`taxii_server.remote.errors`.
 
 The URL a user gives may be an API root (TAXII 2.1 §4.2) or a discovery endpoint
 (§4.1); for a discovery URL the server's ``default`` API root is used.
@@ -24,12 +25,21 @@ from taxii2client.common import _HTTPConnection
 from taxii2client.v21 import Collection as ClientCollection
 
 from taxii_server import __version__
-from taxii_server.remote.errors import RemoteProtocolError, RemoteRefused, translated
+from taxii_server.remote.errors import (
+    RemoteProtocolError,
+    RemoteRefused,
+    RemoteUnavailable,
+    translated,
+)
 
 __all__ = ["Connection", "Credentials", "RemoteCollection", "open_collection"]
 
 #: Seconds to wait for a connection or for the next bytes of an answer.
 DEFAULT_TIMEOUT = 60.0
+#: Largest answer read (after decompression): a page of 1,000 large objects is a
+#: few tens of MB; an answer without end would otherwise fill the memory.
+MAX_RESPONSE_BYTES = 256 * 2**20
+_READ_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +98,11 @@ class Connection:
         session.mount("https://", adapter)
         session.hooks["response"].append(self._remember)
         self.last_headers: Mapping[str, str] = {}
+        self.max_response_bytes = MAX_RESPONSE_BYTES
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.last_headers = response.headers
+        _read_bounded(response, self.max_response_bytes)
 
     def get_json(self, url: str) -> dict[str, Any]:
         """GET a TAXII resource (checked to be ``application/taxii+json;version=2.1``)
@@ -104,6 +116,29 @@ class Connection:
     def close(self) -> None:
         """Close the session's connections."""
         self.client.close()
+
+
+def _read_bounded(response: requests.Response, limit: int) -> None:
+    """Read the body of ``response`` now (requests' response hooks run before it is
+    read), refusing past ``limit`` bytes."""
+    declared = response.headers.get("Content-Length", "")
+    too_large = RemoteUnavailable(
+        f"{response.url} answered with more than {limit} bytes; not read further "
+        "(ask for smaller pages with a lower --limit)"
+    )
+    if declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(_READ_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            raise too_large
+        chunks.append(chunk)
+    # What requests itself does with a body read whole (Response.content).
+    response._content = b"".join(chunks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,14 +168,18 @@ def _api_root_url(connection: Connection, url: str) -> tuple[str, dict[str, Any]
     """The API root at ``url``, or the default API root of the discovery resource there."""
     url = _slash(url)
     info = connection.get_json(url)
-    if "api_roots" in info:  # a discovery resource (§4.1.1)
+    # A discovery resource (§4.1.1) has a title and no API root properties; its
+    # api_roots are left out when there are none (§2: no empty lists).
+    if "api_roots" in info or ("title" in info and "versions" not in info):
         roots = [r for r in info.get("api_roots") or [] if isinstance(r, str)]
         default = info.get("default")
         chosen = default if isinstance(default, str) and default else None
         if chosen is None and len(roots) == 1:
             chosen = roots[0]
+        if chosen is None and not roots:
+            raise RemoteRefused(f"{url} is a discovery endpoint that lists no API root")
         if chosen is None:
-            listed = ", ".join(urljoin(url, r) for r in roots) or "none"
+            listed = ", ".join(urljoin(url, r) for r in roots)
             raise RemoteRefused(
                 f"{url} is a discovery endpoint without a default API root; "
                 f"give one of its API roots instead: {listed}"

@@ -4,11 +4,12 @@ server, page by page, resumably.
 Pages are requested with ``limit`` and followed by ``next`` (TAXII 2.1 §3.4.3);
 when a server says ``more`` but gives no ``next``, the pull continues with
 ``added_after`` set to the page's ``X-TAXII-Date-Added-Last`` (§3.4.2), which every
-TAXII 2.1 server must send.  Each page is recorded in a :class:`~taxii_server.
-remote.journal.Journal` before the next is requested, so an interrupted pull (Ctrl-C,
-network error, killed process) resumes after the last recorded page, from its
-``X-TAXII-Date-Added-Last`` (a lower bound that never expires, unlike a ``next``
-token).
+TAXII 2.1 server must send.  Whether the server gets anywhere is judged by what its
+pages bring, not by its tokens (:mod:`taxii_server.remote.paging`).  Each page is
+recorded in a :class:`~taxii_server.remote.journal.Journal` before the next is
+requested, so an interrupted pull (Ctrl-C, network error, killed process) resumes
+after the last recorded page, from its ``X-TAXII-Date-Added-Last`` (a lower bound that
+never expires, unlike a ``next`` token).
 
 Objects fetched twice (a page fetched again after a crash, an object that got a new
 version while the pull ran) appear once in the result: with ``all_versions`` once per
@@ -27,6 +28,7 @@ import orjson
 from taxii_server.remote.connection import RemoteCollection
 from taxii_server.remote.errors import RemoteProtocolError, RemoteRefused, translated
 from taxii_server.remote.journal import Journal, JournalError, PullState, Source
+from taxii_server.remote.paging import DEFAULT_MAX_PAGES, PageGuard
 from taxii_server.storage.versions import canonical_json
 from taxii_server.timestamps import TimestampError, format_timestamp, now_us, parse_timestamp
 
@@ -132,14 +134,20 @@ def pull_collection(
     all_versions: bool = False,
     since_last: bool = False,
     page_size: int = DEFAULT_PAGE_SIZE,
+    max_pages: int = DEFAULT_MAX_PAGES,
     progress: PullProgress | None = None,
 ) -> PullOutcome:
     """Fetch the collection's objects into ``journal`` and hand them, merged, to
-    ``write``; resume an unfinished pull of the same source instead of starting over."""
+    ``write``; resume an unfinished pull of the same source instead of starting over.
+
+    A server that keeps saying ``more`` without bringing anything new, or past
+    ``max_pages`` pages in this run, stops the pull (:mod:`taxii_server.remote.paging`);
+    the pages fetched stay in the journal for the next run."""
     source = Source(collection.api_root_url, collection.id, added_after, all_versions)
     state, resumed_after = _begin(journal, source, since_last)
     source = state.source
     fetched = pages = 0
+    guard = PageGuard(f"{collection.url}objects/", max_pages)
     # A chain of `next` tokens starts from one lower bound; the same filters are sent
     # with each token (servers may check they did not change).
     lower = state.position or source.added_after
@@ -189,17 +197,16 @@ def pull_collection(
             progress(fetched, pages)
         if not more:
             break
-        if following and following != token:
-            token = following
-        elif last and last != lower and not token:
-            lower = last  # no `next`: continue after the last object of this page
-        elif last and token and not following:
-            token, lower = None, last
+        if following:
+            token = following  # medallion's is the same on every page: progress decides
+        elif last:
+            token, lower = None, last  # no `next`: continue after this page's last object
         else:
             raise RemoteProtocolError(
                 f"{collection.url}objects/ says more objects follow but gives neither a "
-                f"new next token nor a new {_DATE_ADDED_LAST}; cannot page further"
+                f"next token nor an {_DATE_ADDED_LAST}; cannot page further"
             )
+        guard.page(objects, (token, lower))
     merged = merge_versions(journal.objects(state), source.all_versions)
     write(merged)
     state = journal.compact(replace(state, complete=True, next=None), merged)

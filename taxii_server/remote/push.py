@@ -10,8 +10,10 @@ that fit, wait for each status.
   from half a second to five; what is still pending after ``status_timeout`` seconds
   is reported as failed with the status id, so the operator can look it up.
 * **Comparison**: the latest versions are read with ``match[id]`` (§3.4.1) in batches
-  that keep the URL short; a user who may not read the collection gets ``None``, and
-  everything is posted.
+  that keep each request line within :data:`REQUEST_LINE_BYTES` (gunicorn's default
+  limit is 4,094 bytes, and proxies have their own); a server that still answers 414
+  gets the batch in halves.  A user who may not read the collection gets ``None``,
+  and everything is posted.
 """
 
 from __future__ import annotations
@@ -20,22 +22,24 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from taxii_server.publishing import Failure, Progress, Stored
 from taxii_server.remote.connection import RemoteCollection
-from taxii_server.remote.errors import RemoteProtocolError, translated
+from taxii_server.remote.errors import RemoteProtocolError, RemoteRefused, translated
+from taxii_server.remote.paging import PageGuard
 from taxii_server.storage.base import NewObject
 from taxii_server.storage.versions import canonical_json
 
-__all__ = ["MAX_OBJECTS_PER_ENVELOPE", "RemoteTarget", "envelopes"]
+__all__ = ["MAX_OBJECTS_PER_ENVELOPE", "REQUEST_LINE_BYTES", "RemoteTarget", "envelopes"]
 
 #: Most objects in one POSTed envelope.
 MAX_OBJECTS_PER_ENVELOPE = 1000
 #: Seconds to wait for one status to complete.
 DEFAULT_STATUS_TIMEOUT = 300.0
-# Characters of match[id] values per lookup: URLs stay well under the 8 KB proxies allow.
-_ID_CHARS_PER_LOOKUP = 4000
+#: Longest request line a lookup sends ("GET /path?query HTTP/1.1"), in bytes.
+REQUEST_LINE_BYTES = 2000
+_URI_TOO_LONG = 414
 # Objects per page when reading latest versions (servers lower a larger limit).
 _LOOKUP_LIMIT = 1000
 _HEAD = b'{"objects":['
@@ -79,16 +83,17 @@ def _pack(batch: list[NewObject]) -> _Envelope:
     return _Envelope(batch, _HEAD + b",".join(o.data for o in batch) + _TAIL)
 
 
-def _id_batches(ids: Sequence[str]) -> Iterator[list[str]]:
+def _id_batches(ids: Sequence[str], budget: int) -> Iterator[list[str]]:
+    """``ids`` in batches whose ``match[id]`` value, URL-encoded, fits ``budget`` bytes."""
     batch: list[str] = []
-    chars = 0
+    size = 0
     for object_id in ids:
-        cost = len(quote(object_id, safe="")) + 3  # the encoded comma
-        if batch and chars + cost > _ID_CHARS_PER_LOOKUP:
+        cost = len(quote(object_id, safe="")) + 3  # and the encoded comma
+        if batch and size + cost > budget:
             yield batch
-            batch, chars = [], 0
+            batch, size = [], 0
         batch.append(object_id)
-        chars += cost
+        size += cost
     if batch:
         yield batch
 
@@ -115,26 +120,46 @@ class RemoteTarget:
             return None
         found: dict[str, bytes] = {}
         done = 0
-        for batch in _id_batches(ids):
-            for obj in self._objects(id=",".join(batch)):
+        for batch in _id_batches(ids, self._id_budget()):
+            for obj in self._lookup(batch):
                 if isinstance(obj, dict) and isinstance(obj.get("id"), str):
                     found[obj["id"]] = canonical_json(obj)
             done += len(batch)
             progress("compare", done, len(ids))
         return found
 
+    def _id_budget(self) -> int:
+        """Bytes left for the ``match[id]`` value in a lookup's request line."""
+        path = urlsplit(f"{self._collection.url}objects/").path
+        fixed = f"GET {path}?match%5Bid%5D=&limit={_LOOKUP_LIMIT} HTTP/1.1"
+        return max(REQUEST_LINE_BYTES - len(fixed), 1)
+
+    def _lookup(self, batch: list[str]) -> list[Any]:
+        """The latest versions of ``batch``; on 414 URI Too Long, of each half."""
+        try:
+            return list(self._objects(id=",".join(batch)))
+        except RemoteRefused as exc:
+            if exc.status != _URI_TOO_LONG or len(batch) == 1:
+                raise
+        middle = len(batch) // 2
+        return self._lookup(batch[:middle]) + self._lookup(batch[middle:])
+
     def _objects(self, **filters: Any) -> Iterator[Any]:
         """Every object a filtered Get Objects returns, following ``next``."""
         endpoint = self._collection.endpoint
+        url = f"{self._collection.url}objects/"
+        guard = PageGuard(url)
         token: str | None = None
         while True:
             extra = {"next": token} if token else {}
-            with translated(f"reading {self._collection.url}objects/"):
+            with translated(f"reading {url}"):
                 page = endpoint.get_objects(limit=_LOOKUP_LIMIT, **filters, **extra)
-            yield from page.get("objects") or []
+            objects = page.get("objects") or []
+            yield from objects
             token = page.get("next")
             if not page.get("more") or not token:
                 return
+            guard.page(objects, token)
 
     def store(self, objects: Sequence[NewObject], progress: Progress) -> Stored:
         """Post the objects in envelopes that fit and wait for each status."""

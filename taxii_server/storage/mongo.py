@@ -363,7 +363,9 @@ class MongoStorage:
         """Create ``status``, append ``audit`` and store ``objects``, in three steps as a
         multi-chunk POST does: not all or nothing, but the status tells what was stored
         (see the protocol and :meth:`add_objects`)."""
-        self.create_status(replace(status, pendings=pending_entries(objects)))
+        self.create_status(
+            replace(status, pendings=pending_entries(objects, status.request_timestamp))
+        )
         self.record_audit(audit)
         return self.add_objects(status.collection_id, objects, status_id=status.id)
 

@@ -93,10 +93,14 @@ class StatusMoves:
     next_position: int
 
 
-def pending_entries(objects: Sequence[NewObject]) -> tuple[StatusDetail, ...]:
-    """The pending status entries of objects about to be stored, in their order."""
+def pending_entries(objects: Sequence[NewObject], received: int) -> tuple[StatusDetail, ...]:
+    """The pending status entries of objects about to be stored, in their order.
+
+    An entry names a version (TAXII 2.1 §4.3.1): an object that has none until it is
+    stored (an SCO) is named by ``received``, the request's time."""
+    arrival = format_timestamp(received)
     return tuple(
-        StatusDetail(o.id, "" if o.version is None else format_timestamp(o.version))
+        StatusDetail(o.id, arrival if o.version is None else format_timestamp(o.version))
         for o in objects
     )
 

@@ -44,11 +44,22 @@ title = "Indicators"
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """What one command printed and returned."""
+    """What one command printed and returned; ``store`` is the store it said it
+    opened (the first line of its standard error, taken out of ``err``)."""
 
     status: int
     out: str
     err: str
+    store: str | None = None
+
+
+def result_of(status: int, out: str, err: str) -> Result:
+    """A :class:`Result`, the ``store: …`` line that admin commands print first on
+    standard error (tests/cli/test_admin_store.py) set aside."""
+    first, _, rest = err.partition("\n")
+    if first.startswith("store: "):
+        return Result(status, out, rest, first.removeprefix("store: "))
+    return Result(status, out, err)
 
 
 Runner = Callable[..., Result]
@@ -74,7 +85,7 @@ def cli(
         capsys.readouterr()
         status = main([*argv, "--config", str(config_file)])
         captured = capsys.readouterr()
-        return Result(status, captured.out, captured.err)
+        return result_of(status, captured.out, captured.err)
 
     return run
 

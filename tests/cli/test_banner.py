@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from taxii_server.bootstrap import BootstrapReport
-from taxii_server.cli.banner import server_banner
+from taxii_server.cli.banner import demo_banner, server_banner
 from taxii_server.cli.launcher import ServerOptions, gunicorn_options
 from taxii_server.cli.serve import public_base_url
+from taxii_server.demo import Demo, DemoUser
 from taxii_server.settings import Settings
 from taxii_server.storage.base import Collection
 
@@ -44,3 +47,29 @@ def test_gunicorn_gets_the_settings_and_a_bracketed_ipv6_bind() -> None:
     assert (options["worker_class"], options["threads"]) == ("sync", 1)
     assert options["preload_app"] is False  # a database connection must not cross fork
     assert options["control_socket_disable"] is True
+
+
+@pytest.mark.parametrize(
+    ("rejected", "says"),
+    [
+        pytest.param((), "0 refused, from 1 fixture bundle(s)", id="none"),
+        pytest.param(("b.json: x--1: bad",), "1 refused (below), from 1", id="one"),
+    ],
+)
+def test_the_demo_banner_points_below_only_when_something_is_there(
+    rejected: tuple[str, ...], says: str
+) -> None:
+    collection = Collection(id="6a1f7c0e-5b2d-4e8a-9c3f-0d4b8e2a7f15", api_root="demo", title="D")
+    demo = Demo(
+        collection=collection,
+        users=(DemoUser("demo", 2, "pw", "atk_k_s"),),
+        bundles=(Path("b.json"),),
+        added=3,
+        unchanged=0,
+        rejected=rejected,
+    )
+    text = demo_banner(demo, "http://h:1", Path("atlas-demo"))
+    assert f"loaded: 3 objects added, 0 already stored, {says}" in text
+    assert [line for line in text.splitlines() if line.startswith("refused: ")] == [
+        f"refused: {r}" for r in rejected
+    ]

@@ -27,6 +27,7 @@ from converters.tlp import object_rank
 from converters.validation import SchemaError
 from converters.validation import validator as validator_module
 from taxii_server.cli import main
+from taxii_server.cli.banner import PASTE_HEADER
 from taxii_server.cli.errors import CommandError
 from taxii_server.cli.serve import prepare_store
 from taxii_server.demo import DEMO_COLLECTION_ID, fixture_bundles
@@ -134,6 +135,38 @@ def test_demo_starts_prints_credentials_and_serves_the_fixtures(tmp_path: Path) 
         assert new.status_code == 200
     finally:
         again.stop()
+
+
+def test_the_banners_commands_run_when_pasted_into_a_shell(tmp_path: Path) -> None:
+    """Everything below the banner's paste line, pasted into bash as it is printed,
+    with a PATH that has neither the virtualenv nor a python with taxii2-client."""
+    port = free_port()
+    server = _demo(tmp_path, port, "paste")
+    try:
+        pasted = server.stdout.split(PASTE_HEADER + "\n", 1)[1]
+        assert "EOF" in pasted.splitlines()  # a heredoc ends only on a line of its own
+        shell = subprocess.run(
+            ["bash"],  # reads commands from standard input, as a terminal feeds them
+            input=pasted,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+            check=False,
+        )
+    finally:
+        server.stop()
+    assert shell.returncode == 0, shell.stderr
+    assert shell.stderr == ""
+    counts = [
+        int(line.split()[0]) for line in shell.stdout.splitlines() if line.endswith(" objects")
+    ]
+    # A page holds each object once, in its latest version the caller may see: an SCO
+    # that two bundles carry with different contents is two versions, one object.
+    visible = {o["id"] for o in _stored_objects() if object_rank(o) <= 2}
+    assert sum(counts) == len(visible) and len(counts) > 1  # taxii2-client paged through
+    curl_page = json.loads(shell.stdout.splitlines()[-1])
+    assert len(curl_page["objects"]) == 10 and curl_page["more"] is True
 
 
 CONFIG = """

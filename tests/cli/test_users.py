@@ -278,6 +278,7 @@ def test_an_unreachable_store_is_exit_1_with_the_reason(
     monkeypatch.delenv("ATLAS_TAXII_CONFIG", raising=False)
     # Port 1 on the loopback: nothing listens, the refusal is immediate.
     assert main(["users", "list", "--storage", "postgresql://atlas@127.0.0.1:1/atlas"]) == 1
-    err = capsys.readouterr().err
+    store, _, err = capsys.readouterr().err.partition("\n")
+    assert store == "store: postgresql://atlas@127.0.0.1:1/atlas"
     assert err.startswith("atlas-taxii: error: ") and "Connection refused" in err
     assert "Traceback" not in err

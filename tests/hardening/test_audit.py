@@ -116,7 +116,8 @@ def test_anonymous_reads_are_recorded_without_a_user(
 
 
 def test_posts_and_deletes_are_recorded(taxii: Callable[..., Caller], world: World) -> None:
-    new = [data.indicator("audited-1"), data.indicator("audited-2"), {"type": "bad"}]
+    bad = {"type": "bad", "id": data.indicator("audited-bad")["id"]}
+    new = [data.indicator("audited-1"), data.indicator("audited-2"), bad]
     posted = orjson.loads(taxii("alice").post(OBJECTS, {"objects": new}).data)
     deleted = taxii("alice").delete(url(SHARED, "objects", data.MALWARE_V1["id"]))
     assert deleted.status_code == 200

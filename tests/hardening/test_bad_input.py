@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,10 +26,11 @@ from flask.testing import FlaskClient
 
 from taxii_server.app import create_app
 from taxii_server.media import MEDIA_TYPE_TAXII_V21
-from taxii_server.query import NextToken, NextTokenCodec
+from taxii_server.query import ID_PATTERN, NextToken, NextTokenCodec
 from taxii_server.settings import ApiRootConfig, load_settings
 from taxii_server.storage import open_storage
 from taxii_server.storage.base import Storage
+from taxii_server.timestamps import TIMESTAMP_PATTERN
 from tests.hardening.conftest import StoreSnapshot, snapshot
 from tests.pg import PgCluster
 from tests.server import data
@@ -185,20 +187,35 @@ def _rows() -> Iterator[Any]:
     ]:
         yield row(f"post-{name}", Attack(**post, body=body, status=400, says=says))
 
+    # -- envelopes of items a status could not name (§4.3.1: a STIX id): refused whole
+    for name, items, says in [
+        ("no-objects-at-all", [], "$.objects: empty"),
+        ("not-objects", [1, "x", None, [], True], "$.objects[0]: expected a STIX object"),
+        ("object-then-number", [_SUBJECT, 1], "$.objects[1]: expected a STIX object"),
+        ("empty-object", [{}], "$.objects[0].id: missing"),
+        ("missing-id", [_with(id=None)], "$.objects[0].id: missing"),
+        ("id-not-a-uuid", [_with(id="indicator--1234")], "is not a STIX identifier"),
+        ("ten-mb-id", [_with(id=TEN_MB[: 9 * 1024 * 1024])], "characters) is not a STIX"),
+        ("nul-in-id", [_with(id="indicator--\x00")], "is not a STIX identifier"),
+        ("nul-in-type", [{"type": "indi\x00cator", "id": "x"}], "is not a STIX identifier"),
+        ("injection-in-id", [_with(id="indicator--' OR 1=1 --")], "is not a STIX identifier"),
+        ("nosql-operator-id", [_with(id={"$ne": None})], "an object is not a STIX identifier"),
+    ]:
+        yield row(
+            f"post-items-{name}", Attack(**post, body=_objects(*items), status=400, says=says)
+        )
+
     # -- well-formed envelopes of bad objects: 202, each object a failure saying why
     stamp = "2024-05-01T10:00:00"
     for name, item, says in [
-        ("not-objects", [1, "x", None, [], True], "expected a STIX object"),
-        ("empty-object", [{}], "type"),
-        ("missing-id", [_with(id=None)], "id"),
         ("missing-pattern", [_with(pattern=None)], "pattern"),
         ("missing-type", [_with(type=None)], "type"),
+        ("nul-in-type", [_with(type="indi\x00cator")], "type"),
         ("wrong-type-created", [_with(created=5)], "created"),
         ("wrong-type-labels", [_with(labels="phishing")], "labels"),
         ("wrong-type-spec-version", [_with(spec_version=2.1)], "spec_version"),
         ("spec-version-2.0", [_with(spec_version="2.0")], "spec_version"),
         ("id-of-another-type", [_with(id=data.MALWARE_V1["id"])], "id"),
-        ("id-not-a-uuid", [_with(id="indicator--1234")], "id"),
         ("timestamp-with-offset", [_with(modified=f"{stamp}+01:00")], "modified"),
         ("timestamp-without-zone", [_with(modified=stamp)], "modified"),
         ("modified-without-fraction", [_with(modified=f"{stamp}Z")], "millisecond"),
@@ -207,11 +224,6 @@ def _rows() -> Iterator[Any]:
         ("timestamp-year-0", [_with(modified="0000-01-01T00:00:00Z")], "modified"),
         ("timestamp-hour-25", [_with(modified="2024-05-01T25:00:00Z")], "modified"),
         ("modified-before-created", [_with(modified="2020-01-01T00:00:00Z")], "modified"),
-        ("ten-mb-id", [_with(id=TEN_MB[: 9 * 1024 * 1024])], "id"),
-        ("nul-in-id", [_with(id="indicator--\x00")], "id"),
-        ("nul-in-type", [{"type": "indi\x00cator", "id": "x"}], "type"),
-        ("injection-in-id", [_with(id="indicator--' OR 1=1 --")], "id"),
-        ("nosql-operator-id", [_with(id={"$ne": None})], "id"),
         ("custom-property-bad-name", [_with(**{"x-bad name": 1})], "x-bad name"),
         ("huge-integer", [_with(confidence=2**64 - 1)], "confidence"),
     ]:
@@ -463,7 +475,10 @@ def test_attack_is_refused_and_changes_nothing(target: Target, attack: Attack) -
         assert body["failure_count"] == body["total_count"] > 0
         for failure in body["failures"]:
             assert attack.says in failure["message"], failure
-            assert len(failure["id"]) <= 300 and len(failure["message"]) <= 2000
+            assert len(failure["message"]) <= 2000
+            # Status details name a STIX id and a timestamp (TAXII 2.1 §4.3.1).
+            assert re.fullmatch(ID_PATTERN, failure["id"]), failure
+            assert re.fullmatch(TIMESTAMP_PATTERN, failure["version"]), failure
     assert snapshot(target.storage) == target.before
 
 

@@ -30,13 +30,12 @@ from taxii_server.storage.base import (
     User,
     VersionSelector,
 )
+from tests.cli.conftest import Result, result_of
 from tests.interop.dataset import build_objects, bundle
 from tests.live_server import ServerProcess, free_port, python_module
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-EXAMPLE = ROOT.parent / "shared" / "examples" / "RP-2024-0007.yaml"
-if not EXAMPLE.exists():  # a checkout without the shared folder beside it
-    EXAMPLE = ROOT / "fixtures" / "packages" / "RP-2024-0007.yaml"
+EXAMPLE = ROOT / "fixtures" / "packages" / "RP-2024-0007.yaml"
 SEEDED_ID = "5b7e3c1a-9d2f-4e8b-a6c4-1f3e5d7b9a2c"
 SEEDED_COUNT = 240
 #: Small enough that the example package (about 60 KB of objects) needs several POSTs.
@@ -187,15 +186,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         running.process.stop()
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
-    """What one command printed and returned."""
-
-    status: int
-    out: str
-    err: str
-
-
 Runner = Callable[..., Result]
 
 
@@ -209,6 +199,6 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         capsys.readouterr()
         status = main(list(argv))
         captured = capsys.readouterr()
-        return Result(status, captured.out, captured.err)
+        return result_of(status, captured.out, captured.err)
 
     return run

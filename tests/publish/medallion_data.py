@@ -63,6 +63,20 @@ def _skeleton() -> dict[str, object]:
     }
 
 
+def medallion_config(data: Path, users: dict[str, str], **backend: object) -> dict[str, object]:
+    """medallion's configuration: its memory backend on the data file ``data``."""
+    return {
+        "backend": {
+            "module": "medallion.backends.memory_backend",
+            "module_class": "MemoryBackend",
+            "filename": str(data),
+            **backend,
+        },
+        "users": users,
+        "taxii": {"max_page_size": 100},
+    }
+
+
 def main(output: Path, posts: Path) -> None:
     from medallion import load_app  # only in this process
 
@@ -70,19 +84,7 @@ def main(output: Path, posts: Path) -> None:
         data = Path(folder) / "data.json"
         data.write_text(json.dumps(_skeleton()))
         config = Path(folder) / "config.json"
-        config.write_text(
-            json.dumps(
-                {
-                    "backend": {
-                        "module": "medallion.backends.memory_backend",
-                        "module_class": "MemoryBackend",
-                        "filename": str(data),
-                    },
-                    "users": {"user": "pass"},
-                    "taxii": {"max_page_size": 100},
-                }
-            )
-        )
+        config.write_text(json.dumps(medallion_config(data, {"user": "pass"})))
         app = load_app(str(config))
         client = app.test_client()
         auth = "Basic " + base64.b64encode(b"user:pass").decode()

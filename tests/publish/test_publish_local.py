@@ -242,3 +242,73 @@ def test_a_missing_file_is_bad_input(cli: Runner, config: Path, tmp_path: Path) 
     )
     assert result.status == 2
     assert result.err == f"atlas-taxii: error: {tmp_path / 'gone.yaml'}: no such file\n"
+
+
+def test_unverified_data_points_are_refused_unless_allowed(
+    cli: Runner, config: Path, tmp_path: Path
+) -> None:
+    text = EXAMPLE.read_text("utf-8").replace(
+        "vetting: {status: vetted, by: [Example Bank FIU]}", "vetting: {status: unverified}"
+    )
+    package = tmp_path / "RP-2024-0007.yaml"
+    package.write_text(text, encoding="utf-8")
+    refused = cli("publish", str(package), "--collection", "indicators", "--config", str(config))
+    assert refused.status == 2
+    assert "$.data_points[10].vetting.status (line 70): data point 'd11' is unverified" in (
+        refused.err
+    )
+    assert stored_versions(config) == {}
+    allowed = cli(
+        "publish", str(package), "--allow-unverified", "--collection", "indicators",
+        "--config", str(config),
+    )  # fmt: skip
+    assert allowed.status == 0, allowed.err
+
+
+@pytest.mark.parametrize("first_published", [True, False], ids=["first-published", "without"])
+def test_a_revision_changing_one_data_point_republishes_only_it_and_the_report(
+    cli: Runner, config: Path, tmp_path: Path, first_published: bool
+) -> None:
+    """Revision 2 of a package in which one data point's confidence changed (and, as in
+    every revision, `revision` and `published`): only that data point's objects and the
+    report get new versions, each keeping the `created` of the first (STIX 2.1 §3.6).
+    Without `first_published`, the conversion's `created` (and the `valid_from` of
+    indicators without `first_seen`) follows `published`; publishing must not."""
+    text = EXAMPLE.read_text("utf-8")
+    if not first_published:
+        text = text.replace("first_published: 2024-05-02T09:00:00Z\n", "")
+    one = tmp_path / "RP-2024-0007.yaml"
+    one.write_text(text, "utf-8")
+    changed_point = '{ref: d2, type: url, value: "hxxps://verify-examplebank[.]top/otp/relay.php",'
+    assert changed_point in text
+    two = tmp_path / "RP-2024-0007-r3.yaml"
+    two.write_text(
+        text.replace("revision: 2", "revision: 3")
+        .replace("published: 2024-06-11T09:00:00Z", "published: 2024-07-01T09:00:00Z")
+        .replace(changed_point, changed_point + " confidence: 40,"),
+        "utf-8",
+    )
+    args = ("--collection", "indicators", "--config", str(config))
+    assert cli("publish", str(one), *args).status == 0
+    first = stored_versions(config)
+
+    result = cli("publish", str(two), *args)
+
+    assert result.status == 0, result.err
+    report = next(i for i, (o, *_) in first.items() if o["type"] == "report")
+    indicator = next(
+        i
+        for i, (o, *_) in first.items()
+        if o.get("name") == "https://verify-examplebank.top/otp/relay.php"
+    )
+    assert summary(result.out) == f"0 new, 2 changed, {len(first) - 2} unchanged, 0 failed"
+    stored = stored_versions(config)
+    assert {i for i, versions in stored.items() if len(versions) > 1} == {report, indicator}
+    for object_id in (report, indicator):
+        old, new = stored[object_id]
+        assert new["created"] == old["created"] == first[object_id][0]["created"]
+        assert new["modified"] == "2024-07-01T09:00:00.000Z"
+    old, new = stored[indicator]
+    assert (old["confidence"], new["confidence"]) == (80, 40)
+    assert new["valid_from"] == old["valid_from"] == old["created"]
+    assert stored[report][1]["published"] == "2024-07-01T09:00:00.000Z"

@@ -28,13 +28,22 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from converters.validation import get_validator
+from taxii_server import service as service_module
 from taxii_server.app import create_app
 from taxii_server.credentials import new_api_key
 from taxii_server.ingest import prepare_objects
 from taxii_server.media import MEDIA_TYPE_TAXII_V21
 from taxii_server.settings import ApiRootConfig, Settings, load_settings
 from taxii_server.storage import open_storage
-from taxii_server.storage.base import ApiKey, ApiRoot, Collection, Grant, Storage, User
+from taxii_server.storage.base import (
+    ApiKey,
+    ApiRoot,
+    Collection,
+    Grant,
+    Storage,
+    StorageUnavailable,
+    User,
+)
 from taxii_server.timestamps import now_us
 from tests.pg import PgCluster
 
@@ -329,3 +338,38 @@ def follow(
 def all_ids(caller: Caller, path: str, query: Mapping[str, Any] | None = None) -> list[str]:
     """The ids of every object across all pages, in order."""
     return [i for response in follow(caller, path, query) for i in ids_of(response)]
+
+
+def post_while_the_store_fails(
+    caller: Caller,
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    objects: Sequence[dict[str, Any]],
+    chunk: int,
+) -> tuple[TestResponse, str]:
+    """POST ``objects`` (to ``SHARED``) stored in chunks of ``chunk`` while the store
+    fails on the second chunk, as when a worker dies half-way: the response, and the
+    id of the status the request left behind."""
+    monkeypatch.setattr(service_module, "ADD_CHUNK", chunk)
+    real_add = world.storage.add_objects
+    real_create = world.storage.create_status
+    created: list[str] = []
+    calls: list[int] = []
+
+    def dies_on_second_chunk(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise StorageUnavailable("database went away")
+        return real_add(*args, **kwargs)
+
+    monkeypatch.setattr(world.storage, "add_objects", dies_on_second_chunk)
+    monkeypatch.setattr(
+        world.storage,
+        "create_status",
+        lambda status: created.append(status.id) or real_create(status),
+    )
+    response = caller.post(url(SHARED, "objects"), {"objects": list(objects)})
+    monkeypatch.setattr(world.storage, "add_objects", real_add)
+    monkeypatch.setattr(world.storage, "create_status", real_create)
+    (status_id,) = created  # a 503 carries no status; its id is in the store
+    return response, status_id

@@ -16,6 +16,7 @@ from taxii_server import ingest
 from taxii_server import service as service_module
 from taxii_server.media import MEDIA_TYPE_TAXII_V21
 from taxii_server.storage.versions import CONFLICT_MESSAGE
+from taxii_server.timestamps import format_timestamp
 
 from . import data
 from .conftest import (
@@ -24,6 +25,7 @@ from .conftest import (
     SMALL_MAX_CONTENT_LENGTH,
     SMALL_ROOT,
     Caller,
+    FakeClock,
     World,
     basic,
     objects_of,
@@ -44,8 +46,10 @@ def post(caller: Caller, objects: list[Any], path: str = OBJECTS) -> dict[str, A
     assert status["success_count"] + status["failure_count"] + status["pending_count"] == len(
         objects
     )
-    assert status["success_count"] == len(status["successes"])
-    assert status["failure_count"] == len(status["failures"])
+    # TAXII 2.1 §2: a list without entries is left out, never sent empty.
+    assert [] not in status.values()
+    assert status["success_count"] == len(status.get("successes", []))
+    assert status["failure_count"] == len(status.get("failures", []))
     return status
 
 
@@ -71,21 +75,63 @@ def test_valid_objects_are_stored_and_reported(taxii: Callable[..., Caller]) -> 
 
 
 def test_invalid_objects_are_failures_that_say_why_and_do_not_stop_the_rest(
-    taxii: Callable[..., Caller],
+    taxii: Callable[..., Caller], clock: FakeClock
 ) -> None:
     good = data.indicator("good")
     no_pattern = {k: v for k, v in data.indicator("no-pattern").items() if k != "pattern"}
     bad_time = data.indicator("bad-time") | {"modified": "2024-13-45T00:00:00Z"}
-    status = post(taxii("alice"), [no_pattern, good, "not an object", bad_time, 42])
+    bad_sco = {"type": "ipv4-addr", "id": "ipv4-addr--4b6f0a5e-0f35-5f2a-8e0e-3b3d9a6f1c21"}
+    status = post(taxii("alice"), [no_pattern, good, bad_time, bad_sco])
     assert status["status"] == "complete"
     assert [s["id"] for s in status["successes"]] == [good["id"]]
     failures = {f["id"]: f for f in status["failures"]}
-    assert set(failures) == {no_pattern["id"], "$.objects[2]", bad_time["id"], "$.objects[4]"}
+    assert set(failures) == {no_pattern["id"], bad_time["id"], bad_sco["id"]}
     assert "$.objects[0]" in failures[no_pattern["id"]]["message"]
     assert "pattern" in failures[no_pattern["id"]]["message"]
-    assert "$.objects[3].modified" in failures[bad_time["id"]]["message"]
-    assert failures[no_pattern["id"]]["version"] == "2024-05-01T10:00:00.000Z"
+    assert "$.objects[2].modified" in failures[bad_time["id"]]["message"]
+    assert "$.objects[3]" in failures[bad_sco["id"]]["message"]
+    # Every entry names a STIX id and a timestamp (§4.3.1): the object's own version,
+    # else (an unusable `modified`, an SCO) the time of the request.
+    assert failures[no_pattern["id"]]["version"] == "2024-05-01T10:00:00.000000Z"
+    assert failures[bad_time["id"]]["version"] == status["request_timestamp"]
+    assert failures[bad_sco["id"]]["version"] == status["request_timestamp"]
+    assert status["request_timestamp"] == format_timestamp(clock.now)
     assert objects_of(taxii("alice").get(OBJECTS, {"match[id]": no_pattern["id"]})) == []
+
+
+@pytest.mark.parametrize(
+    ("objects", "message"),
+    [
+        pytest.param([], "$.objects: empty", id="empty"),
+        pytest.param([1, 2], "$.objects[0]: expected a STIX object (a JSON object), got a number",
+                     id="numbers"),
+        pytest.param([data.indicator("ok"), "text"], "$.objects[1]: expected a STIX object "
+                     "(a JSON object), got a string", id="string"),
+        pytest.param([data.indicator("ok"), [data.indicator("nested")]],
+                     "$.objects[1]: expected a STIX object (a JSON object), got a list",
+                     id="list"),
+        pytest.param([data.indicator("ok"), None], "$.objects[1]: expected a STIX object "
+                     "(a JSON object), got null", id="null"),
+        pytest.param([{"type": "indicator"}], "$.objects[0].id: missing", id="no-id"),
+        pytest.param([data.indicator("ok") | {"id": "$.objects[0]"}],
+                     "$.objects[0].id: '$.objects[0]' is not a STIX identifier", id="path-id"),
+        pytest.param([data.indicator("ok") | {"id": 7}], "$.objects[0].id: a number is not",
+                     id="number-id"),
+        pytest.param([data.indicator("ok") | {"id": "indicator--not-a-uuid"}],
+                     "$.objects[0].id: 'indicator--not-a-uuid' is not a STIX identifier",
+                     id="bad-id"),
+    ],
+)  # fmt: skip
+def test_an_envelope_of_anything_but_identified_objects_is_refused(
+    taxii: Callable[..., Caller], objects: list[Any], message: str
+) -> None:
+    """Items a status could not name (§4.3.1: a STIX id and a timestamp) make the
+    request malformed: 400 naming the first one, and nothing stored."""
+    response = taxii("alice").post(OBJECTS, {"objects": objects})
+    assert_taxii_error(response, 400)
+    body = orjson.loads(response.data)
+    assert body["description"].startswith(message), body
+    assert objects_of(taxii("alice").get(OBJECTS, {"match[id]": data.indicator("ok")["id"]})) == []
 
 
 def test_reposting_an_identical_object_is_a_success_stored_once(
@@ -131,11 +177,6 @@ def test_posted_markings_set_visibility(taxii: Callable[..., Caller]) -> None:
     post(taxii("alice"), [secret])
     assert objects_of(taxii("alice").get(url(SHARED, "objects", secret["id"]))) == [secret]
     assert_taxii_error(taxii("bob").get(url(SHARED, "objects", secret["id"])), 404)
-
-
-def test_an_empty_envelope_is_a_complete_empty_status(taxii: Callable[..., Caller]) -> None:
-    status = post(taxii("alice"), [])
-    assert status["status"] == "complete" and status["total_count"] == 0
 
 
 def test_a_stix_bundle_body_is_accepted(taxii: Callable[..., Caller]) -> None:
@@ -217,7 +258,9 @@ def test_large_envelopes_are_stored_in_chunks_with_a_truthful_status(
     taxii: Callable[..., Caller], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(service_module, "ADD_CHUNK", 2)
-    objects = [data.indicator(f"chunk-{i}") for i in range(5)] + [{"type": "indicator"}]
+    objects = [data.indicator(f"chunk-{i}") for i in range(5)] + [
+        {"type": "indicator", "id": data.indicator("chunk-bad")["id"]}
+    ]
     status = post(taxii("alice"), objects)
     assert status["success_count"] == 5 and status["failure_count"] == 1
     assert status["status"] == "complete"
@@ -229,17 +272,19 @@ def test_a_status_lists_the_same_entries_whether_chunked_or_not(
 ) -> None:
     monkeypatch.setattr(service_module, "ADD_CHUNK", chunk)
     clash = data.IND_RED | {"name": "conflicting"}
-    objects = [data.indicator("first"), {"type": "indicator"}, clash, data.indicator("last")]
+    invalid = {"type": "indicator", "id": "indicator--6f1c2a5e-93c4-4d8e-a0b7-2c5d8e1f4a90"}
+    objects = [data.indicator("first"), invalid, clash, data.indicator("last")]
     status = post(taxii("alice"), objects)
     assert [s["id"] for s in status["successes"]] == [objects[0]["id"], objects[3]["id"]]
-    assert [f["id"] for f in status["failures"]] == ["$.objects[1]", clash["id"]]
+    assert [f["id"] for f in status["failures"]] == [invalid["id"], clash["id"]]
     assert status["status"] == "complete" and status["total_count"] == 4
 
 
 def test_posting_does_not_alter_what_is_stored(taxii: Callable[..., Caller], world: World) -> None:
     before = taxii("alice").get(OBJECTS, {"match[version]": "all", "limit": "6"}).data
     taxii("alice").post(OBJECTS, b"{broken")
-    post(taxii("alice"), [data.IND_RED | {"name": "conflicting"}, "junk"])
+    taxii("alice").post(OBJECTS, {"objects": [data.indicator("refused"), "junk"]})
+    post(taxii("alice"), [data.IND_RED | {"name": "conflicting"}])
     after = taxii("alice").get(OBJECTS, {"match[version]": "all", "limit": "6"}).data
     assert before == after
 

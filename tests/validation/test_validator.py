@@ -76,10 +76,8 @@ def test_custom_objects_are_checked_against_the_core_they_look_like() -> None:
     validator = get_validator()
     custom_sdo = {**IDENTITY, "type": "x-atlas-case", "id": f"x-atlas-case--{_ID}"}
     assert validator.check_object(custom_sdo) == []
-    assert [p.path for p in validator.check_object({**custom_sdo, "created": "x"})] == [
-        "$.created",
-        "$.created",
-    ]
+    # One problem: a value that is not a timestamp is not also "imprecise".
+    assert [p.path for p in validator.check_object({**custom_sdo, "created": "x"})] == ["$.created"]
     wallet = {
         "type": "cryptocurrency-wallet",
         "spec_version": "2.1",
@@ -90,6 +88,22 @@ def test_custom_objects_are_checked_against_the_core_they_look_like() -> None:
     # An SCO core: spec_version optional, but extensions are checked as anywhere.
     bad = {**wallet, "extensions": {"not-an-extension": {}}}
     assert [p.path for p in validator.check_object(bad)] == ["$.extensions['not-an-extension']"]
+
+
+@pytest.mark.parametrize(
+    ("created", "says"),
+    [
+        pytest.param("2024-13-01T00:00:00Z", "expected RFC 3339", id="month-13"),
+        pytest.param("2024-02-30T00:00:00.000Z", "2024-02 has 29 days", id="february-30"),
+        pytest.param("2024-02-30T00:00:00Z", "2024-02 has 29 days", id="february-30-seconds"),
+        pytest.param("yesterday", "expected RFC 3339", id="words"),
+    ],
+)
+def test_one_bad_timestamp_is_one_problem(created: str, says: str) -> None:
+    """Not also "must be precise to the millisecond", nor "modified must be later than
+    or equal to created" when created is no timestamp to compare with."""
+    problems = get_validator().check_object({**IDENTITY, "created": created})
+    assert [(p.path, says in p.message) for p in problems] == [("$.created", True)]
 
 
 def test_python_values_that_are_not_json_are_problems_not_crashes() -> None:
