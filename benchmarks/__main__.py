@@ -22,6 +22,10 @@ SUITES: dict[str, tuple[str, str]] = {
         "benchmarks.fleet",
         "many users polling once each over new connections: API keys, passwords, OpenTAXII",
     ),
+    "before-after": (
+        "benchmarks.before_after",
+        "validation, convert and ingest: this tree against an earlier revision, alternately",
+    ),
     "map": (
         "benchmarks.ecosystem_map",
         "atlas-taxii map on a 100,000-object collection (issue 11)",

@@ -187,14 +187,21 @@ title = "Bench"
 
 @contextlib.contextmanager
 def launch_atlas(
-    directory: Path, storage_url: str, *, workers: int, threads: int, label: str
+    directory: Path,
+    storage_url: str,
+    *,
+    workers: int,
+    threads: int,
+    label: str,
+    command: Sequence[str] | None = None,
 ) -> Iterator[Target]:
-    """Start atlas-taxii on ``storage_url`` (an empty store) with one read-write user."""
+    """Start atlas-taxii on ``storage_url`` (an empty store) with one read-write user;
+    ``command`` runs another installation's ``atlas-taxii`` (default: this tree's)."""
     port = free_port()
     collection = str(uuid.uuid4())
     config = directory / "atlas-taxii.toml"
     _atlas_config(config, port, workers, storage_url, collection)
-    command = _atlas_command()
+    command = list(command) if command is not None else _atlas_command()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_TAXII_")}
     for argv, stdin in (
         (["users", "add", "bench", "--clearance", "red", "--password-stdin"], PASSWORD + "\n"),

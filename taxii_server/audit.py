@@ -83,24 +83,27 @@ class Auditor:
     ) -> None:
         """Record one page served by a read endpoint (``action``: objects, manifest,
         object or versions) at TLP ``clearance``."""
-        self._write(
-            caller,
-            api_root,
-            collection_id,
-            action,
-            len(items),
-            object_id=object_id,
-            first=items[0].date_added if items else None,
-            last=items[-1].date_added if items else None,
-            query=describe_filters(filters, clearance),
+        self._storage.record_audit(
+            self._record(
+                caller,
+                api_root,
+                collection_id,
+                action,
+                len(items),
+                object_id=object_id,
+                first=items[0].date_added if items else None,
+                last=items[-1].date_added if items else None,
+                query=describe_filters(filters, clearance),
+            )
         )
 
-    def added(
+    def addition(
         self, caller: Principal, api_root: str, collection_id: str, status_id: str, count: int
-    ) -> None:
-        """Record an accepted envelope of ``count`` objects, before any is stored; its
-        status (``status_id``) says which were stored."""
-        self._write(caller, api_root, collection_id, "add", count, status_id=status_id)
+    ) -> AuditRecord:
+        """The record of an accepted envelope of ``count`` objects, for the store to
+        append before or with the first object it stores; its status (``status_id``)
+        says which were stored."""
+        return self._record(caller, api_root, collection_id, "add", count, status_id=status_id)
 
     def deleted(
         self,
@@ -114,17 +117,19 @@ class Auditor:
     ) -> None:
         """Record the deletion of ``count`` versions of ``object_id``, made at TLP
         ``clearance``."""
-        self._write(
-            caller,
-            api_root,
-            collection_id,
-            "delete",
-            count,
-            object_id=object_id,
-            query=f"tlp={level_of_rank(clearance)}",
+        self._storage.record_audit(
+            self._record(
+                caller,
+                api_root,
+                collection_id,
+                "delete",
+                count,
+                object_id=object_id,
+                query=f"tlp={level_of_rank(clearance)}",
+            )
         )
 
-    def _write(
+    def _record(
         self,
         caller: Principal,
         api_root: str,
@@ -137,21 +142,19 @@ class Auditor:
         first: int | None = None,
         last: int | None = None,
         query: str | None = None,
-    ) -> None:
-        """Append one record; a write's ``query`` is the clearance it was made at."""
-        self._storage.record_audit(
-            AuditRecord(
-                time=self._clock(),
-                user=caller.name,
-                address=caller.address,
-                api_root=api_root,
-                collection_id=collection_id,
-                action=action,
-                count=count,
-                object_id=object_id,
-                status_id=status_id,
-                first=first,
-                last=last,
-                query=f"tlp={level_of_rank(caller.clearance)}" if query is None else query,
-            )
+    ) -> AuditRecord:
+        """One record; a write's ``query`` is the clearance it was made at."""
+        return AuditRecord(
+            time=self._clock(),
+            user=caller.name,
+            address=caller.address,
+            api_root=api_root,
+            collection_id=collection_id,
+            action=action,
+            count=count,
+            object_id=object_id,
+            status_id=status_id,
+            first=first,
+            last=last,
+            query=f"tlp={level_of_rank(caller.clearance)}" if query is None else query,
         )

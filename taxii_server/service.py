@@ -65,6 +65,7 @@ from taxii_server.storage.base import (
     StoredObject,
     VersionSelector,
 )
+from taxii_server.storage.versions import pending_entries
 from taxii_server.timestamps import format_timestamp
 
 __all__ = ["ABANDONED_MESSAGE", "CollectionAccess", "RequestBody", "ResultPage", "TaxiiService"]
@@ -378,9 +379,11 @@ class TaxiiService:
 
         Every object is accounted for: invalid ones are status failures saying why,
         re-posted identical ones are successes stored once, and a different body under
-        a stored id and version is a failure (STIX 2.1 §3.6).  The status is created
-        before the first object is stored and updated in the same transactions as the
-        objects, so it tells the truth even if this worker dies half-way.
+        a stored id and version is a failure (STIX 2.1 §3.6).  An envelope of at most
+        ``ADD_CHUNK`` valid objects is stored with its status and audit record in one
+        transaction.  A larger one is stored in chunks: the status is created before the
+        first chunk and updated in the same transactions as the objects, so it tells the
+        truth even if this worker dies half-way.
         """
         # Thousands of parsed objects live until the end: the cyclic collector would
         # walk them again and again for nothing (taxii_server.gc_pause).
@@ -415,39 +418,37 @@ class TaxiiService:
         prepared = prepare_objects(objects, self.validator())
         status_id = str(uuid.uuid4())
         self._purge_statuses(requested)
-        # A status entry names a version (§4.3.1): an object without a usable one (an
-        # SCO until it is stored, an invalid timestamp) is named by the request's time.
+        # A status entry names a version (§4.3.1): an invalid object without a usable
+        # one is named by the request's time (pending SCOs too: pending_entries).
         received = format_timestamp(requested)
-        self.storage.create_status(
-            Status(
-                id=status_id,
-                api_root=api_root,
-                collection_id=access.collection.id,
-                owner=caller.name,
-                request_timestamp=requested,
-                updated=requested,
-                total_count=len(objects),
-                failures=tuple(
-                    replace(f, version=f.version or received) for f in prepared.failures
-                ),
-                pendings=tuple(
-                    StatusDetail(
-                        o.id, received if o.version is None else format_timestamp(o.version)
-                    )
-                    for o in prepared.valid
-                ),
-            )
+        status = Status(
+            id=status_id,
+            api_root=api_root,
+            collection_id=access.collection.id,
+            owner=caller.name,
+            request_timestamp=requested,
+            updated=requested,
+            total_count=len(objects),
+            failures=tuple(replace(f, version=f.version or received) for f in prepared.failures),
         )
-        # Recorded before anything is stored: a worker killed half-way still leaves
-        # the record, and the status says what was stored.
-        self.audit.added(caller, api_root, access.collection.id, status_id, len(objects))
-        for start in range(0, len(prepared.valid), ADD_CHUNK):
-            chunk = prepared.valid[start : start + ADD_CHUNK]
-            self.storage.add_objects(access.collection.id, chunk, status_id=status_id)
-        status = self.storage.get_status(api_root, status_id)
-        if status is None:
+        audit = self.audit.addition(caller, api_root, access.collection.id, status_id, len(objects))
+        if len(prepared.valid) <= ADD_CHUNK:
+            # One transaction: the status, its audit record and the objects, or nothing.
+            self.storage.add_envelope(status, prepared.valid, audit)
+        else:
+            # The status and the audit record first: a worker killed half-way leaves
+            # them, and the status says what was stored.
+            self.storage.create_status(
+                replace(status, pendings=pending_entries(prepared.valid, requested))
+            )
+            self.storage.record_audit(audit)
+            for start in range(0, len(prepared.valid), ADD_CHUNK):
+                chunk = prepared.valid[start : start + ADD_CHUNK]
+                self.storage.add_objects(access.collection.id, chunk, status_id=status_id)
+        stored = self.storage.get_status(api_root, status_id)
+        if stored is None:
             raise ServiceUnavailable(f"the store lost status {status_id!r} while processing")
-        return status
+        return stored
 
     def _purge_statuses(self, now: int) -> None:
         """Drop statuses past ``status_ttl``, at most once per ``_PURGE_EVERY`` per process."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import jsonschema
+import jsonschema_rs
 import orjson
 
 import mappings
@@ -23,7 +23,7 @@ import mappings
 from ..documents import DocumentError, line_of, read_document
 from ..errors import MappingError, SourceProblem
 from ..package_schema import package_schema
-from ..schema_messages import describe_errors
+from ..schema_messages import CheckedSchema
 
 __all__ = ["MAPPINGS_DIR", "InputMappingChecker", "read_input_mapping"]
 
@@ -32,9 +32,9 @@ MAPPINGS_DIR: Final = Path(mappings.__file__).resolve().parent / "inputs"
 
 
 @functools.cache
-def _validator(schema_name: str) -> jsonschema.Draft7Validator:
-    schema = orjson.loads((MAPPINGS_DIR / schema_name).read_bytes())
-    return jsonschema.Draft7Validator(schema)
+def _schema(schema_name: str) -> CheckedSchema:
+    document = orjson.loads((MAPPINGS_DIR / schema_name).read_bytes())
+    return CheckedSchema(document, jsonschema_rs.Draft7Validator(document, offline=True))
 
 
 @functools.cache
@@ -112,7 +112,7 @@ def read_input_mapping(
         document = read_document(source)
     except DocumentError as exc:
         raise MappingError(f"{source}: cannot read the input mapping", [exc.problem]) from None
-    for elements, message in describe_errors(_validator(schema_name).iter_errors(document)):
+    for elements, message in _schema(schema_name).problems(document):
         checker.add(_json_path(elements), message)
     checker.finish()
     assert isinstance(document, dict)  # the schema says so

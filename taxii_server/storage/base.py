@@ -419,6 +419,21 @@ class Storage(Protocol):
         status.
         """
 
+    def add_envelope(
+        self, status: Status, objects: Sequence[NewObject], audit: AuditRecord
+    ) -> list[AddResult]:
+        """Create ``status``, append ``audit`` and store ``objects`` in
+        ``status.collection_id``, all or nothing, as :meth:`create_status`,
+        :meth:`record_audit` and :meth:`add_objects` with ``status_id`` would in turn.
+
+        ``objects`` are the status's pending entries, in order (``status.pendings`` is
+        not read: :func:`~taxii_server.storage.versions.pending_entries`); the status is
+        stored with each object's entry in its final list.  For a POST that fits one
+        transaction (TAXII 2.1 §5.5): one commit where the three calls make three, and
+        no pending entry written to be moved again.  Raises :class:`StorageNotFound`,
+        storing nothing, for an unknown collection.
+        """
+
     def delete_objects(
         self,
         collection_id: str,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import pymongo
@@ -55,6 +56,7 @@ from taxii_server.storage.base import (
 )
 from taxii_server.storage.mongo_connection import MongoConnection
 from taxii_server.storage.mongo_writes import Writer, run_write
+from taxii_server.storage.versions import pending_entries
 
 __all__ = ["MongoStorage", "inspect_schema", "open_store"]
 
@@ -354,6 +356,18 @@ class MongoStorage:
             return results
 
         return run_write(self._conn, work)
+
+    def add_envelope(
+        self, status: Status, objects: Sequence[NewObject], audit: AuditRecord
+    ) -> list[AddResult]:
+        """Create ``status``, append ``audit`` and store ``objects``, in three steps as a
+        multi-chunk POST does: not all or nothing, but the status tells what was stored
+        (see the protocol and :meth:`add_objects`)."""
+        self.create_status(
+            replace(status, pendings=pending_entries(objects, status.request_timestamp))
+        )
+        self.record_audit(audit)
+        return self.add_objects(status.collection_id, objects, status_id=status.id)
 
     def delete_objects(self, collection_id: str, object_id: str, query: ObjectQuery) -> int:
         """Delete the versions of ``object_id`` that ``query`` selects; return how many."""

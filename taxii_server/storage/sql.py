@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -44,6 +45,7 @@ from taxii_server.storage.base import (
     User,
 )
 from taxii_server.storage.sql_dialect import Database, Mode, Transaction
+from taxii_server.storage.versions import StatusMoves
 
 __all__ = ["SqlStorage", "inspect_schema", "open_database", "open_store"]
 
@@ -317,6 +319,24 @@ class SqlStorage:
             results = sql_objects.add_objects(tx, locked, objects)
             if moves is not None:
                 sql_status.record_results(tx, moves, objects, results)
+        return results
+
+    def add_envelope(
+        self, status: Status, objects: Sequence[NewObject], audit: AuditRecord
+    ) -> list[AddResult]:
+        """Create ``status``, append ``audit`` and store ``objects`` in one transaction;
+        see the protocol."""
+        with self._db.transaction(Mode.WRITE) as tx:
+            locked = sql_objects.lock_collection(tx, status.collection_id)
+            if locked is None:
+                raise StorageNotFound(f"collection {status.collection_id} does not exist")
+            sql_status.insert_status(tx, replace(status, pendings=()))
+            sql_audit.insert_audit(tx, audit)
+            results = sql_objects.add_objects(tx, locked, objects)
+            # Each entry where its pending entry would have been: after the others.
+            first = len(status.successes) + len(status.failures)
+            moves = StatusMoves(status.id, tuple(range(first, first + len(objects))), 0)
+            sql_status.record_results(tx, moves, objects, results)
         return results
 
     def delete_objects(self, collection_id: str, object_id: str, query: ObjectQuery) -> int:

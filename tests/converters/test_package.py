@@ -154,3 +154,13 @@ def test_broken_json_names_line(tmp_path: Path) -> None:
         2,
         "not valid JSON: unexpected character, expected a JSON value (column 8)",
     )
+
+
+def test_yaml_values_json_cannot_hold_are_problems(tmp_path: Path) -> None:
+    text = _MINIMAL.replace("published: 2024-06-11", "published: !!timestamp 2024-06-11")
+    text += "1: a number as a field name\n"
+    with pytest.raises(PackageError) as caught:
+        load_package(_write(tmp_path, text))
+    messages = {p.path: p.message for p in caught.value.problems}
+    assert messages["$.published"] == "date is not a JSON value"
+    assert messages["$.1"] == "property names must be strings, got int 1"
