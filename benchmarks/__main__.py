@@ -14,10 +14,19 @@ SUITES: dict[str, tuple[str, str]] = {
     "pages": ("benchmarks.taxii_pages", "one TAXII page read in-process, by endpoint and filter"),
     "storage": ("benchmarks.storage", "the SQL store alone: reads and adds, SQLite and PostgreSQL"),
     "convert": ("benchmarks.convert", "research package to a validated bundle, beside stix2"),
+    "misp": ("benchmarks.misp", "MISP event to a validated bundle, beside misp-stix (issue 14)"),
     "validation": ("benchmarks.validation", "STIX 2.1 validation objects/s, beside the peers"),
     "audit": ("benchmarks.audit", "what the audit record costs a poll, SQLite and PostgreSQL"),
     "audit-size": ("benchmarks.audit_size", "bytes an audit record takes and writes, by store"),
     "signing": ("benchmarks.signing", "sign and verify a large export, beside jwcrypto"),
+    "fleet": (
+        "benchmarks.fleet",
+        "many users polling once each over new connections: API keys, passwords, OpenTAXII",
+    ),
+    "before-after": (
+        "benchmarks.before_after",
+        "validation, convert and ingest: this tree against an earlier revision, alternately",
+    ),
     "map": (
         "benchmarks.ecosystem_map",
         "atlas-taxii map on a 100,000-object collection (issue 11)",

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from bip_utils.bech32 import SegwitBech32Encoder
 
 RESULTS = Path(__file__).resolve().parent / "results" / "convert.json"
 
@@ -86,8 +87,8 @@ def _value(rng: random.Random, kind: str, n: int) -> dict[str, str]:
                 "value": "0x" + "".join(rng.choices("0123456789abcdef", k=40)),
                 "currency": "ETH",
             }
-        tail = "".join(rng.choices("qpzry9x8gf2tvdw0s3jn54khce6mua7l", k=36))
-        return {"value": f"bc1q{tail}", "currency": "BTC"}
+        # A P2WPKH address of random bytes: a valid BIP 173 checksum, no one's key.
+        return {"value": SegwitBech32Encoder.Encode("bc", 0, rng.randbytes(20)), "currency": "BTC"}
     if kind == "bank-account":
         return {"value": _iban(rng), "bank.name": f"Example Bank {n % 7}", "bank.country": "NL"}
     if kind == "phone":

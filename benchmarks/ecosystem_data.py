@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
+from bip_utils.bech32 import SegwitBech32Encoder
+
 from converters.ids import object_id
 
 __all__ = ["PACKAGE_OBJECTS", "write_packages"]
@@ -58,8 +60,9 @@ def _strong(rng: random.Random) -> dict[str, str]:
     """A strongly identifying data point (wallet, bank account or phone number)."""
     roll = rng.random()
     if roll < 0.5:
-        tail = "".join(rng.choices("qpzry9x8gf2tvdw0s3jn54khce6mua7l", k=36))
-        return {"type": "crypto-wallet", "currency": "BTC", "value": f"bc1q{tail}"}
+        # A P2WPKH address of random bytes: a valid BIP 173 checksum, no one's key.
+        address = SegwitBech32Encoder.Encode("bc", 0, rng.randbytes(20))
+        return {"type": "crypto-wallet", "currency": "BTC", "value": address}
     if roll < 0.8:
         return {"type": "bank-account", "value": _iban(rng)}
     return {"type": "phone", "value": f"+31 6 {rng.randrange(10**7, 10**8)}"}

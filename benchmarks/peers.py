@@ -36,7 +36,14 @@ from pathlib import Path
 
 from benchmarks.servers import PASSWORD, Server, Target, free_port
 
-__all__ = ["MEDALLION", "OPENTAXII", "PeerUnavailable", "launch_medallion", "launch_opentaxii"]
+__all__ = [
+    "MEDALLION",
+    "OPENTAXII",
+    "PeerUnavailable",
+    "add_opentaxii_accounts",
+    "launch_medallion",
+    "launch_opentaxii",
+]
 
 MEDALLION = "medallion==3.0.0"
 OPENTAXII = "opentaxii==0.9.3"
@@ -202,6 +209,23 @@ with app.app_context():
     print(json.dumps({"root": str(root.id), "collection": str(collection.id), "token": token}))
 """
 
+# Run in OpenTAXII's virtualenv: accounts from stdin ([[name, password], ...]), each an
+# admin (OpenTAXII 0.9.3 cannot grant a non-admin read on a TAXII 2 collection: its
+# account model stores one permission string per collection, and its TAXII 2 check
+# looks for "read" among the characters of that string), and the JWT of each, the one
+# its /management/auth answers (made directly: no second password check per account).
+_OPENTAXII_ACCOUNTS = """\
+import json, sys
+from opentaxii.cli import app
+tokens = {}
+with app.app_context():
+    api = app.taxii_server.auth.api
+    for name, password in json.load(sys.stdin):
+        account = api.create_account(username=name, password=password, is_admin=True)
+        tokens[name] = api._generate_token(account.id)
+print(json.dumps(tokens))
+"""
+
 # The WSGI app, with the fix proposed in OpenTAXII issue #243: its TAXII 2.1 responses
 # are serialised by `json.dumps` without a fallback for the UUIDs its status holds.
 _OPENTAXII_APP = """\
@@ -242,6 +266,7 @@ def launch_opentaxii(directory: Path, venv: Path, *, workers: int) -> Iterator[T
     created = json.loads(done.stdout.strip().splitlines()[-1])
     argv = _gunicorn(venv, port, workers, "bench_opentaxii_app:app", "--pythonpath", str(directory))
     server = Server("opentaxii", argv, port, directory, env=env)
+    (directory / "bench_opentaxii_accounts.py").write_text(_OPENTAXII_ACCOUNTS)
     target = Target(
         name="OpenTAXII 0.9.3",
         server=server,
@@ -256,3 +281,20 @@ def launch_opentaxii(directory: Path, venv: Path, *, workers: int) -> Iterator[T
         yield target
     finally:
         server.stop()
+
+
+def add_opentaxii_accounts(
+    directory: Path, venv: Path, accounts: list[tuple[str, str]]
+) -> dict[str, str]:
+    """Create ``accounts`` (name, password) in the OpenTAXII that
+    :func:`launch_opentaxii` runs from ``directory``; return each one's JWT."""
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), str(directory / "bench_opentaxii_accounts.py")],
+        input=json.dumps(accounts), capture_output=True, text=True, cwd=directory,
+        env={"OPENTAXII_CONFIG": str(directory / "opentaxii.yml")}, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise PeerUnavailable(f"OpenTAXII accounts could not be created: {reason}")
+    tokens: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return tokens

@@ -17,7 +17,7 @@ from typing import Any
 
 from benchmarks.figures import Figure, Measure
 
-__all__ = ["TargetRun", "cpu_table", "growth_table", "size_table"]
+__all__ = ["TargetRun", "cpu_table", "growth_table", "render_table", "size_table"]
 
 
 @dataclass
@@ -93,7 +93,8 @@ def _ratio(ours: Figure | None, peers: Sequence[Figure | None]) -> str:
     return f"x{ratio:,.0f}" if ratio >= 10 else f"x{ratio:.1f}"
 
 
-def _render(headings: list[str], rows: list[list[str]]) -> str:
+def render_table(headings: list[str], rows: list[list[str]]) -> str:
+    """A plain-text table: the first column left-aligned, the others right-aligned."""
     widths = [max(len(r[i]) for r in [headings, *rows]) for i in range(len(headings))]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headings, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
@@ -127,7 +128,7 @@ def size_table(ours: Sequence[TargetRun], peers: Sequence[TargetRun]) -> str:
             peer_figures = [p.figures().get(key) for p in peers]
             row += [_ratio(r.figures().get(key), peer_figures) for r in ours]
         rows.append(row)
-    text = [_render(headings, rows)]
+    text = [render_table(headings, rows)]
     marks = []
     for run in columns:
         for figure in run.figures().values():
@@ -142,7 +143,7 @@ def growth_table(runs: Sequence[TargetRun]) -> str:
     """Each atlas-taxii figure per store and size."""
     headings = ["figure"] + [f"{r.store} {r.size:,}" for r in runs]
     rows = [[label] + [_format(r.figures().get(key)) for r in runs] for key, label in _keys(runs)]
-    return _render(headings, rows)
+    return render_table(headings, rows)
 
 
 def cpu_table(runs: Sequence[TargetRun], cores: int) -> str:
@@ -160,4 +161,4 @@ def cpu_table(runs: Sequence[TargetRun], cores: int) -> str:
             client, server = measure.cpu_shares(cores)
             row.append(f"{client:4.0%} / {server:4.0%}  {measure.wall_s:6.1f} s")
         rows.append(row)
-    return _render(headings, rows)
+    return render_table(headings, rows)

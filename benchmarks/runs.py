@@ -14,6 +14,8 @@ deadline stopped is read as far as it got.
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +36,7 @@ from benchmarks.report import TargetRun
 from benchmarks.servers import Target, launch_atlas
 from benchmarks.workload import Workload
 
-__all__ = ["atlas_run", "peer_run"]
+__all__ = ["atlas_run", "atlas_store", "peer_run", "postgres_cluster"]
 
 
 def _load(
@@ -113,6 +115,32 @@ def _ingest_only(
         _load(target, run, workload, args.envelope, args.peer_deadline)
 
 
+@contextlib.contextmanager
+def postgres_cluster(stores: list[str]) -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster (``tests/pg.py``) with fsync on, like SQLite's
+    ``synchronous=FULL``, when ``stores`` name PostgreSQL; else ``None``."""
+    if "postgresql" not in stores:
+        yield None
+        return
+    from tests.pg import PgCluster
+
+    cluster = PgCluster.start_new(durable=True)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def atlas_store(where: Path, store: str, pg: Any, database: str) -> tuple[str, ProcessTree | None]:
+    """The storage URL of an empty atlas-taxii store: a SQLite file in ``where``, or a
+    new database ``database`` on ``pg`` (the cluster); and for PostgreSQL its server's
+    processes, whose CPU counts as the server's."""
+    if store == "sqlite":
+        return f"sqlite:///{where / 'atlas.db'}", None
+    url = pg.create_database(database)
+    return url, ProcessTree(int((pg.root / "data" / "postmaster.pid").read_text().split()[0]))
+
+
 def atlas_run(
     directory: Path, store: str, size: int, workload: Workload, args: argparse.Namespace,
     pg: Any,
@@ -121,13 +149,8 @@ def atlas_run(
     run = TargetRun(f"atlas-taxii {store}", "atlas", store, size)
     where = directory / f"atlas-{store}-{size}"
     where.mkdir()
-    database = None
-    if store == "sqlite":
-        url = f"sqlite:///{where / 'atlas.db'}"
-    else:
-        url = pg.create_database(f"bench_{size}")
-        # PostgreSQL's processes are the server's too: count their CPU.
-        database = ProcessTree(int((pg.root / "data" / "postmaster.pid").read_text().split()[0]))
+    url, database = atlas_store(where, store, pg, f"bench_{size}")
+    if database is not None:
         run.notes.append("RSS counts atlas-taxii's workers only, not PostgreSQL's processes")
     label = f"{store}-{size}"
     print(f"\n== atlas-taxii on {store}, {size:,} objects", flush=True)

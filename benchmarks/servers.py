@@ -196,7 +196,7 @@ def launch_atlas(
     command: Sequence[str] | None = None,
 ) -> Iterator[Target]:
     """Start atlas-taxii on ``storage_url`` (an empty store) with one read-write user;
-    ``command`` runs another ``atlas-taxii`` (default: this tree's)."""
+    ``command`` runs another installation's ``atlas-taxii`` (default: this tree's)."""
     port = free_port()
     collection = str(uuid.uuid4())
     config = directory / "atlas-taxii.toml"

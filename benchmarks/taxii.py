@@ -32,19 +32,18 @@ runs on a quiet machine measure the same work.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks.machine import load_average, machine_info
 from benchmarks.report import TargetRun, cpu_table, growth_table, size_table
-from benchmarks.runs import atlas_run, peer_run
+from benchmarks.runs import atlas_run, peer_run, postgres_cluster
 from benchmarks.workload import generate
 
 __all__ = ["configure", "run"]
@@ -163,21 +162,6 @@ def _sizes_small(text: str) -> list[int]:
     return values
 
 
-@contextlib.contextmanager
-def _postgres(stores: list[str]) -> Iterator[Any]:
-    """A throwaway PostgreSQL cluster (``tests/pg.py``) when a store needs one."""
-    if "postgresql" not in stores:
-        yield None
-        return
-    from tests.pg import PgCluster
-
-    cluster = PgCluster.start_new(durable=True)  # fsync on, like SQLite's synchronous=FULL
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
 def _convert(args: argparse.Namespace) -> dict[str, Any] | None:
     print("\n== converter benchmark (python -m benchmarks convert)", flush=True)
     done = subprocess.run([sys.executable, "-m", "benchmarks", "convert"], check=False)
@@ -202,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
     tables: list[str] = []
     with (
         tempfile.TemporaryDirectory(prefix="atlas-taxii-bench-") as tmp,
-        _postgres(args.store) as pg,
+        postgres_cluster(args.store) as pg,
     ):
         directory = Path(tmp)
         for size in args.objects:

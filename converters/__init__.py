@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .conversion import Converted, Progress, convert_package, convert_packages
     from .engine import Conversion
     from .errors import BundleInvalid, ConversionError, MappingError, PackageError, SourceProblem
-    from .package import Package, load_package
+    from .package import Package, Policy, load_package
     from .spec import Mapping, load_mapping
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "MappingError",
     "Package",
     "PackageError",
+    "Policy",
     "Progress",
     "SourceProblem",
     "convert_package",
@@ -57,6 +58,7 @@ _HOME = {
     "MappingError": "errors",
     "Package": "package",
     "PackageError": "errors",
+    "Policy": "package_checks",
     "Progress": "conversion",
     "SourceProblem": "errors",
     "convert_package": "conversion",

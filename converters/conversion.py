@@ -6,15 +6,18 @@ import contextlib
 import functools
 import gc
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .bundle import assemble_bundle, validate_bundle
 from .engine import apply_mapping
 from .errors import PackageError, SourceProblem
-from .package import load_package
+from .package import Package, Policy
 from .spec import Mapping, load_mapping
+
+if TYPE_CHECKING:
+    from .inputs import Unmapped
 
 __all__ = ["Converted", "Progress", "convert_package", "convert_packages"]
 
@@ -27,10 +30,12 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True, slots=True)
 class Converted:
-    """A bundle converted from one or more packages, with the warnings on the way."""
+    """A bundle converted from one or more inputs, with the warnings on the way and
+    what the inputs' mappings left out (MISP attribute types, feed record types…)."""
 
     bundle: dict[str, Any]
     warnings: tuple[SourceProblem, ...]
+    unmapped: tuple[Unmapped, ...] = ()
 
 
 def convert_packages(
@@ -39,17 +44,27 @@ def convert_packages(
     mapping: Mapping | None = None,
     validate: bool = True,
     strict: bool = False,
+    policy: Policy | None = None,
     progress: Progress | None = None,
+    kind: str = "package",
+    input_mapping: str | Path | None = None,
 ) -> Converted:
-    """Convert packages into one bundle; objects they share appear once.
+    """Convert inputs into one bundle; objects they share appear once.
 
-    Every package is checked before any is mapped, and all their problems are
-    reported together in one :class:`PackageError`.
-    ``validate`` checks the bundle against STIX 2.1 (on by default); ``strict`` makes
-    package warnings errors; ``progress(done, total)`` is called as mapping rules run.
+    Each input is a research package, or (``kind``: ``misp``, a feed name, or
+    ``auto`` to tell by the content) another input that becomes packages first
+    (:func:`converters.inputs.read_input`; ``input_mapping`` replaces its default
+    MISP mapping or feed file).  Every package is checked before any is mapped, and
+    all their problems are reported together in one :class:`PackageError`.
+    ``validate`` checks the bundle against STIX 2.1 (on by default); ``policy`` says
+    what the checks tolerate (:class:`~converters.package_checks.Policy`: checksum
+    failures as warnings, unverified data points); ``strict`` makes package warnings
+    errors; ``progress(done, total)`` is called as mapping rules run.
     """
     with _collector_paused():
-        return _convert(paths, mapping, validate, strict, progress or _silent)
+        return _convert(
+            paths, mapping, validate, strict, policy, progress or _silent, kind, input_mapping
+        )
 
 
 def _convert(
@@ -57,15 +72,27 @@ def _convert(
     mapping: Mapping | None,
     validate: bool,
     strict: bool,
+    policy: Policy | None,
     tell: Progress,
+    kind: str,
+    input_mapping: str | Path | None,
 ) -> Converted:
+    from .inputs import read_input
+
     rules = mapping if mapping is not None else load_mapping()
-    packages, refused = [], []
+    if strict:
+        policy = replace(policy or Policy(), strict=True)
+    packages: list[Package] = []
+    refused: list[PackageError] = []
+    unmapped: list[Unmapped] = []
     for done, path in enumerate(paths, 1):
         try:
-            packages.append(load_package(path, strict=strict))
+            read = read_input(path, kind, policy=policy, input_mapping=input_mapping)
         except PackageError as exc:
             refused.append(exc)
+        else:
+            packages += read.packages
+            unmapped += read.unmapped
         tell("check", done, len(paths))
     if len(refused) == 1:
         raise refused[0]
@@ -83,19 +110,24 @@ def _convert(
         validate_bundle(bundle)
         tell("validate", 1, 1)
     warnings = [w for package in packages for w in package.warnings] + merge_warnings
-    return Converted(bundle, tuple(warnings))
+    return Converted(bundle, tuple(warnings), tuple(unmapped))
 
 
 def convert_package(
-    path: str | Path, *, mapping: Mapping | None = None, validate: bool = True
+    path: str | Path,
+    *,
+    mapping: Mapping | None = None,
+    validate: bool = True,
+    policy: Policy | None = None,
 ) -> dict[str, Any]:
     """Convert one research package to a validated STIX 2.1 bundle (a plain dict).
 
     ``mapping`` is a loaded :class:`Mapping` (:func:`load_mapping`), or ``None`` for
-    the default mapping.  Object content is deterministic and independent of the
-    clock: converting the same package twice gives equal bundles.
+    the default mapping; ``policy`` as for :func:`convert_packages`.  Object content
+    is deterministic and independent of the clock: converting the same package twice
+    gives equal bundles.
     """
-    return convert_packages([path], mapping=mapping, validate=validate).bundle
+    return convert_packages([path], mapping=mapping, validate=validate, policy=policy).bundle
 
 
 def _silent(stage: str, done: int, total: int) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "NORMALIZERS",
     "InvalidValue",
     "iban_checksum_ok",
+    "is_display_name",
     "is_iban",
     "normalize_value",
     "refang",
@@ -261,11 +262,18 @@ def phone(value: str | int) -> str:
 
 
 def handle(value: str | int) -> str:
-    """A social-media handle, exactly as given (platforms differ on case rules)."""
-    text = str(value).strip()
-    if not text or any(c.isspace() for c in text):
-        raise InvalidValue(f"expected a handle without spaces, got {value!r}")
+    """A social-media handle exactly as given (platforms differ on case rules), or a
+    display name (a page or channel title, spaces allowed) with its runs of white
+    space made one space."""
+    text = " ".join(str(value).split())
+    if not text:
+        raise InvalidValue(f"expected a handle or a display name, got {value!r}")
     return text
+
+
+def is_display_name(value: str) -> bool:
+    """Whether a normalised social-account value is a display name, not a handle."""
+    return " " in value
 
 
 #: Normaliser of every data-point type (research-package.md, DataPoint ``type``).

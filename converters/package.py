@@ -15,8 +15,9 @@ Data points with the same type and normalised value are one observable
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -25,10 +26,14 @@ from . import tlp as tlp_levels
 from .csv_points import read_points
 from .documents import DocumentError, line_of, read_document
 from .errors import PackageError, SourceProblem
-from .package_checks import SECTIONS, Entry, check_entries, check_root, json_path
+from .package_checks import SECTIONS, Entry, Policy, check_entries, check_root, json_path
 from .package_schema import schema_problems
 
-__all__ = ["SECTIONS", "Item", "Package", "load_package"]
+__all__ = ["SECTIONS", "Item", "Locate", "Package", "Policy", "check_package", "load_package"]
+
+#: Says where a problem found in a package document is in the input it came from:
+#: takes the problem (its path in the package) and returns it located (file, path, line).
+Locate = Callable[[SourceProblem], SourceProblem]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,20 +69,42 @@ class Package:
     warnings: tuple[SourceProblem, ...]
 
 
-def load_package(path: str | Path, *, strict: bool = False) -> Package:
+def load_package(
+    path: str | Path, *, strict: bool = False, policy: Policy | None = None
+) -> Package:
     """Read and check a research package; raise :class:`PackageError` listing every problem.
 
-    With ``strict``, warnings (such as IBAN check digits that do not verify) are
-    problems too.
+    ``policy`` says what is tolerated (:class:`Policy`: checksum failures as
+    warnings, unverified data points); ``strict`` (as ``Policy(strict=True)``) makes
+    warnings, such as a source withheld from an item, problems too.
     """
     source = Path(path)
     try:
         document = read_document(source)
     except DocumentError as exc:
         raise PackageError(f"{source}: cannot read the package", [exc.problem]) from None
+    return check_package(document, source, policy=policy, strict=strict)
+
+
+def check_package(
+    document: object,
+    source: Path,
+    *,
+    policy: Policy | None = None,
+    strict: bool = False,
+    locate: Locate | None = None,
+) -> Package:
+    """Check a package document read from ``source`` (its CSV side file is relative to it).
+
+    ``locate`` translates a problem's package path into where it is in the input the
+    document was made from (a MISP event, a feed export); by default the package is
+    the input, and problems get ``source`` and their line in it.
+    """
+    policy = replace(policy or Policy(), strict=strict or (policy is not None and policy.strict))
+    where = locate or functools.partial(_in, source=source)
     if not isinstance(document, dict):
         problem = SourceProblem("$", "expected a mapping of package fields at the top level")
-        raise PackageError(f"{source}: not a research package", [_in(problem, source)])
+        raise PackageError(f"{source}: not a research package", [where(problem)])
 
     problems = [SourceProblem(json_path("$", p), m) for p, m in schema_problems(document)]
     skip = {p.path for p in problems}
@@ -89,12 +116,12 @@ def load_package(path: str | Path, *, strict: bool = False) -> Package:
         entries += csv_entries
     root = {k: v for k, v in document.items() if k not in SECTIONS}
     problems += check_root(root, skip)
-    problems += check_entries(root, entries, skip)
+    problems += check_entries(root, entries, skip, policy)
 
-    errors = [p for p in problems if p.severity == "error" or strict]
-    warnings = tuple(_in(p, source) for p in problems if p.severity == "warning")
+    errors = [p for p in problems if p.severity == "error" or policy.strict]
+    warnings = tuple(where(p) for p in problems if p.severity == "warning")
     if errors:
-        located = sorted((_in(p, source) for p in problems), key=_document_order)
+        located = sorted((where(p) for p in problems), key=_document_order)
         count = f"{len(errors)} problem{'s' if len(errors) != 1 else ''}"
         raise PackageError(f"{source}: not a valid atlas-package/1 package ({count})", located)
     return _package(source, root, entries, warnings)
@@ -130,7 +157,7 @@ def _csv_entries(path: Path, skip: set[str]) -> tuple[list[SourceProblem], list[
     return problems, entries
 
 
-def _in(problem: SourceProblem, source: Path) -> SourceProblem:
+def _in(problem: SourceProblem, *, source: Path) -> SourceProblem:
     """Attach the file (and, for a JSON path, its line) to a problem."""
     if problem.file is not None:
         return problem

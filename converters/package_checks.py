@@ -2,9 +2,13 @@
 
 Refs that point nowhere or to the wrong kind of item, refs used twice, values that
 are not what their type says (via :mod:`converters.normalize`), timestamps that are
-not real moments or run backwards.  Also applies the format's defaults (TLP and
-confidence inherited from the package, ``first_published`` = ``published``, vetting
-status ``vetted``, motivation ``personal-gain``) so that every mapping sees them.
+not real moments or run backwards, wallet addresses and IBANs whose checksums fail
+(:mod:`converters.checksums`; errors unless the :class:`Policy` is lenient), and data
+points whose vetting status is ``unverified`` (refused unless the policy allows them;
+then their confidence is lowered to :data:`UNVERIFIED_CONFIDENCE`).  Also applies the
+format's defaults (TLP and confidence inherited from the package, ``first_published``
+= ``published``, vetting status ``vetted``, motivation ``personal-gain``) so that
+every mapping sees them.
 Every check runs on every item: a package is refused with all its problems at once.
 """
 
@@ -15,13 +19,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .checksums import iban_problem, wallet_problem
 from .csv_points import column_of
 from .errors import Severity, SourceProblem
-from .normalize import InvalidValue, iban_checksum_ok, is_iban, normalize_value
+from .normalize import InvalidValue, is_iban, normalize_value
 from .timestamps import InvalidTimestamp, stix_timestamp
 from .tlp import LEVELS, rank_of_level
 
-__all__ = ["REF_FIELDS", "SECTIONS", "Entry", "check_entries", "check_root", "json_path"]
+__all__ = [
+    "REF_FIELDS",
+    "SECTIONS",
+    "UNVERIFIED_CONFIDENCE",
+    "Entry",
+    "Policy",
+    "check_entries",
+    "check_root",
+    "json_path",
+]
 
 #: Item sections of a package, in the order the format lists them.
 SECTIONS: Final = ("actors", "services", "data_points", "chokepoints", "sources")
@@ -33,6 +47,26 @@ REF_FIELDS: Final[Mapping[str, Mapping[str, tuple[str, ...]]]] = {
     "data_points": {"linked_to": ("actors", "services"), "sources": ("sources",)},
     "chokepoints": {"targets": ("services", "actors", "data_points")},
 }
+
+#: Confidence of an unverified data point converted anyway (at most; a lower one is
+#: kept): "Low" on the None/Low/Med/High scale of STIX 2.1 Appendix A.
+UNVERIFIED_CONFIDENCE: Final = 15
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What a check tolerates.
+
+    ``strict``: warnings are errors.  ``lenient``: a wallet or IBAN checksum that fails
+    is a warning instead of an error.  ``allow_unverified``: data points whose vetting
+    status is ``unverified`` are accepted (with :data:`UNVERIFIED_CONFIDENCE`) instead
+    of refused.
+    """
+
+    strict: bool = False
+    lenient: bool = False
+    allow_unverified: bool = False
+
 
 _KIND: Final = {
     "actors": "an actor",
@@ -119,7 +153,7 @@ def check_root(root: dict[str, Any], skip: set[str]) -> list[SourceProblem]:
 
 
 def check_entries(
-    root: Mapping[str, Any], entries: list[Entry], skip: set[str]
+    root: Mapping[str, Any], entries: list[Entry], skip: set[str], policy: Policy = Policy()
 ) -> list[SourceProblem]:
     """Check and normalise every item in place; return problems (errors and warnings)."""
     report = _Report(skip)
@@ -143,7 +177,7 @@ def check_entries(
         for ref_field, sections in REF_FIELDS.get(entry.section, {}).items():
             _check_refs(report, entry, ref_field, sections, by_ref)
         if entry.section == "data_points":
-            _data_point(report, entry)
+            _data_point(report, entry, policy)
         elif entry.section == "actors":
             fields.setdefault("motivation", "personal-gain")
     for entry in entries:
@@ -217,7 +251,7 @@ def _check_refs(
             report.add(entry, (name, index), message)
 
 
-def _data_point(report: _Report, entry: Entry) -> None:
+def _data_point(report: _Report, entry: Entry, policy: Policy) -> None:
     fields = entry.fields
     vetting = fields.get("vetting")
     if vetting is None:
@@ -225,6 +259,8 @@ def _data_point(report: _Report, entry: Entry) -> None:
     elif isinstance(vetting, dict):
         vetting.setdefault("status", "vetted")
         _timestamp(report, entry, vetting, "vetting", "at")
+        if vetting["status"] == "unverified":
+            _unverified(report, entry, policy)
     kind, value = fields.get("type"), fields.get("value")
     if not isinstance(kind, str) or isinstance(value, bool) or not isinstance(value, str | int):
         return
@@ -237,8 +273,31 @@ def _data_point(report: _Report, entry: Entry) -> None:
         return
     except KeyError:
         return  # unknown type: the schema has reported it
-    if kind != "bank-account" or not isinstance(normalized, str) or not is_iban(normalized):
+    severity: Severity = "warning" if policy.lenient else "error"
+    problem = None
+    if kind == "crypto-wallet" and isinstance(value, str):
+        # Before normalisation: EIP-55 lives in the case that hex addresses lose.
+        currency = fields.get("currency")
+        problem = wallet_problem(value.strip(), currency if isinstance(currency, str) else None)
+        if problem is not None:
+            problem = f"{currency} address {value.strip()} {problem}"
+    elif kind == "bank-account" and isinstance(normalized, str) and is_iban(normalized):
+        problem = iban_problem(normalized)
+    if problem is not None:
+        hint = " (--lenient makes this a warning)" if severity == "error" else ""
+        report.problems.append(entry.problem(("value",), problem + hint, severity))
+
+
+def _unverified(report: _Report, entry: Entry, policy: Policy) -> None:
+    """Refuse an unverified data point, or lower its confidence when they are allowed."""
+    fields = entry.fields
+    if policy.allow_unverified:
+        confidence = fields.get("confidence")
+        if not isinstance(confidence, int) or confidence > UNVERIFIED_CONFIDENCE:
+            fields["confidence"] = UNVERIFIED_CONFIDENCE
         return
-    if not iban_checksum_ok(normalized):
-        message = f"IBAN {normalized} has wrong check digits (ISO 13616 mod 97)"
-        report.problems.append(entry.problem(("value",), message, "warning"))
+    message = (
+        f"data point {fields.get('ref', '?')!r} is unverified: vet it (vetting.status: "
+        "vetted) or convert with --allow-unverified"
+    )
+    report.add(entry, ("vetting", "status"), message)

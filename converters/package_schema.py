@@ -1,25 +1,22 @@
 """The atlas-package/1 JSON Schema: fast acceptance, and readable problems.
 
 ``converters/schemas/atlas-package-1.schema.json`` is the single source of truth for
-the format's shape (editors use it too).  A package is first checked by a validator
-compiled once with fastjsonschema; only when that rejects it does the (slower)
-``jsonschema`` walk run, to collect *every* problem with its path and a message an
+the format's shape (editors use it too).  A package, and each row of its CSV side
+file (the ``data_point`` definition), is checked by jsonschema-rs validators compiled
+once; only an invalid one is walked for every problem, with its path and a message an
 analyst can act on (:mod:`converters.schema_messages`).
 """
 
 from __future__ import annotations
 
-import copy
 import functools
-from collections.abc import Callable
 from importlib import resources
 from typing import Any, Final
 
-import fastjsonschema
-import jsonschema
+import jsonschema_rs
 import orjson
 
-from .schema_messages import describe_errors
+from .schema_messages import CheckedSchema
 
 __all__ = ["SCHEMA_FILE", "package_schema", "schema_problems"]
 
@@ -34,83 +31,16 @@ def package_schema() -> dict[str, Any]:
     return schema
 
 
-def _definition_schema(definition: str) -> dict[str, Any]:
-    """A schema for one definition (``data_point``) that still resolves ``#/definitions``."""
+@functools.cache
+def _checked(definition: str | None) -> CheckedSchema:
+    """The whole schema, or one of its definitions (``data_point``), compiled; it
+    refers to nothing outside the document, and fetches nothing."""
     full = package_schema()
-    return {
-        "$schema": full["$schema"],
-        "definitions": full["definitions"],
-        "$ref": f"#/definitions/{definition}",
-    }
-
-
-def _offline(uri: str) -> Any:
-    raise ValueError(f"schema reference {uri} is not in the schema: refusing to fetch it")
-
-
-def _compile(schema: dict[str, Any]) -> Callable[[object], object]:
-    # fastjsonschema records resolution state inside the schema it is given (a second
-    # compile of the same dict then tries to fetch its $id): give it its own copy, and
-    # handlers that refuse any fetch, so that checking never touches the network.
-    compiled: Callable[[object], object] = fastjsonschema.compile(
-        copy.deepcopy(schema), handlers={"http": _offline, "https": _offline}
+    schema = full if definition is None else {"$ref": f"{full['$id']}#/definitions/{definition}"}
+    registry = jsonschema_rs.Registry([(full["$id"], full)])
+    return CheckedSchema(
+        full, jsonschema_rs.Draft7Validator(schema, registry=registry, offline=True)
     )
-    return compiled
-
-
-def _const_condition(part: object) -> tuple[str, object] | None:
-    """``(key, value)`` when ``part`` is ``{"if": {"properties": {key: {"const": value}}}, …}``."""
-    if not isinstance(part, dict) or set(part) - {"if", "then", "else"}:
-        return None
-    test = part.get("if")
-    if not isinstance(test, dict) or set(test) != {"properties"} or len(test["properties"]) != 1:
-        return None
-    ((key, sub),) = test["properties"].items()
-    return (key, sub["const"]) if isinstance(sub, dict) and set(sub) == {"const"} else None
-
-
-@functools.cache
-def _compiled(definition: str | None) -> Callable[[object], object]:
-    """A fast validator that raises on the first problem.
-
-    For a definition whose ``allOf`` holds only ``if {key: const} then … else …``
-    parts (``data_point``: currency only with crypto-wallet, and so on), the condition
-    is decided in Python and only the branch that applies is run: fastjsonschema
-    evaluates an ``if`` by raising and catching an exception, three per row of a
-    CSV side file otherwise.  The verdict is the schema's (JSON Schema: an ``if``
-    on an absent property holds).  Problems are still described from the full
-    schema (:func:`schema_problems`).
-    """
-    if definition is None:
-        return _compile(package_schema())
-    full = package_schema()
-    node = full["definitions"][definition]
-    parts = node.get("allOf", [])
-    conditions = [_const_condition(part) for part in parts]
-    if not parts or None in conditions:
-        return _compile(_definition_schema(definition))
-    rest = {k: v for k, v in node.items() if k != "allOf"}
-    base = _compile({"definitions": full["definitions"], **rest})
-    branches = []
-    for condition, part in zip(conditions, parts, strict=True):
-        assert condition is not None
-        then, otherwise = _compile(part.get("then", {})), _compile(part.get("else", {}))
-        branches.append((*condition, then, otherwise))
-
-    def check(instance: object) -> object:
-        base(instance)
-        if isinstance(instance, dict):
-            for key, value, then, otherwise in branches:
-                (then if key not in instance or instance[key] == value else otherwise)(instance)
-        return instance
-
-    return check
-
-
-@functools.cache
-def _walker(definition: str | None) -> jsonschema.Draft7Validator:
-    schema = package_schema() if definition is None else _definition_schema(definition)
-    return jsonschema.Draft7Validator(schema)
 
 
 def schema_problems(
@@ -121,10 +51,4 @@ def schema_problems(
     ``definition`` checks against one of the schema's definitions (the CSV side
     file's rows are ``data_point``) instead of the whole package.
     """
-    try:
-        _compiled(definition)(instance)
-    except fastjsonschema.JsonSchemaException:
-        pass
-    else:
-        return []
-    return describe_errors(_walker(definition).iter_errors(instance))
+    return _checked(definition).problems(instance)

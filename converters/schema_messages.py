@@ -1,10 +1,11 @@
 """Readable messages for JSON Schema errors: what was wrong, where, what was expected.
 
-``jsonschema`` reports errors as schema keywords ("'x' is not valid under any of
-the given schemas"); analysts need "unknown field 'nmae' (did you mean 'name'?)".
-Schemas of the project may carry two keywords that validators ignore:
-``x-expected`` (how to describe a pattern or enum: "an ISO 3166-1 alpha-2 country
-code") and ``x-message`` (why a field is not allowed here).
+jsonschema-rs reports errors as schema keywords ("… is not valid under any of the
+schemas listed in the 'oneOf' keyword"); analysts need "unknown field 'nmae' (did you
+mean 'name'?)".  Schemas of the project may carry two keywords that validators
+ignore: ``x-expected`` (how to describe a pattern or enum: "an ISO 3166-1 alpha-2
+country code") and ``x-message`` (why a field is not allowed here).  Both are read
+from the subschema at the error's keyword location.
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ import difflib
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
+from urllib.parse import unquote
 
-import jsonschema
+import jsonschema_rs
+from jsonschema_rs import ValidationError
+from jsonschema_rs import ValidationErrorKind as Kind
 
-__all__ = ["describe_errors"]
+from .validation.problems import Failure, as_json, without_strays
+
+__all__ = ["CheckedSchema"]
 
 # Custom keys the project's schemas allow next to the declared ones.
 _CUSTOM_KEY: Final = re.compile(r"x_[a-z0-9_]{1,248}")
@@ -24,41 +30,107 @@ _CUSTOM_KEY: Final = re.compile(r"x_[a-z0-9_]{1,248}")
 Located = tuple[tuple[str | int, ...], str]
 
 
-def describe_errors(errors: Iterable[jsonschema.ValidationError]) -> list[Located]:
+class CheckedSchema:
+    """A schema document and its jsonschema-rs validator: problems in readable words."""
+
+    def __init__(self, document: Mapping[str, Any], validator: jsonschema_rs.Validator) -> None:
+        self.document = document
+        self.validator = validator
+
+    def problems(self, instance: object) -> list[Located]:
+        """``(path elements, message)`` for every problem of ``instance``; ``[]`` if valid."""
+        try:
+            if self.validator.is_valid(instance):
+                return []
+            return _describe_all(self.validator.iter_errors(instance), self)
+        except ValueError:  # not JSON: a YAML tag such as !!timestamp, a number as a key
+            cleaned, strays = as_json(instance)
+            found = [Failure(path, message) for path, message in self.problems(cleaned)]
+            return [(f.steps, f.message) for f in strays + without_strays(found, strays)]
+
+    def parent_of(self, error: ValidationError) -> Mapping[str, Any]:
+        """The subschema holding the keyword that failed (``{}`` if not found)."""
+        pointer = unquote((error.absolute_keyword_location or "").partition("#")[2])
+        target: Any = self.document
+        for token in pointer.split("/")[1:-1]:
+            key = token.replace("~1", "/").replace("~0", "~")
+            try:
+                target = target[int(key)] if isinstance(target, list) else target[key]
+            except (KeyError, IndexError, ValueError, TypeError):
+                return {}
+        return target if isinstance(target, Mapping) else {}
+
+
+def _describe_all(errors: Iterable[ValidationError], schema: CheckedSchema) -> list[Located]:
     """``(path elements, message)`` for every error, expanding ``oneOf`` failures."""
     found: list[Located] = []
     for error in errors:
-        # jsonschema reports each missing required field as an error carrying the
-        # whole ``required`` list: describe each field once.
-        found.extend(d for d in _describe(error) if d not in found)
+        found.extend(d for d in _describe(error, schema) if d not in found)
     return found
 
 
-def _describe(error: jsonschema.ValidationError) -> Iterator[Located]:
-    path = tuple(error.absolute_path)
-    schema = error.schema if isinstance(error.schema, Mapping) else {}
-    keyword, instance = str(error.validator), error.instance
-    expected: Any = error.validator_value
+def _describe(error: ValidationError, document: CheckedSchema) -> Iterator[Located]:
+    path = tuple(error.instance_path)
+    schema = document.parent_of(error)
+    instance: Any = error.instance
     custom = schema.get("x-message")
-    if keyword == "additionalProperties" and isinstance(instance, Mapping):
-        known = list(schema.get("properties", {}))
-        for key in instance:
-            if key not in known and not _CUSTOM_KEY.fullmatch(str(key)):
-                custom_allowed = "patternProperties" in schema
-                yield (*path, key), _unknown_field(str(key), known, custom_allowed)
-    elif keyword == "required" and isinstance(instance, Mapping):
-        for key in expected:
-            if key not in instance:
-                yield path, custom or f"missing required field {key!r}"
-    elif keyword in ("oneOf", "anyOf") and error.context:
-        # Report the branch that fits the value's shape: a mapping given where
-        # "a path or a mapping" is allowed is wrong inside, not "not a string".
-        shaped = [e for e in error.context if not (e.validator == "type" and not e.relative_path)]
-        yield from _describe(jsonschema.exceptions.best_match(shaped or error.context))
-    elif keyword == "not" and custom:
-        yield path, f"not allowed here: {custom}"
-    else:
-        yield path, _expectation(keyword, expected, schema, instance)
+    match error.kind:
+        case Kind.AdditionalProperties(unexpected=unexpected):
+            known = list(schema.get("properties", {}))
+            for key in unexpected:
+                if not _CUSTOM_KEY.fullmatch(key):
+                    custom_allowed = "patternProperties" in schema
+                    yield (*path, key), _unknown_field(key, known, custom_allowed)
+        case Kind.Required(property=key):
+            yield path, custom or f"missing required field {key!r}"
+        case Kind.AnyOf(context=context) | Kind.OneOfNotValid(context=context):
+            # Report the branch that fits the value's shape: a mapping given where
+            # "a path or a mapping" is allowed is wrong inside, not "not a string".
+            errors = [e for branch in context for e in branch]
+            shaped = [
+                e for e in errors if not (_is_type(e) and e.instance_path == error.instance_path)
+            ]
+            yield from _describe(_best_match(shaped or errors, document), document)
+        case Kind.Not() if custom:
+            yield path, f"not allowed here: {custom}"
+        case _:
+            yield path, _expectation(error, schema, instance)
+
+
+def _is_type(error: ValidationError) -> bool:
+    return isinstance(error.kind, Kind.Type)
+
+
+def _best_match(errors: Sequence[ValidationError], document: CheckedSchema) -> ValidationError:
+    """jsonschema's ``best_match``: the shallowest error, not an ``anyOf``/``oneOf`` if
+    another is as shallow, then descending into the deepest of an alternative's errors."""
+
+    def relevance(error: ValidationError) -> tuple[int, bool, bool]:
+        weak = isinstance(error.kind, Kind.AnyOf | Kind.OneOfNotValid | Kind.OneOfMultipleValid)
+        types = document.parent_of(error).get("type")
+        fits = types is not None and _kind_fits(error.instance, types)
+        return (-len(error.instance_path), not weak, not fits)
+
+    best = max(errors, key=relevance)
+    while isinstance(best.kind, Kind.AnyOf | Kind.OneOfNotValid):
+        nested = sorted((e for branch in best.kind.context for e in branch), key=relevance)
+        if not nested or (len(nested) > 1 and relevance(nested[0]) == relevance(nested[1])):
+            break
+        best = nested[0]
+    return best
+
+
+_PYTHON_TYPES: Final = {
+    "string": (str,), "integer": (int,), "number": (int, float), "array": (list,),
+    "object": (dict,), "boolean": (bool,), "null": (type(None),),
+}  # fmt: skip
+
+
+def _kind_fits(value: object, types: str | Sequence[str]) -> bool:
+    names = [types] if isinstance(types, str) else types
+    if isinstance(value, bool):
+        return "boolean" in names
+    return any(isinstance(value, _PYTHON_TYPES.get(name, ())) for name in names)
 
 
 def _unknown_field(key: str, known: Sequence[str], custom_allowed: bool) -> str:
@@ -100,31 +172,31 @@ def _shown(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _expectation(keyword: str, expected: Any, schema: Mapping[str, Any], value: object) -> str:
+def _expectation(error: ValidationError, schema: Mapping[str, Any], value: Any) -> str:
     wording = schema.get("x-expected")
     got = _shown(value)
-    if keyword == "type":
-        kinds = [expected] if isinstance(expected, str) else list(expected)
-        names = " or ".join(_JSON_TYPES.get(k, k) for k in kinds)
-        return f"expected {names}, got {_type_name(value)} {got}"
-    if keyword in ("enum", "const"):
-        if wording:
-            return f"expected {wording}, got {got}"
-        options = expected if keyword == "enum" else [expected]
-        return f"expected one of {', '.join(map(str, options))}; got {got}"
-    if keyword == "pattern":
-        return f"expected {wording or 'a string matching ' + str(expected)}, got {got}"
-    if keyword in ("minimum", "maximum"):
-        low, high = schema.get("minimum"), schema.get("maximum")
-        if low is not None and high is not None:
-            return f"expected an integer from {low} to {high}, got {got}"
-        bound = "at least" if keyword == "minimum" else "at most"
-        return f"expected {bound} {expected}, got {got}"
-    if keyword == "minItems":
-        return f"expected at least {expected} entr{'y' if expected == 1 else 'ies'}"
-    if keyword == "minLength":
-        return "expected a non-empty string"
-    if keyword == "uniqueItems" and isinstance(value, list):
-        duplicates = [v for i, v in enumerate(value) if v in value[:i]]
-        return f"duplicate entries: {', '.join(map(_shown, duplicates))}"
-    return f"{got} is not valid here ({keyword})"
+    match error.kind:
+        case Kind.Type(types=types):
+            names = " or ".join(_JSON_TYPES.get(k, k) for k in types)
+            return f"expected {names}, got {_type_name(value)} {got}"
+        case Kind.Enum(options=options) | Kind.Constant(expected_value=options):
+            if wording:
+                return f"expected {wording}, got {got}"
+            listed: Any = options if isinstance(error.kind, Kind.Enum) else [options]
+            return f"expected one of {', '.join(map(str, listed))}; got {got}"
+        case Kind.Pattern(pattern=pattern):
+            return f"expected {wording or 'a string matching ' + pattern}, got {got}"
+        case Kind.Minimum(limit=limit) | Kind.Maximum(limit=limit):
+            low, high = schema.get("minimum"), schema.get("maximum")
+            if low is not None and high is not None:
+                return f"expected an integer from {low} to {high}, got {got}"
+            bound = "at least" if isinstance(error.kind, Kind.Minimum) else "at most"
+            return f"expected {bound} {limit}, got {got}"
+        case Kind.MinItems(limit=limit):
+            return f"expected at least {limit} entr{'y' if limit == 1 else 'ies'}"
+        case Kind.MinLength():
+            return "expected a non-empty string"
+        case Kind.UniqueItems() if isinstance(value, list):
+            duplicates = [v for i, v in enumerate(value) if v in value[:i]]
+            return f"duplicate entries: {', '.join(map(_shown, duplicates))}"
+    return f"{got} is not valid here ({error.kind.name})"

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
-import jsonschema
+import jsonschema_rs
 import orjson
 
 import mappings
@@ -39,7 +39,7 @@ from .paths import (
     schema_child,
     schema_items,
 )
-from .schema_messages import describe_errors
+from .schema_messages import CheckedSchema
 from .transforms import TRANSFORMS, TransformSpec
 
 __all__ = [
@@ -169,8 +169,9 @@ class Mapping:
 
 
 @functools.cache
-def _schema_validator() -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator(orjson.loads(_SCHEMA_FILE.read_bytes()))
+def _schema() -> CheckedSchema:
+    document = orjson.loads(_SCHEMA_FILE.read_bytes())
+    return CheckedSchema(document, jsonschema_rs.Draft7Validator(document, offline=True))
 
 
 def load_mapping(path: str | Path | None = None) -> Mapping:
@@ -183,7 +184,7 @@ def load_mapping(path: str | Path | None = None) -> Mapping:
         document = read_document(source)
     except DocumentError as exc:
         raise MappingError(f"{source}: cannot read the mapping", [exc.problem]) from None
-    located = describe_errors(_schema_validator().iter_errors(document))
+    located = _schema().problems(document)
     problems = [SourceProblem(_json_path(p), m) for p, m in located]
     mapping: Mapping | None = None
     if not problems and isinstance(document, dict):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .errors import TransformError
 from .ids import SCO_ID_PROPERTIES
-from .normalize import is_iban
+from .normalize import is_display_name, is_iban
 
 if TYPE_CHECKING:
     from .package import Package
@@ -94,6 +94,12 @@ def iban(value: Any, args: Mapping[str, Any], context: TransformContext) -> str 
 def account_number(value: Any, args: Mapping[str, Any], context: TransformContext) -> str | None:
     """A bank-account value when it is a domestic account number (not an IBAN)."""
     return str(value) if not (isinstance(value, str) and is_iban(value)) else None
+
+
+@transform("display_name")
+def display_name(value: Any, args: Mapping[str, Any], context: TransformContext) -> str | None:
+    """A social-account value when it is a display name (it has spaces), else nothing."""
+    return value if isinstance(value, str) and is_display_name(value) else None
 
 
 @transform("external_references")

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, request
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from converters.validation import get_validator
 from taxii_server.auth import Authenticator, Principal
 from taxii_server.errors import NotFound, register_error_handlers
+from taxii_server.forwarded import ForwardedFromProxies
 from taxii_server.media import MEDIA_TYPE_TAXII_V21, is_plain_json, negotiate
 from taxii_server.query import NextTokenCodec
 from taxii_server.request_limit import AnonymousLimit
@@ -34,6 +34,7 @@ from taxii_server.timestamps import now_us
 from taxii_server.trust import jwks_document
 
 __all__ = [
+    "AUTHENTICATED_USER",
     "TaxiiExtension",
     "create_app",
     "current_caller",
@@ -42,6 +43,9 @@ __all__ = [
     "get_settings",
     "get_storage",
 ]
+
+#: The WSGI environ key holding the authenticated user's name (``None``: anonymous).
+AUTHENTICATED_USER = "atlas_taxii.user"
 
 #: Name of the shared secret that signs ``next`` tokens when the settings give none.
 NEXT_SECRET_NAME = "next-signing"  # noqa: S105 - the name of a secret, not one
@@ -94,9 +98,13 @@ def create_app(
     app = Flask("taxii_server")
     if settings.trusted_proxies:
         # Behind reverse proxies the client address (for the failed-login limit) and
-        # the public scheme and host (for discovery URLs) come from their headers.
-        n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+        # the public scheme and host (for discovery URLs) come from their headers,
+        # when the request does come from one of them.
+        app.wsgi_app = ForwardedFromProxies(  # type: ignore[method-assign]
+            app.wsgi_app,
+            proxies=settings.trusted_proxies,
+            addresses=settings.trusted_proxy_addresses,
+        )
     # TAXII URLs end in "/", clients drop it (taxii2-client's status URL): answer both,
     # never with a redirect, which would turn a POST into a GET in some clients.
     app.url_map.strict_slashes = False
@@ -165,6 +173,9 @@ def _authenticate() -> None:
     caller = extension.authenticator.authenticate(
         request.headers.get("Authorization"), request.remote_addr
     )
+    # For the access log (taxii_server.cli.access_log): the user authenticated, never
+    # the name a client sent.
+    request.environ[AUTHENTICATED_USER] = caller.name
     if caller.anonymous:
         extension.anonymous_limit.admit(caller.address)
     g.taxii_caller = caller

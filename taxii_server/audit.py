@@ -104,36 +104,58 @@ class Auditor:
         filters: Filters,
         *,
         object_id: str | None = None,
+        clearance: int,
     ) -> None:
         """Record one page served by a read endpoint (``action``: objects, manifest,
-        object or versions)."""
-        self._write(
-            caller,
-            api_root,
-            collection_id,
-            action,
-            len(items),
-            object_id=object_id,
-            first=items[0].date_added if items else None,
-            last=items[-1].date_added if items else None,
-            query=describe_filters(filters, caller.clearance),
-            added_after=filters.added_after,
+        object or versions) at TLP ``clearance``."""
+        self._storage.record_audit(
+            self._record(
+                caller,
+                api_root,
+                collection_id,
+                action,
+                len(items),
+                object_id=object_id,
+                first=items[0].date_added if items else None,
+                last=items[-1].date_added if items else None,
+                query=describe_filters(filters, clearance),
+                added_after=filters.added_after,
+            )
         )
 
-    def added(
+    def addition(
         self, caller: Principal, api_root: str, collection_id: str, status_id: str, count: int
-    ) -> None:
-        """Record an accepted envelope of ``count`` objects, before any is stored; its
-        status (``status_id``) says which were stored."""
-        self._write(caller, api_root, collection_id, "add", count, status_id=status_id)
+    ) -> AuditRecord:
+        """The record of an accepted envelope of ``count`` objects, for the store to
+        append before or with the first object it stores; its status (``status_id``)
+        says which were stored."""
+        return self._record(caller, api_root, collection_id, "add", count, status_id=status_id)
 
     def deleted(
-        self, caller: Principal, api_root: str, collection_id: str, object_id: str, count: int
+        self,
+        caller: Principal,
+        api_root: str,
+        collection_id: str,
+        object_id: str,
+        count: int,
+        *,
+        clearance: int,
     ) -> None:
-        """Record the deletion of ``count`` versions of ``object_id``."""
-        self._write(caller, api_root, collection_id, "delete", count, object_id=object_id)
+        """Record the deletion of ``count`` versions of ``object_id``, made at TLP
+        ``clearance``."""
+        self._storage.record_audit(
+            self._record(
+                caller,
+                api_root,
+                collection_id,
+                "delete",
+                count,
+                object_id=object_id,
+                query=f"tlp={level_of_rank(clearance)}",
+            )
+        )
 
-    def _write(
+    def _record(
         self,
         caller: Principal,
         api_root: str,
@@ -147,28 +169,27 @@ class Auditor:
         last: int | None = None,
         query: str | None = None,
         added_after: int | None = None,
-    ) -> None:
-        """Append one record; a write's ``query`` is the clearance it was made at."""
+    ) -> AuditRecord:
+        """One record; a write's ``query`` is the clearance it was made at.  Records past
+        retention are purged now and then as records are made."""
         now = self._clock()
-        self._storage.record_audit(
-            AuditRecord(
-                time=now,
-                user=caller.name,
-                address=caller.address,
-                api_root=api_root,
-                collection_id=collection_id,
-                action=action,
-                count=count,
-                object_id=object_id,
-                status_id=status_id,
-                first=first,
-                last=last,
-                query=f"tlp={level_of_rank(caller.clearance)}" if query is None else query,
-                added_after=added_after,
-            )
-        )
         if self._retain and now >= self._next_purge:
             self._purge(now)
+        return AuditRecord(
+            time=now,
+            user=caller.name,
+            address=caller.address,
+            api_root=api_root,
+            collection_id=collection_id,
+            action=action,
+            count=count,
+            object_id=object_id,
+            status_id=status_id,
+            first=first,
+            last=last,
+            query=f"tlp={level_of_rank(caller.clearance)}" if query is None else query,
+            added_after=added_after,
+        )
 
     def _purge(self, now: int) -> None:
         """One batch of records past retention.  Housekeeping: a failure is logged and

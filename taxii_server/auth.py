@@ -2,29 +2,43 @@
 
 Accepted ``Authorization`` forms (the scheme in any case: MISP sends ``basic``):
 
-* ``Basic base64(user:password)``: a password, or an API key as the password (the
-  user name is then ignored: the key names its owner), or an API key as the user name
-  with an empty password;
+* ``Basic base64(user:password)``: a password, or an API key as the password
+  (Microsoft Sentinel and QRadar have only user and password fields): the user name is
+  then the key's owner's or empty, and a key sent under another user's name is refused;
+  or an API key as the user name with an empty password;
 * ``Bearer <key>`` and ``Token <key>`` (taxii2-client's token auth).
 
 No header means the anonymous caller, who may read public collections at TLP:CLEAR.
 
-Secrets are stored as scrypt hashes (:mod:`taxii_server.credentials`), which cost tens
-of milliseconds to check, on purpose.  A SIEM polling every minute must not pay that
-each time, so a successful check is remembered for ``auth_cache_ttl`` seconds under
-an HMAC of (credential, stored hash) keyed by a per-process random key: the cache
-never holds a secret in clear, and a changed password or revoked key changes or
-removes the stored hash, so the old credential stops working at once.  Unknown users
-and key ids still cost one hash check, against a dummy hash, so a 401 takes as long
-whether or not the name exists.
+**API keys** are checked in microseconds: one indexed read of the key by its id, one
+SHA-256 of the secret and a constant-time comparison (:mod:`taxii_server.credentials`
+says why a fast hash is right for 192 random bits).  An unknown key id is compared with
+a hash no secret matches, so a 401 costs the same whether or not the id exists.  A key
+from before SHA-256 (a scrypt hash) is checked once at scrypt's cost, then its stored
+hash is rewritten in the fast form: nothing for its owner to do.
 
-Failed attempts are counted per client address and minute in the store, so the limit
-holds across every worker and host (a per-process count would let an attacker try
-``auth_failures_per_minute`` times per worker process).  An address that reached it
-gets 429 until the minute is over, before any hash is checked; an IPv6 client counts
-for its whole /64, which one subscriber usually holds.  The store is asked only when a
-hash would be checked (a credential not in the cache) and when one failed, so a poll
-with a cached credential costs nothing more.
+**Passwords** are scrypt hashes, tens of milliseconds on purpose.  A successful check
+is remembered for ``auth_cache_ttl`` seconds under an HMAC of (credential, stored hash)
+keyed by a per-process random key: the cache never holds a secret in clear, and a
+changed password changes the stored hash, so the old one stops working at once.  The
+cache is per process, so each worker pays the first check of a password: machine
+clients should use API keys.  An unknown user name still costs one scrypt check,
+against a dummy hash.
+
+**Failed logins** are limited per client address (an IPv6 client per /64, which one
+subscriber usually holds) over a sliding window of the last minute, counted in the
+store so that every worker and host agrees (a per-process count would let an attacker
+try ``auth_failures_per_minute`` times per worker).  An address at the limit gets 429:
+
+* for a password, before anything is checked, whether or not the password is right
+  and whether or not this process has it cached: the answer never depends on which
+  worker the request reaches;
+* for an API key, only when the key is wrong.  Checking a key costs nothing worth
+  protecting and no one can guess one, so a SIEM behind the same NAT as an attacker
+  keeps polling with its key while the attacker is locked out.
+
+The store is read for the limit only when a password is checked or a key failed, and
+written only when a login failed, so a poll with a valid key costs no more.
 """
 
 from __future__ import annotations
@@ -35,6 +49,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import math
 import secrets
 import threading
 import time
@@ -42,22 +57,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from taxii_server.credentials import (
+    UNMATCHABLE_KEY_HASH,
     CredentialError,
+    hash_api_key,
+    is_legacy_key_hash,
     parse_api_key,
     unmatchable_hash,
+    verify_api_key,
     verify_secret,
 )
 from taxii_server.errors import TooManyRequests, Unauthorized, quoted
-from taxii_server.storage.base import Storage, User
+from taxii_server.storage.base import ApiKey, Storage, User
 
-__all__ = ["ANONYMOUS", "Authenticator", "Principal", "client_key"]
+__all__ = ["ANONYMOUS", "FAILURE_WINDOW", "Authenticator", "Principal", "client_key"]
 
 _log = logging.getLogger(__name__)
 
-_CACHE_LIMIT = 10_000  # verified credentials remembered per process
-_WINDOW = 60  # seconds per failed-login window
-# What an unknown user name or key id is checked against (see Authenticator._burn).
+_CACHE_LIMIT = 10_000  # verified passwords remembered per process
+#: Seconds over which failed logins are counted (a sliding window).
+FAILURE_WINDOW = 60
+_WINDOW_US = FAILURE_WINDOW * 1_000_000
+# What an unknown user name is checked against (see Authenticator._by_password).
 _UNMATCHABLE = unmatchable_hash()
+_WRONG_KEY = "unknown or revoked API key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +122,7 @@ class Authenticator:
         failures_per_minute: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """``clock`` is wall-clock seconds: failed-login windows are shared with other
+        """``clock`` is wall-clock seconds: failed logins are shared with other
         processes and hosts through the store."""
         self._storage = storage
         self._cache_ttl = cache_ttl
@@ -131,7 +153,7 @@ class Authenticator:
         if scheme == "basic":
             name, password = self._basic(value)
             if parse_api_key(password) is not None:
-                return self._by_key(password, address)
+                return self._by_key(password, address, owner=name or None)
             if not password and parse_api_key(name) is not None:
                 return self._by_key(name, address)
             return self._by_password(name, password, address)
@@ -158,45 +180,84 @@ class Authenticator:
             raise Unauthorized("the Basic credentials must be user:password")
         return name, password
 
+    # -- API keys: one indexed read, one SHA-256 ---------------------------------------
+    def _by_key(self, token: str, address: str, *, owner: str | None = None) -> User:
+        """The user whose key ``token`` is; ``owner``: the Basic user name sent with it,
+        which must be the key's owner's."""
+        parsed = parse_api_key(token)
+        if parsed is None:  # the callers checked; kept for the type checker
+            raise Unauthorized(_WRONG_KEY)
+        key = self._storage.get_api_key(parsed.key_id)
+        if key is not None and is_legacy_key_hash(key.secret_hash):
+            matched = self._legacy_key(key, parsed.secret, address)
+        else:
+            matched = self._key_matches(parsed.secret, key)
+        if not matched or key is None:
+            self._gate(address)  # a wrong key from an address at the limit: 429
+            raise Unauthorized(_WRONG_KEY)
+        if owner is not None and owner != key.user:
+            raise Unauthorized(
+                f"this API key does not belong to user {quoted(owner)}: send it with its "
+                "owner's user name, or an empty one"
+            )
+        user = self._storage.get_user(key.user)
+        if user is None:
+            raise Unauthorized(_WRONG_KEY)
+        return user
+
+    @staticmethod
+    def _key_matches(secret: str, key: ApiKey | None) -> bool:
+        """One SHA-256 whether or not the key exists (no timing difference)."""
+        stored = UNMATCHABLE_KEY_HASH if key is None else key.secret_hash
+        try:
+            matched = verify_api_key(secret, stored)
+        except CredentialError:
+            _log.error("stored hash of API key %r is malformed; refusing it", key and key.key_id)
+            return False
+        return matched and key is not None
+
+    def _legacy_key(self, key: ApiKey, secret: str, address: str) -> bool:
+        """A key from before SHA-256: checked with scrypt like a password (after the
+        failed-login limit), and on success stored in the fast form from now on."""
+        self._gate(address)
+        try:
+            if not verify_secret(secret, key.secret_hash):
+                return False
+        except CredentialError:
+            _log.error("stored hash of API key %r is malformed; refusing it", key.key_id)
+            return False
+        if self._storage.replace_api_key_hash(key.key_id, key.secret_hash, hash_api_key(secret)):
+            _log.info("API key %s: stored hash upgraded to SHA-256 on first use", key.key_id)
+        return True
+
+    # -- passwords: scrypt, with a per-process cache of successful checks ---------------
     def _by_password(self, name: str, password: str, address: str) -> User:
+        self._gate(address)
         # No user name holds U+0000 (PostgreSQL text cannot): look none up.
         user = self._storage.get_user(name) if name and "\x00" not in name else None
         if user is None or user.password_hash is None:
-            self._burn(password, address)
+            # Spend one hash check so a 401 for an unknown name costs what a wrong
+            # password does (the existence of user names stays private).
+            verify_secret(password, _UNMATCHABLE)
             raise Unauthorized("unknown user or wrong password")
-        if not self._check(b"password", name, password, user.password_hash, address):
+        if not self._password_matches(name, password, user.password_hash):
             raise Unauthorized("unknown user or wrong password")
         return user
 
-    def _by_key(self, token: str, address: str) -> User:
-        parsed = parse_api_key(token)
-        key = self._storage.get_api_key(parsed.key_id) if parsed is not None else None
-        if parsed is None or key is None:
-            self._burn(token, address)
-            raise Unauthorized("unknown or revoked API key")
-        if not self._check(b"key", parsed.key_id, parsed.secret, key.secret_hash, address):
-            raise Unauthorized("unknown or revoked API key")
-        user = self._storage.get_user(key.user)
-        if user is None:
-            raise Unauthorized("unknown or revoked API key")
-        return user
-
-    # -- slow checks and their cache --------------------------------------------------
-    def _check(self, kind: bytes, name: str, secret: str, stored: str, address: str) -> bool:
+    def _password_matches(self, name: str, password: str, stored: str) -> bool:
         mark = hmac.new(
             self._process_key,
-            b"\x00".join((kind, name.encode(), secret.encode(), stored.encode())),
+            b"\x00".join((name.encode(), password.encode(), stored.encode())),
             hashlib.sha256,
         ).digest()
         now = self._clock()
         expiry = self._verified.get(mark)
         if expiry is not None and expiry > now:
             return True
-        self._gate(address)
         try:
-            ok = verify_secret(secret, stored)
+            ok = verify_secret(password, stored)
         except CredentialError:
-            _log.error("stored hash of %s %r is malformed; refusing it", kind.decode(), name)
+            _log.error("stored password hash of user %r is malformed; refusing it", name)
             return False
         if ok:
             with self._lock:
@@ -207,29 +268,30 @@ class Authenticator:
                 self._verified[mark] = now + self._cache_ttl
         return ok
 
-    def _burn(self, secret: str, address: str) -> None:
-        """Spend one hash check so a 401 for an unknown name costs what a wrong password
-        does (the existence of user names and key ids stays private)."""
-        self._gate(address)
-        verify_secret(secret, _UNMATCHABLE)
-
-    # -- failed-attempt limit, shared through the store -------------------------------------
+    # -- failed-login limit: a sliding window, shared through the store ----------------------
     def _gate(self, address: str) -> None:
-        """429 when ``address`` has used up this minute's failed logins."""
-        if self._failures_per_minute <= 0:
+        """429 when ``address`` has had ``auth_failures_per_minute`` failed logins in
+        the last minute; ``Retry-After`` is when the oldest of them leaves the window."""
+        limit = self._failures_per_minute
+        if limit <= 0:
             return
-        now = self._clock()
-        failures = self._storage.login_failures(client_key(address), int(now // _WINDOW))
-        if failures >= self._failures_per_minute:
+        now = int(self._clock() * 1_000_000)
+        failures = self._storage.login_failures(client_key(address), now - _WINDOW_US)
+        if len(failures) >= limit:
+            frees = failures[len(failures) - limit] + _WINDOW_US
+            wait = max(1, math.ceil((frees - now) / 1_000_000))
             raise TooManyRequests(
-                f"too many failed logins from {address}; wait a minute and check the credentials",
-                headers={"Retry-After": str(_WINDOW - int(now) % _WINDOW)},
+                f"too many failed logins from {address}; try again in {wait} s and check "
+                "the credentials",
+                headers={"Retry-After": str(wait)},
             )
 
     def _count_failure(self, address: str) -> None:
         if self._failures_per_minute > 0:
-            window = int(self._clock() // _WINDOW)
-            self._storage.count_login_failure(client_key(address), window)
+            now = int(self._clock() * 1_000_000)
+            self._storage.record_login_failure(
+                client_key(address), now, forget_before=now - _WINDOW_US
+            )
 
 
 def client_key(address: str) -> str:

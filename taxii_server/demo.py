@@ -28,7 +28,7 @@ from pathlib import Path
 
 from converters.tlp import level_of_rank, rank_of_level
 from taxii_server.bootstrap import ensure_declared
-from taxii_server.credentials import hash_secret, new_api_key
+from taxii_server.credentials import hash_api_key, hash_secret, new_api_key
 from taxii_server.settings import (
     ENV_PREFIX,
     ApiRootConfig,
@@ -176,7 +176,7 @@ def _reset_user(storage: Storage, collection: Collection, name: str, level: str)
         storage.delete_api_key(old.key_id)
     token = new_api_key()
     storage.add_api_key(
-        ApiKey(token.key_id, name, hash_secret(token.secret), _KEY_LABEL, created=now_us())
+        ApiKey(token.key_id, name, hash_api_key(token.secret), _KEY_LABEL, created=now_us())
     )
     storage.set_grant(Grant(name, collection.id, can_read=True, can_write=True))
     return DemoUser(name, clearance, password, token.token)

@@ -267,8 +267,8 @@ _PARAMETERS: Json = {
     "added_after": _query(
         "added_after",
         "Only items added after this RFC 3339 timestamp (TAXII 2.1 §3.4.2); any precision, "
-        "Z or a numeric offset.",
-        {"type": "string", "pattern": _padded(TIMESTAMP_PATTERN)},
+        "Z or a numeric offset.  Empty means no lower bound (a script's cursor not set yet).",
+        {"type": "string", "pattern": _padded(f"(?:{TIMESTAMP_PATTERN})?")},
     ),
     "limit": _query(
         "limit",

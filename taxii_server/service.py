@@ -8,6 +8,10 @@ Who may see what:
 
 * A collection is readable by admins, by users granted read, and by anyone when it is
   public; writable by admins and users granted write.
+* Clearance is per collection: admins and users granted read read at their own TLP
+  clearance; anyone else reading a public collection, signed in or not, reads its
+  TLP:CLEAR objects only.  Signing in never widens a public collection by itself: a
+  user needs a read grant to see what their clearance allows there.
 * A collection the caller can neither read nor write does not exist for them (404,
   never 403), so a user of collection A learns nothing about collection B.  Anonymous
   callers get 401 instead, which tells them to authenticate and reveals nothing.
@@ -52,6 +56,7 @@ from taxii_server.settings import Settings
 from taxii_server.storage.base import (
     ApiRoot,
     Collection,
+    Grant,
     ManifestEntry,
     ObjectQuery,
     Status,
@@ -60,6 +65,7 @@ from taxii_server.storage.base import (
     StoredObject,
     VersionSelector,
 )
+from taxii_server.storage.versions import pending_entries
 from taxii_server.timestamps import format_timestamp
 
 __all__ = ["ABANDONED_MESSAGE", "CollectionAccess", "RequestBody", "ResultPage", "TaxiiService"]
@@ -81,11 +87,24 @@ Args = Mapping[str, Sequence[str]]
 
 @dataclass(frozen=True, slots=True)
 class CollectionAccess:
-    """A collection with what the caller may do in it."""
+    """A collection with what the caller may do in it, and the highest TLP rank they
+    read at there (their clearance with a read grant, TLP:CLEAR otherwise)."""
 
     collection: Collection
     can_read: bool
     can_write: bool
+    clearance: int = 0
+
+
+def _access(caller: Principal, collection: Collection, grant: Grant | None) -> CollectionAccess:
+    """What a user who is not an admin (or anonymous: no grant) may do in ``collection``."""
+    granted = grant is not None and grant.can_read
+    return CollectionAccess(
+        collection,
+        can_read=granted or collection.public,
+        can_write=grant is not None and grant.can_write,
+        clearance=caller.clearance if granted else 0,
+    )
 
 
 class RequestBody(Protocol):
@@ -147,13 +166,11 @@ class TaxiiService:
     def access(self, caller: Principal, collection: Collection) -> CollectionAccess:
         """What ``caller`` may do in ``collection``."""
         if caller.admin:
-            return CollectionAccess(collection, True, True)
+            return CollectionAccess(collection, True, True, caller.clearance)
         grant = (
             self.storage.get_grant(caller.name, collection.id) if caller.name is not None else None
         )
-        can_read = collection.public or (grant is not None and grant.can_read)
-        can_write = grant is not None and grant.can_write
-        return CollectionAccess(collection, can_read, can_write)
+        return _access(caller, collection, grant)
 
     def list_collections(self, caller: Principal, api_root: str) -> list[CollectionAccess]:
         """The collections of an API root the caller can read or write (§5.1)."""
@@ -162,21 +179,15 @@ class TaxiiService:
         if caller.anonymous:
             # Anonymous callers only ever see public collections; with none, the
             # useful answer is "authenticate", not an empty list.
-            visible = [CollectionAccess(c, True, False) for c in collections if c.public]
+            visible = [CollectionAccess(c, True, False, 0) for c in collections if c.public]
             if not visible:
                 raise Unauthorized(f"API root {api_root!r} has no public collections")
             return visible
         if caller.admin:
-            return [CollectionAccess(c, True, True) for c in collections]
+            return [CollectionAccess(c, True, True, caller.clearance) for c in collections]
         grants = {g.collection_id: g for g in self.storage.list_grants(caller.name or "")}
-        out = []
-        for c in collections:
-            grant = grants.get(c.id)
-            can_read = c.public or (grant is not None and grant.can_read)
-            can_write = grant is not None and grant.can_write
-            if can_read or can_write:
-                out.append(CollectionAccess(c, can_read, can_write))
-        return out
+        every = (_access(caller, c, grants.get(c.id)) for c in collections)
+        return [access for access in every if access.can_read or access.can_write]
 
     def collection(self, caller: Principal, api_root: str, collection_id: str) -> CollectionAccess:
         """A collection the caller can read or write; 404 (401 anonymous) otherwise."""
@@ -235,7 +246,7 @@ class TaxiiService:
         query, start = self._query(caller, api_root, access, Endpoint.OBJECT, args, object_id)
         page = self.storage.query_objects(access.collection.id, query)
         if not page.items:
-            self._require_object(caller, access, object_id)
+            self._require_object(access, object_id)
         return self._result(caller, start, query, page.items, page.more)
 
     def versions(
@@ -247,7 +258,7 @@ class TaxiiService:
         query, start = self._query(caller, api_root, access, Endpoint.VERSIONS, args, object_id)
         page = self.storage.query_manifest(access.collection.id, query)
         if not page.items:
-            self._require_object(caller, access, object_id)
+            self._require_object(access, object_id)
         return self._result(caller, start, query, page.items, page.more)
 
     def delete_object(
@@ -260,17 +271,19 @@ class TaxiiService:
             raise Forbidden(f"deleting from collection {collection_id!r} needs read access too")
         check_object_id(object_id)
         query = build_query(
-            parse_delete_filters(args), endpoint=None, clearance=caller.clearance, limit=1
+            parse_delete_filters(args), endpoint=None, clearance=access.clearance, limit=1
         )
         deleted = self.storage.delete_objects(access.collection.id, object_id, query)
         if not deleted:
             raise NotFound(f"no version of {object_id!r} matches in this collection")
-        self.audit.deleted(caller, api_root, access.collection.id, object_id, deleted)
+        self.audit.deleted(
+            caller, api_root, access.collection.id, object_id, deleted, clearance=access.clearance
+        )
         return deleted
 
-    def _require_object(self, caller: Principal, access: CollectionAccess, object_id: str) -> None:
+    def _require_object(self, access: CollectionAccess, object_id: str) -> None:
         probe = ObjectQuery(
-            clearance=caller.clearance,
+            clearance=access.clearance,
             limit=1,
             ids=(object_id,),
             versions=VersionSelector(last=False, all=True),
@@ -308,7 +321,7 @@ class TaxiiService:
         query = build_query(
             filters,
             endpoint=endpoint,
-            clearance=caller.clearance,  # from the caller, never from the token
+            clearance=access.clearance,  # the caller's here, never the token's
             limit=limit,
             position=position,
             object_id=object_id,
@@ -337,6 +350,7 @@ class TaxiiService:
             items,
             start.filters,
             object_id=start.object_id,
+            clearance=query.clearance,
         )
         lower = query.after or 0
         if not items:
@@ -365,9 +379,11 @@ class TaxiiService:
 
         Every object is accounted for: invalid ones are status failures saying why,
         re-posted identical ones are successes stored once, and a different body under
-        a stored id and version is a failure (STIX 2.1 §3.6).  The status is created
-        before the first object is stored and updated in the same transactions as the
-        objects, so it tells the truth even if this worker dies half-way.
+        a stored id and version is a failure (STIX 2.1 §3.6).  An envelope of at most
+        ``ADD_CHUNK`` valid objects is stored with its status and audit record in one
+        transaction.  A larger one is stored in chunks: the status is created before the
+        first chunk and updated in the same transactions as the objects, so it tells the
+        truth even if this worker dies half-way.
         """
         # Thousands of parsed objects live until the end: the cyclic collector would
         # walk them again and again for nothing (taxii_server.gc_pause).
@@ -402,39 +418,37 @@ class TaxiiService:
         prepared = prepare_objects(objects, self.validator())
         status_id = str(uuid.uuid4())
         self._purge_statuses(requested)
-        # A status entry names a version (§4.3.1): an object without a usable one (an
-        # SCO until it is stored, an invalid timestamp) is named by the request's time.
+        # A status entry names a version (§4.3.1): an invalid object without a usable
+        # one is named by the request's time (pending SCOs too: pending_entries).
         received = format_timestamp(requested)
-        self.storage.create_status(
-            Status(
-                id=status_id,
-                api_root=api_root,
-                collection_id=access.collection.id,
-                owner=caller.name,
-                request_timestamp=requested,
-                updated=requested,
-                total_count=len(objects),
-                failures=tuple(
-                    replace(f, version=f.version or received) for f in prepared.failures
-                ),
-                pendings=tuple(
-                    StatusDetail(
-                        o.id, received if o.version is None else format_timestamp(o.version)
-                    )
-                    for o in prepared.valid
-                ),
-            )
+        status = Status(
+            id=status_id,
+            api_root=api_root,
+            collection_id=access.collection.id,
+            owner=caller.name,
+            request_timestamp=requested,
+            updated=requested,
+            total_count=len(objects),
+            failures=tuple(replace(f, version=f.version or received) for f in prepared.failures),
         )
-        # Recorded before anything is stored: a worker killed half-way still leaves
-        # the record, and the status says what was stored.
-        self.audit.added(caller, api_root, access.collection.id, status_id, len(objects))
-        for start in range(0, len(prepared.valid), ADD_CHUNK):
-            chunk = prepared.valid[start : start + ADD_CHUNK]
-            self.storage.add_objects(access.collection.id, chunk, status_id=status_id)
-        status = self.storage.get_status(api_root, status_id)
-        if status is None:
+        audit = self.audit.addition(caller, api_root, access.collection.id, status_id, len(objects))
+        if len(prepared.valid) <= ADD_CHUNK:
+            # One transaction: the status, its audit record and the objects, or nothing.
+            self.storage.add_envelope(status, prepared.valid, audit)
+        else:
+            # The status and the audit record first: a worker killed half-way leaves
+            # them, and the status says what was stored.
+            self.storage.create_status(
+                replace(status, pendings=pending_entries(prepared.valid, requested))
+            )
+            self.storage.record_audit(audit)
+            for start in range(0, len(prepared.valid), ADD_CHUNK):
+                chunk = prepared.valid[start : start + ADD_CHUNK]
+                self.storage.add_objects(access.collection.id, chunk, status_id=status_id)
+        stored = self.storage.get_status(api_root, status_id)
+        if stored is None:
             raise ServiceUnavailable(f"the store lost status {status_id!r} while processing")
-        return status
+        return stored
 
     def _purge_statuses(self, now: int) -> None:
         """Drop statuses past ``status_ttl``, at most once per ``_PURGE_EVERY`` per process."""

@@ -19,6 +19,9 @@ The file (all sections optional)::
     trusted_proxies = 0                # reverse proxies in front whose X-Forwarded-For,
                                        # -Proto and -Host are trusted (client address for
                                        # the failed-login limit, URLs in discovery)
+    trusted_proxy_addresses = ["127.0.0.1", "::1"]  # where those proxies connect from
+                                       # (addresses or networks); other clients'
+                                       # X-Forwarded-* headers are ignored
 
     [storage]
     url = "sqlite:///atlas-taxii.db"   # or postgresql://…, mongodb://…
@@ -52,7 +55,7 @@ The file (all sections optional)::
     id = "…uuid4…"                     # optional; a random UUIDv4 when created
     alias = "indicators"               # optional
     description = ""
-    public = false                     # anonymous read at TLP:CLEAR
+    public = false                     # anyone reads its TLP:CLEAR objects
 
     [[trusted_keys]]                   # public keys whose bundle signatures the community
     file = "keys/cert-2024.jwk"        # trusts, published at /taxii2/jwks.json: a JWK file
@@ -76,6 +79,8 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from taxii_server.forwarded import parse_networks
 
 __all__ = [
     "ApiRootConfig",
@@ -147,6 +152,7 @@ class Settings:
     max_objects_per_request: int = 50_000
     request_timeout: int = 120
     trusted_proxies: int = 0
+    trusted_proxy_addresses: tuple[str, ...] = ("127.0.0.1", "::1")
     # [storage]
     storage_url: str = "sqlite:///atlas-taxii.db"
     # [paging]
@@ -184,6 +190,15 @@ class Settings:
             raise ConfigError(
                 f"paging.default_limit ({self.default_limit}) must be between 1 and "
                 f"paging.max_limit ({self.max_limit})"
+            )
+        try:
+            parse_networks(self.trusted_proxy_addresses)
+        except ValueError as exc:
+            raise ConfigError(f"server.trusted_proxy_addresses: {exc}") from None
+        if self.trusted_proxies and not self.trusted_proxy_addresses:
+            raise ConfigError(
+                "server.trusted_proxy_addresses is empty: list the addresses the "
+                f"server.trusted_proxies ({self.trusted_proxies}) proxies connect from"
             )
         if any(len(secret) < 16 for secret in self.next_secrets):
             raise ConfigError("security.next_secrets: each secret needs at least 16 characters")
@@ -241,6 +256,7 @@ _SECTION_OF: dict[str, str] = {
     "max_objects_per_request": "server",
     "request_timeout": "server",
     "trusted_proxies": "server",
+    "trusted_proxy_addresses": "server",
     "storage_url": "storage",
     "default_limit": "paging",
     "max_limit": "paging",

@@ -64,6 +64,22 @@ def test_only_the_cli_imports_the_conversion_engine(path: Path) -> None:
             assert name.startswith(allowed), f"{path.relative_to(ROOT)} imports {name}"
 
 
+def test_inputs_become_packages_without_knowing_stix() -> None:
+    """converters/inputs/ makes research packages; only the mapping engine makes STIX."""
+    forbidden = ("converters.engine", "converters.bundle", "converters.validation", "stix2")
+    paths = _modules("converters/inputs")
+    assert paths
+    relative = [
+        f"{path.relative_to(ROOT)} imports {node.module}"
+        for path in paths
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom)
+        and node.level == 2
+        and node.module in ("engine", "bundle", "validation", "spec")
+    ]
+    assert _offending(paths, forbidden) + relative == []
+
+
 def test_the_ecosystem_map_uses_stix_knowledge_only() -> None:
     """The analysis takes STIX objects and returns plain data: no server, no HTTP, no
     database, and of the converter only its STIX knowledge (TLP ranks, the project's

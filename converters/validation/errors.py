@@ -1,8 +1,8 @@
 """The validation package's exception tree.
 
 Invalid STIX is never an exception here: it is a list of :class:`Problem`.  These
-exceptions mean the validator itself cannot be built (the OASIS schemas are missing
-or use JSON Schema the compiler does not implement), which is an installation error.
+exceptions mean the validator itself cannot be built (the OASIS schemas are missing,
+or jsonschema-rs cannot compile them), which is an installation error.
 """
 
 from __future__ import annotations

@@ -13,9 +13,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from .nodes import Failure, show
+from .pattern_grammar import PROPERTY_NAME
 from .patterns import pattern_problems
-from .timestamps import is_real_date, order_key, real_date_message
+from .problems import Failure, show
+from .timestamps import TIMESTAMP_SHAPE, date_problem, order_key
 
 __all__ = ["RULES_KEPT", "RULES_LEFT_OUT", "Must", "musts_for"]
 
@@ -55,15 +56,10 @@ RULES_LEFT_OUT: Final[Mapping[str, str]] = {
     "RFC 5646 ones such as zh-Hans or es-419; we check the tag's form instead",
 }
 
-_TIMESTAMP: Final = re.compile(
-    r"[0-9]{4}-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):([0-5][0-9]):"
-    r"([0-5][0-9]|60)(\.[0-9]+)?Z\Z"
-)
 _IDENTIFIER: Final = re.compile(
     r"[a-z][a-z0-9-]+[a-z0-9]--[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-"
     r"[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}\Z"
 )
-_PROPERTY_NAME: Final = re.compile(r"[a-z0-9_]{3,250}\Z")
 _INDEX: Final = re.compile(r"\[(\d+)\]\Z")
 
 # RFC 5646 §2.1 Language-Tag, case-insensitive (langtag / privateuse / grandfathered).
@@ -124,7 +120,7 @@ def _ordering(later: str, earlier: str, strict: bool) -> Must:
         if late_key > early_key or (not strict and late_key == early_key):
             return
         # A malformed or impossible timestamp is reported by the schema, once.
-        if all(_TIMESTAMP.match(v) and is_real_date(v) for v in (late, early)):
+        if all(TIMESTAMP_SHAPE.match(v) and date_problem(v) is None for v in (late, early)):
             message = f"{show(late)} must be {relation} {earlier} ({show(early)})"
             out.append(Failure((later,), message))
 
@@ -136,8 +132,9 @@ def _real_dates(obj: dict[str, Any], out: list[Failure]) -> None:
     # there; the reference still holds them to be real dates, as SDOs'.
     for name in ("created", "modified"):
         value = obj.get(name)
-        if isinstance(value, str) and _TIMESTAMP.match(value) and not is_real_date(value):
-            out.append(Failure((name,), real_date_message(value)))
+        problem = date_problem(value) if isinstance(value, str) else None
+        if problem and TIMESTAMP_SHAPE.match(str(value)):
+            out.append(Failure((name,), problem))
 
 
 def _id_matches_type(obj: dict[str, Any], out: list[Failure]) -> None:
@@ -248,7 +245,7 @@ def _contents(obj: dict[str, Any], out: list[Failure]) -> None:
             out.append(Failure(("contents", tag), message))
         if isinstance(translated, dict):
             for name in translated:
-                if not _PROPERTY_NAME.match(name):
+                if not PROPERTY_NAME.match(name):
                     message = f"{show(name)} is not a property name (3 to 250 of a-z, 0-9, _)"
                     out.append(Failure(("contents", tag, name), message))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["quick_verdict"]
+__all__ = ["PROPERTY_NAME", "SCO_TYPES", "TYPE_NAME", "quick_verdict"]
 
 _WS = "[ \t\r\n\x0b\x0c\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 _B64 = "[A-Za-z0-9+/]"
@@ -67,10 +67,11 @@ _HASHES: Final = {
 }
 _UNCHECKED_HASHES: Final = frozenset({"MD6"})
 
-# stix2-validator's rules for names used in comparisons (v21/musts.py ``patterns``).
-_TYPE_NAME: Final = re.compile(r"-?[a-z0-9]+(-[a-z0-9]+)*-?\Z")
-_PROPERTY_NAME: Final = re.compile(r"[a-z0-9_]{3,250}\Z")
-_SCO_TYPES: Final = frozenset(
+#: stix2-validator's rules for names used in comparisons (v21/musts.py ``patterns``).
+TYPE_NAME: Final = re.compile(r"-?[a-z0-9]+(-[a-z0-9]+)*-?\Z")
+PROPERTY_NAME: Final = re.compile(r"[a-z0-9_]{3,250}\Z")
+#: The STIX 2.1 SCO types (§6); names of other types are only checked for their form.
+SCO_TYPES: Final = frozenset(
     {"artifact", "autonomous-system", "directory", "domain-name", "email-addr",
      "email-message", "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex",
      "network-traffic", "process", "software", "url", "user-account",
@@ -292,13 +293,13 @@ class _Parser:
 
 
 def _check_names(object_type: str, name: str | int | None) -> None:
-    if object_type not in _SCO_TYPES and (
-        not 3 <= len(object_type) <= 250 or not _TYPE_NAME.match(object_type)
+    if object_type not in SCO_TYPES and (
+        not 3 <= len(object_type) <= 250 or not TYPE_NAME.match(object_type)
     ):
         raise _Decline
     if not isinstance(name, str):
         raise _Decline
-    if not _PROPERTY_NAME.match(name) and not (name == "id" and object_type in _SCO_TYPES):
+    if not PROPERTY_NAME.match(name) and not (name == "id" and object_type in SCO_TYPES):
         raise _Decline
 
 

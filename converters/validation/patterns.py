@@ -14,15 +14,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any
 
-from .pattern_grammar import quick_verdict
+from .pattern_grammar import PROPERTY_NAME, SCO_TYPES, TYPE_NAME, quick_verdict
 
 __all__ = ["pattern_problems"]
-
-# stix2-validator's rules for the names in a pattern (stix2validator/v21/musts.py).
-_TYPE_NAME: Final = re.compile(r"-?[a-z0-9]+(-[a-z0-9]+)*-?\Z")
-_PROPERTY_NAME: Final = re.compile(r"[a-z0-9_]{3,250}\Z")
 
 
 def pattern_problems(pattern: str, version: str) -> tuple[str, ...]:
@@ -57,15 +53,15 @@ def _ask_reference(pattern: str, version: str) -> tuple[str, ...]:
     )
     problems: list[str] = []
     for object_type, tests in comparisons.items():
-        if object_type not in _OBSERVABLE_TYPES and (
-            not _TYPE_NAME.match(object_type) or not 3 <= len(object_type) <= 250
+        if object_type not in SCO_TYPES and (
+            not TYPE_NAME.match(object_type) or not 3 <= len(object_type) <= 250
         ):
             problems.append(f"{object_type!r} is not a valid object type name")
         for path, _, _ in tests:
             name = path[0]
-            if object_type in _OBSERVABLE_TYPES and name == "id":
+            if object_type in SCO_TYPES and name == "id":
                 continue  # the one standard SCO property shorter than three characters
-            if isinstance(name, str) and not _PROPERTY_NAME.match(name):
+            if isinstance(name, str) and not PROPERTY_NAME.match(name):
                 problems.append(f"{name!r} is not a valid property name")
     return tuple(problems)
 
@@ -77,14 +73,3 @@ def _clean(error: str) -> str:
     if found:
         error = f"at {found.group(1)}:{found.group(2)}: {found.group(3)}"
     return " ".join(error.split())
-
-
-#: The STIX 2.1 SCO types (§6); names of other types are only checked for their form.
-_OBSERVABLE_TYPES: Final = frozenset(
-    {
-        "artifact", "autonomous-system", "directory", "domain-name", "email-addr",
-        "email-message", "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex",
-        "network-traffic", "process", "software", "url", "user-account",
-        "windows-registry-key", "x509-certificate",
-    }
-)  # fmt: skip

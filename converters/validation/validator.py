@@ -1,4 +1,4 @@
-"""The STIX 2.1 validator: the OASIS JSON schemas, compiled, plus the MUST rules.
+"""The STIX 2.1 validator: the OASIS JSON schemas in jsonschema-rs, plus the MUST rules.
 
 Objects are checked the way ``stix2-validator`` checks them (its ``validate_instance``):
 against the schema named after their ``type``; an object of any other type (custom,
@@ -6,62 +6,50 @@ or defined by an extension-definition such as ``cryptocurrency-wallet``) against
 ``core.json``, or ``cyber-observable-core.json`` when it has neither ``created`` nor
 ``modified`` (STIX 2.1, common properties; §6); a bundle's objects and the deprecated
 ``observed-data.objects`` one by one, not through the schemas' long ``oneOf`` lists.
-Every value is checked once by a compiled test; only an invalid object is walked
-again to explain where and why.
+jsonschema-rs answers "valid?" for each object; only an invalid one is walked again
+for its errors, which :mod:`.messages` words.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any, Final
+from typing import Any
 
-from .compiler import Compiler
-from .keywords import ShapeRule
+import jsonschema_rs
+
+from .messages import Explainer
 from .musts import BY_PROPERTY, Must, musts_for
-from .nodes import Failure, Node, kind_name
-from .problems import Problem, json_path
-from .schemas import SchemaSet, load_schemas
-from .timestamps import is_real_date, real_date_message
+from .problems import Failure, Problem, as_json, json_path, kind_name, without_strays
+from .schemas import SchemaSet, compile_schemas, load_schemas
 
 __all__ = ["StixValidator", "get_validator"]
 
-# Validated object by object by StixValidator itself (as stix2-validator does): the
-# schemas' oneOf over 40 object types would test each object against all of them and
-# could only say "matches none".
-_OVERRIDES: Final = {
-    "common/bundle.json#/properties/objects/items": True,
-    "sdos/observed-data.json#/allOf/1/properties/objects/patternProperties/^.*$": {
-        "type": "object"
-    },
-}
-
-_Entry = tuple[Node, tuple[Must, ...]]
+_Entry = tuple[jsonschema_rs.Validator, tuple[Must, ...]]
 
 
 class StixValidator:
-    """Checks STIX 2.1 objects and bundles against the compiled OASIS schemas.
+    """Checks STIX 2.1 objects and bundles against the OASIS schemas and the MUST rules.
 
     Thread-safe and reusable; build it once per process with :func:`get_validator`.
+    Values come from a JSON parser (which bounds their depth: orjson at 1,024 levels);
+    jsonschema-rs recurses natively and would crash on a Python structure tens of
+    thousands of levels deep.
     """
 
     def __init__(self, schemas: SchemaSet) -> None:
-        timestamp_uri = next(uri for uri in schemas.documents if uri.endswith("/timestamp.json"))
-        compiler = Compiler(
-            schemas,
-            overrides=_OVERRIDES,
-            refinements={timestamp_uri: ShapeRule(is_real_date, real_date_message)},
-        )
+        compiled = compile_schemas(schemas)
+        self._explainer = Explainer(schemas)
         self._entries: dict[str, _Entry] = {
             stix_type: (
-                compiler.document(uri),
+                compiled[uri],
                 musts_for(stix_type, has_schema=True, observable="/observables/" in uri),
             )
             for stix_type, uri in schemas.object_types.items()
             if stix_type != "bundle"
         }
-        self._bundle = compiler.document(schemas.object_types["bundle"])
-        self._core = compiler.document(schemas.core)
-        self._observable_core = compiler.document(schemas.observable_core)
+        self._bundle = compiled[schemas.object_types["bundle"]]
+        self._core = compiled[schemas.core]
+        self._observable_core = compiled[schemas.observable_core]
         # Custom types, by (type, checked as an SCO); bounded: a client picks the types.
         self._custom: dict[tuple[str, bool], _Entry] = {}
 
@@ -76,7 +64,7 @@ class StixValidator:
         if obj.get("type") == "bundle":
             message = "a bundle is a container, not a STIX object: check it with check_bundle"
             return _problems(obj, path, [Failure(("type",), message)])
-        node, musts = self._entry(obj, sco=False)
+        schema, musts = self._entry(obj, sco=False)
         failures: list[Failure] = []
         for must in musts:
             must(obj, failures)
@@ -86,19 +74,17 @@ class StixValidator:
         embedded = obj.get("objects") if obj.get("type") == "observed-data" else None
         if isinstance(embedded, dict):
             self._check_embedded(embedded, failures)
-        if not failures and node.test(obj):
-            return []
-        if not node.test(obj):
-            failures[:0] = node.explain(obj)
-        return _problems(obj, path, failures)
+        if not _fits(schema, obj):
+            failures[:0] = self._explain(schema, obj)
+        return _problems(obj, path, failures) if failures else []
 
     def check_bundle(self, bundle: object, path: str = "$") -> list[Problem]:
         """Check a bundle (STIX 2.1 §8): its own properties, then each of its objects."""
         if not isinstance(bundle, dict):
             return [Problem(None, path, f"expected a STIX bundle, got {kind_name(bundle)}")]
         problems: list[Problem] = []
-        if not self._bundle.test(bundle):
-            problems = _problems(bundle, path, list(self._bundle.explain(bundle)))
+        if not _fits(self._bundle, bundle):
+            problems = _problems(bundle, path, self._explain(self._bundle, bundle))
         objects = bundle.get("objects")
         if isinstance(objects, list):
             for index, obj in enumerate(objects):
@@ -119,8 +105,8 @@ class StixValidator:
         key = (stix_type, as_sco)
         entry = self._custom.get(key)
         if entry is None:
-            node = self._observable_core if as_sco else self._core
-            entry = (node, musts_for(stix_type, has_schema=False, observable=as_sco))
+            schema = self._observable_core if as_sco else self._core
+            entry = (schema, musts_for(stix_type, has_schema=False, observable=as_sco))
             if len(self._custom) < 1024:
                 self._custom[key] = entry
         return entry
@@ -130,26 +116,39 @@ class StixValidator:
         for key, sco in objects.items():
             if not isinstance(sco, dict):
                 continue  # the observed-data schema reports it
-            node, musts = self._entry(sco, sco=True)
+            schema, musts = self._entry(sco, sco=True)
             found: list[Failure] = []
             for must in musts:
                 must(sco, found)
-            if not node.test(sco):
-                found[:0] = node.explain(sco)
+            if not _fits(schema, sco):
+                found[:0] = self._explain(schema, sco)
             failures += (Failure(("objects", key, *f.steps), f.message) for f in found)
+
+    def _explain(self, schema: jsonschema_rs.Validator, value: Any) -> list[Failure]:
+        try:
+            return self._explainer.explain(schema.iter_errors(value))
+        except ValueError:
+            pass  # a Python value that is not JSON (a datetime, a set, an int key...)
+        cleaned, strays = as_json(value)
+        found = self._explainer.explain(schema.iter_errors(cleaned))
+        return strays + without_strays(found, strays)
+
+
+def _fits(schema: jsonschema_rs.Validator, value: Any) -> bool:
+    try:
+        return schema.is_valid(value)
+    except ValueError:  # not JSON: explained by StixValidator._explain
+        return False
 
 
 def _problems(obj: dict[str, Any], path: str, failures: list[Failure]) -> list[Problem]:
     """Failures as problems at their paths, duplicates dropped, order kept."""
     raw_id = obj.get("id")
     object_id = raw_id if isinstance(raw_id, str) else None
-    seen: set[Failure] = set()
-    problems: list[Problem] = []
-    for failure in failures:
-        if failure not in seen:
-            seen.add(failure)
-            problems.append(Problem(object_id, json_path(path, *failure.steps), failure.message))
-    return problems
+    return [
+        Problem(object_id, json_path(path, *failure.steps), failure.message)
+        for failure in dict.fromkeys(failures)
+    ]
 
 
 _lock = threading.Lock()

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collections": ("taxii_server.cli.collections", "manage collections"),
     "db": ("taxii_server.cli.db", "show or upgrade the store's schema version"),
     "convert": ("taxii_server.cli.convert", "convert research packages to a STIX 2.1 bundle"),
+    "extract": ("taxii_server.cli.extract", "draft a research package from a report or an export"),
     "validate": ("taxii_server.cli.validate", "check STIX 2.1 bundles against the OASIS schemas"),
     "publish": ("taxii_server.cli.publish", "publish packages or bundles: store what changed"),
     "pull": ("taxii_server.cli.pull", "pull a collection from a TAXII 2.1 server into a file"),

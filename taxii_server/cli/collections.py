@@ -102,7 +102,10 @@ def _add(args: argparse.Namespace) -> int:
     if alias is not None:
         print(f"alias: {alias}")
     if args.public:
-        print("public: anyone may read its TLP:CLEAR objects without logging in")
+        print(
+            "public: anyone may read its TLP:CLEAR objects, without logging in; users with "
+            "a read grant read it at their clearance"
+        )
     return 0
 
 
@@ -206,7 +209,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--title", required=True, metavar="T", help="unique within the API root")
     p.add_argument("--alias", metavar="A", help="short name usable in URLs instead of the id")
     p.add_argument("--description", default="", metavar="D")
-    p.add_argument("--public", action="store_true", help="anyone may read its TLP:CLEAR objects")
+    p.add_argument(
+        "--public",
+        action="store_true",
+        help="anyone may read its TLP:CLEAR objects, signed in or not (more needs a read grant)",
+    )
 
     p = action("list", "list collections", _list)
     p.add_argument("--api-root", metavar="R", help="only this API root")
@@ -220,8 +227,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     alias.add_argument("--alias", metavar="A")
     alias.add_argument("--no-alias", action="store_true", help="remove the alias")
     public = p.add_mutually_exclusive_group()
-    public.add_argument("--public", dest="public", action="store_const", const=True)
-    public.add_argument("--private", dest="public", action="store_const", const=False)
+    public.add_argument(
+        "--public",
+        dest="public",
+        action="store_const",
+        const=True,
+        help="anyone may read its TLP:CLEAR objects, signed in or not (more needs a read grant)",
+    )
+    public.add_argument(
+        "--private",
+        dest="public",
+        action="store_const",
+        const=False,
+        help="only users with a grant (and admins) may use it",
+    )
 
     p = action("remove", "remove a collection with all its objects", _remove)
     p.add_argument("collection", metavar="COLLECTION", help="collection id, alias or title")

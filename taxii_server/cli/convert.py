@@ -1,6 +1,9 @@
-"""``atlas-taxii convert``: research packages to one STIX 2.1 bundle.
+"""``atlas-taxii convert``: research packages (and other inputs) to one STIX 2.1 bundle.
 
-Reads each package (YAML or JSON, with its CSV side file), checks it in full,
+Each input becomes a research package first: a package as written, a MISP event or
+feed export through its input mapping (``--from``, told by the content by default;
+what the mapping leaves out is listed).  Reads each package (YAML or JSON, with its
+CSV side file), checks it in full,
 applies the mapping (the default one, or ``--mapping FILE``), validates the bundle
 against STIX 2.1 and writes it as compact JSON to ``-o FILE`` or stdout.  Several
 packages make one bundle, with the objects they share written once.
@@ -22,6 +25,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from taxii_server.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED, CommandError, guarded
+from taxii_server.cli.input_options import (
+    add_input_arguments,
+    policy_from_args,
+    report_unmapped,
+)
 from taxii_server.cli.progress import ProgressBar
 from taxii_server.cli.signing_options import add_sign_argument, load_signer, write_signed
 from taxii_server.files import write_atomically
@@ -35,7 +43,11 @@ __all__ = ["configure"]
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``atlas-taxii convert``."""
     parser.add_argument(
-        "packages", nargs="+", metavar="PACKAGE", help="research package (.yaml, .yml or .json)"
+        "packages",
+        nargs="+",
+        metavar="INPUT",
+        help="research package (.yaml, .yml, .json), MISP event (.json) or feed export "
+        "(URLhaus CSV/JSON, ThreatFox JSON)",
     )
     parser.add_argument(
         "-o",
@@ -53,11 +65,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="skip STIX 2.1 validation of the bundle (for debugging a mapping)",
     )
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="treat package warnings (e.g. IBAN check digits) as errors",
-    )
+    add_input_arguments(parser)
     add_sign_argument(parser, "the bundle (writes FILE.jws beside it)")
     parser.set_defaults(run=guarded(_run))
 
@@ -79,7 +87,13 @@ def _run(args: argparse.Namespace) -> int:
     try:
         mapping = load_mapping(args.mapping) if args.mapping else None
         converted = convert_packages(
-            args.packages, mapping=mapping, validate=args.validate, strict=args.strict, progress=bar
+            args.packages,
+            mapping=mapping,
+            validate=args.validate,
+            policy=policy_from_args(args),
+            progress=bar,
+            kind=args.input_kind,
+            input_mapping=args.input_mapping,
         )
     except BundleInvalid as exc:
         bar.clear()
@@ -92,6 +106,7 @@ def _run(args: argparse.Namespace) -> int:
     bar.clear()
     for warning in converted.warnings:
         print(warning.located(), file=sys.stderr)
+    report_unmapped(converted.unmapped)
     data = serialize_bundle(converted.bundle)
     if args.output == "-":
         sys.stdout.buffer.write(data + b"\n")

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from taxii_server.cli.errors import CommandError, guarded
+from taxii_server.cli.input_options import add_input_arguments
 from taxii_server.cli.progress import ProgressBar
 from taxii_server.cli.remote_options import (
     add_credential_arguments,
@@ -100,6 +101,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o", "--output", default="-", metavar="FILE", help="where to write; '-' is stdout"
     )
+    add_input_arguments(parser)
     add_store_arguments(parser)
     add_credential_arguments(parser)
     parser.set_defaults(run=guarded(_run))
@@ -157,10 +159,10 @@ def _remote_objects(args: argparse.Namespace, bar: ProgressBar) -> list[Any]:
 
 
 def _objects(args: argparse.Namespace, clearance: int, bar: ProgressBar) -> Iterator[Any]:
-    from taxii_server.cli.sources import objects_from_files
+    from taxii_server.cli.sources import ConversionOptions, objects_from_files
 
     if args.inputs:
-        yield from objects_from_files(args.inputs, args.mapping, bar)
+        yield from objects_from_files(args.inputs, ConversionOptions.from_args(args), bar)
     if args.collection and args.url:
         yield from _remote_objects(args, bar)
     elif args.collection:

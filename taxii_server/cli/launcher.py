@@ -25,6 +25,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from taxii_server.cli.access_log import AccessLogger
 from taxii_server.cli.memory import after_post
 from taxii_server.cli.workers import CLIENT_TIMEOUT, thread_worker
 from taxii_server.settings import Settings
@@ -90,6 +91,8 @@ def gunicorn_options(settings: Settings, options: ServerOptions) -> dict[str, An
         "proc_name": "atlas-taxii",
         "errorlog": "-",
         "loglevel": "info",
+        # The authenticated user, never a secret, every field escaped (access_log.py).
+        "logger_class": AccessLogger,
         # gunicorn >= 25 opens a control socket at one fixed path per user by default:
         # two servers on one host would fight over it.  We do not use it.
         "control_socket_disable": True,

@@ -37,6 +37,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from taxii_server.cli.errors import EXIT_FAILED, CommandError, guarded
+from taxii_server.cli.input_options import (
+    add_input_arguments,
+)
 from taxii_server.cli.progress import ProgressBar
 from taxii_server.cli.remote_options import (
     add_credential_arguments,
@@ -44,7 +47,7 @@ from taxii_server.cli.remote_options import (
     remote_errors,
 )
 from taxii_server.cli.signing_options import add_sign_argument, load_signer, signature_document
-from taxii_server.cli.sources import objects_from_files
+from taxii_server.cli.sources import ConversionOptions, objects_from_files
 from taxii_server.cli.store import add_store_arguments, open_store, resolve_collection
 
 if TYPE_CHECKING:
@@ -88,6 +91,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="how long to wait for a remote status to complete (default 300)",
     )
     add_sign_argument(parser, "the revision and store the signature in the collection")
+    add_input_arguments(parser)
     add_store_arguments(parser)
     add_credential_arguments(parser)
     parser.set_defaults(run=guarded(_run))
@@ -148,7 +152,7 @@ def _run(args: argparse.Namespace) -> int:
         raise CommandError("--api-root names a collection in the local store; drop it with --url")
     signer = load_signer(args.sign)
     bar = ProgressBar(sys.stderr)
-    objects = objects_from_files(args.sources, args.mapping, bar)
+    objects = objects_from_files(args.sources, ConversionOptions.from_args(args), bar)
     if args.url:
         return _publish_remote(args, objects, bar, signer)
     with open_store(args) as ctx:

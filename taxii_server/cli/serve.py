@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from taxii_server.cli.errors import CommandError, guarded
+from taxii_server.cli.errors import EXIT_FAILED, CommandError, guarded
 from taxii_server.cli.launcher import DEFAULT_THREADS, WORKER_CLASSES, ServerOptions
 from taxii_server.settings import ENV_PREFIX, Settings, load_settings
 
@@ -47,7 +47,13 @@ def prepare_store(
 ) -> BootstrapReport | Demo:
     """Open the store (migrating it), ensure what the configuration declares (and, when
     ``demo_bundles`` is given, set up the demo with them), and build the application
-    once to check it; close the store again before gunicorn forks."""
+    once to check it; close the store again before gunicorn forks.
+
+    The STIX validator is compiled here too, once: every worker inherits it through
+    ``fork`` instead of compiling it on its first POST, and an installation whose OASIS
+    schemas cannot be read stops the start with the reason.
+    """
+    from converters.validation import ValidationSetupError, get_validator
     from taxii_server.app import create_app
     from taxii_server.bootstrap import ensure_declared
     from taxii_server.demo import set_up_demo
@@ -61,6 +67,9 @@ def prepare_store(
             else ensure_declared(storage, settings)
         )
         create_app(settings, storage=storage)
+        get_validator()
+    except ValidationSetupError as exc:
+        raise CommandError(f"cannot validate STIX: {exc}", EXIT_FAILED) from exc
     finally:
         storage.close()
     return prepared

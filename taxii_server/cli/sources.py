@@ -1,20 +1,44 @@
 """The files a command takes STIX objects from: STIX bundles or TAXII envelopes as
-they are, research packages converted together (so objects they share appear once).
+they are, research packages and other analyst inputs (MISP events, feed exports)
+converted together (so objects they share appear once).
 Used by ``publish`` and ``map``.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from taxii_server.cli.errors import EXIT_FAILED, CommandError
+from taxii_server.cli.input_options import policy_from_args, report_unmapped
 from taxii_server.cli.progress import ProgressBar
 
-__all__ = ["objects_from_files"]
+if TYPE_CHECKING:
+    import argparse
+
+    from converters import Policy
+
+__all__ = ["ConversionOptions", "objects_from_files"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionOptions:
+    """How inputs that are not STIX are converted: the STIX mapping file, the input
+    kind and its mapping, and the check policy (``--from``, ``--strict``…)."""
+
+    mapping: str | None
+    kind: str
+    input_mapping: str | None
+    policy: Policy
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ConversionOptions:
+        """The options a command's ``add_input_arguments`` options ask for."""
+        return cls(args.mapping, args.input_kind, args.input_mapping, policy_from_args(args))
 
 
 def _is_stix(path: Path) -> Any | None:
@@ -37,13 +61,20 @@ def _is_stix(path: Path) -> Any | None:
     return None
 
 
-def _convert(packages: list[Path], mapping: str | None, bar: ProgressBar) -> list[Any]:
+def _convert(packages: list[Path], options: ConversionOptions, bar: ProgressBar) -> list[Any]:
     # Imported here: the converter is heavy, and bundles do not need it.
     from converters import BundleInvalid, ConversionError, convert_packages, load_mapping
 
     try:
-        rules = load_mapping(mapping) if mapping else None
-        converted = convert_packages(packages, mapping=rules, progress=bar)
+        rules = load_mapping(options.mapping) if options.mapping else None
+        converted = convert_packages(
+            packages,
+            mapping=rules,
+            policy=options.policy,
+            progress=bar,
+            kind=options.kind,
+            input_mapping=options.input_mapping,
+        )
     except ConversionError as exc:
         bar.clear()
         for problem in exc.problems:
@@ -53,13 +84,14 @@ def _convert(packages: list[Path], mapping: str | None, bar: ProgressBar) -> lis
     bar.clear()
     for warning in converted.warnings:
         print(warning.located(), file=sys.stderr)
+    report_unmapped(converted.unmapped)
     objects: list[Any] = converted.bundle["objects"]
     return objects
 
 
-def objects_from_files(names: list[str], mapping: str | None, bar: ProgressBar) -> list[Any]:
-    """Every object of the files ``names``: bundles as they are, packages converted
-    together with the default mapping or the file ``mapping``."""
+def objects_from_files(names: list[str], options: ConversionOptions, bar: ProgressBar) -> list[Any]:
+    """Every object of the files ``names``: bundles as they are, other inputs converted
+    together as ``options`` say."""
     objects: list[Any] = []
     packages: list[Path] = []
     for name in names:
@@ -72,5 +104,5 @@ def objects_from_files(names: list[str], mapping: str | None, bar: ProgressBar) 
         else:
             objects.extend(document["objects"])
     if packages:
-        objects.extend(_convert(packages, mapping, bar))
+        objects.extend(_convert(packages, options, bar))
     return objects

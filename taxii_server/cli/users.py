@@ -1,11 +1,12 @@
 """``atlas-taxii users``: users, their TLP clearance, API keys and collection grants.
 
-Users live only in the store (never in the configuration file).  Passwords and key
-secrets are stored as scrypt hashes (:mod:`taxii_server.credentials`); an API key is
-printed once, when it is created, and cannot be shown again.  A user's clearance is the
-highest TLP 2.0 level they receive (``clear`` < ``green`` < ``amber`` < ``amber+strict``
-< ``red``): objects marked above it do not exist for them.  A grant gives read and/or
-write access to one collection; public collections are readable without one.
+Users live only in the store (never in the configuration file).  Passwords are stored
+as scrypt hashes, API key secrets as SHA-256 hashes (:mod:`taxii_server.credentials`);
+an API key is printed once, when it is created, and cannot be shown again.  A user's
+clearance is the highest TLP 2.0 level they receive (``clear`` < ``green`` < ``amber``
+< ``amber+strict`` < ``red``): objects marked above it do not exist for them.  A grant
+gives read and/or write access to one collection, read at the user's clearance; a
+public collection's TLP:CLEAR objects are readable without one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from taxii_server.cli.errors import CommandError, Run, guarded
 from taxii_server.cli.passwords import prompt_password, read_password_stdin
 from taxii_server.cli.store import add_store_arguments, open_store, resolve_collection
 from taxii_server.cli.table import format_table
-from taxii_server.credentials import hash_secret, new_api_key, parse_api_key
+from taxii_server.credentials import hash_api_key, hash_secret, new_api_key, parse_api_key
 from taxii_server.storage.base import ApiKey, Grant, Storage, User
 from taxii_server.timestamps import format_timestamp, now_us
 
@@ -156,7 +157,7 @@ def _key_create(args: argparse.Namespace) -> int:
             ApiKey(
                 key_id=token.key_id,
                 user=args.name,
-                secret_hash=hash_secret(token.secret),
+                secret_hash=hash_api_key(token.secret),
                 label=args.label,
                 created=now_us(),
             )

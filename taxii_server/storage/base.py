@@ -282,7 +282,8 @@ class User:
 @dataclass(frozen=True, slots=True)
 class ApiKey:
     """An API key.  ``key_id`` is the public, indexed part of the key; ``secret_hash``
-    a slow salted hash of the secret part.  ``created`` is in microseconds."""
+    a hash of the secret part (SHA-256, or scrypt for keys made before; see
+    ``taxii_server.credentials``).  ``created`` is in microseconds."""
 
     key_id: str
     user: str
@@ -421,6 +422,21 @@ class Storage(Protocol):
         status.
         """
 
+    def add_envelope(
+        self, status: Status, objects: Sequence[NewObject], audit: AuditRecord
+    ) -> list[AddResult]:
+        """Create ``status``, append ``audit`` and store ``objects`` in
+        ``status.collection_id``, all or nothing, as :meth:`create_status`,
+        :meth:`record_audit` and :meth:`add_objects` with ``status_id`` would in turn.
+
+        ``objects`` are the status's pending entries, in order (``status.pendings`` is
+        not read: :func:`~taxii_server.storage.versions.pending_entries`); the status is
+        stored with each object's entry in its final list.  For a POST that fits one
+        transaction (TAXII 2.1 §5.5): one commit where the three calls make three, and
+        no pending entry written to be moved again.  Raises :class:`StorageNotFound`,
+        storing nothing, for an unknown collection.
+        """
+
     def delete_objects(
         self,
         collection_id: str,
@@ -466,6 +482,10 @@ class Storage(Protocol):
     def delete_api_key(self, key_id: str) -> None:
         """Delete a key; :class:`StorageNotFound` when there is none."""
 
+    def replace_api_key_hash(self, key_id: str, old: str, new: str) -> bool:
+        """Set the key's ``secret_hash`` to ``new`` if it is still ``old``; whether it
+        was replaced (not when the key is gone or its hash changed meanwhile)."""
+
     def set_grant(self, grant: Grant) -> None:
         """Create or replace the grant for (user, collection); a grant with neither
         right removes it.  :class:`StorageNotFound` for an unknown user or
@@ -491,14 +511,14 @@ class Storage(Protocol):
         that age is left)."""
 
     # -- failed logins ----------------------------------------------------------------------
-    def count_login_failure(self, address: str, window: int) -> int:
-        """Count one failed login from ``address`` in time window ``window`` (an integer
-        such as the minute since the epoch) and return how many that window now holds,
-        across every process and host using this store.  Counts of windows before
-        ``window - 1`` may be forgotten."""
+    def record_login_failure(self, address: str, time: int, *, forget_before: int) -> None:
+        """Record one failed login from ``address`` at ``time`` (microseconds), seen by
+        every process and host using this store.  Failures (of any address) before
+        ``forget_before`` may be forgotten."""
 
-    def login_failures(self, address: str, window: int) -> int:
-        """How many failed logins from ``address`` window ``window`` holds (0 if none)."""
+    def login_failures(self, address: str, since: int) -> list[int]:
+        """The times of the failed logins from ``address`` after ``since``, oldest
+        first."""
 
     # -- requests without credentials ---------------------------------------------------------
     def count_request(self, address: str, window: int) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import pymongo
@@ -55,6 +56,7 @@ from taxii_server.storage.base import (
 )
 from taxii_server.storage.mongo_connection import MongoConnection
 from taxii_server.storage.mongo_writes import Writer, run_write
+from taxii_server.storage.versions import pending_entries
 
 __all__ = ["MongoStorage", "inspect_schema", "open_store"]
 
@@ -355,6 +357,18 @@ class MongoStorage:
 
         return run_write(self._conn, work)
 
+    def add_envelope(
+        self, status: Status, objects: Sequence[NewObject], audit: AuditRecord
+    ) -> list[AddResult]:
+        """Create ``status``, append ``audit`` and store ``objects``, in three steps as a
+        multi-chunk POST does: not all or nothing, but the status tells what was stored
+        (see the protocol and :meth:`add_objects`)."""
+        self.create_status(
+            replace(status, pendings=pending_entries(objects, status.request_timestamp))
+        )
+        self.record_audit(audit)
+        return self.add_objects(status.collection_id, objects, status_id=status.id)
+
     def delete_objects(self, collection_id: str, object_id: str, query: ObjectQuery) -> int:
         """Delete the versions of ``object_id`` that ``query`` selects; return how many."""
         return run_write(
@@ -423,6 +437,11 @@ class MongoStorage:
         with self._conn.translated():
             mongo_accounts.delete_api_key(self._conn.database, key_id)
 
+    def replace_api_key_hash(self, key_id: str, old: str, new: str) -> bool:
+        """Set the key's hash to ``new`` if it is still ``old``."""
+        with self._conn.translated():
+            return mongo_accounts.replace_api_key_hash(self._conn.database, key_id, old, new)
+
     def set_grant(self, grant: Grant) -> None:
         """Create or replace the grant for (user, collection); a grant with neither
         right removes it."""
@@ -452,13 +471,13 @@ class MongoStorage:
         with self._conn.translated():
             return mongo_audit.purge_audit(self._conn.database, older_than, limit)
 
-    def count_login_failure(self, address: str, window: int) -> int:
+    def record_login_failure(self, address: str, time: int, *, forget_before: int) -> None:
         with self._conn.translated():
-            return mongo_audit.count_login_failure(self._conn.database, address, window)
+            mongo_audit.record_login_failure(self._conn.database, address, time, forget_before)
 
-    def login_failures(self, address: str, window: int) -> int:
+    def login_failures(self, address: str, since: int) -> list[int]:
         with self._conn.translated():
-            return mongo_audit.login_failures(self._conn.database, address, window)
+            return mongo_audit.login_failures(self._conn.database, address, since)
 
     def count_request(self, address: str, window: int) -> None:
         with self._conn.translated():

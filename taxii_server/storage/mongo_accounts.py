@@ -44,6 +44,7 @@ __all__ = [
     "list_grants",
     "list_users",
     "put_user",
+    "replace_api_key_hash",
     "set_grant",
 ]
 
@@ -154,6 +155,16 @@ def list_api_keys(database: Database[dict[str, Any]], user: str) -> list[ApiKey]
 def delete_api_key(database: Database[dict[str, Any]], key_id: str) -> None:
     if database[API_KEYS].delete_one({"_id": key_id}).deleted_count == 0:
         raise StorageNotFound(f"no API key with id {key_id!r}")
+
+
+def replace_api_key_hash(
+    database: Database[dict[str, Any]], key_id: str, old: str, new: str
+) -> bool:
+    """Set the key's hash to ``new`` if it is still ``old`` (one conditional update)."""
+    done = database[API_KEYS].update_one(
+        {"_id": key_id, "secret_hash": old}, {"$set": {"secret_hash": new}}
+    )
+    return done.modified_count == 1
 
 
 def _collection_seq(database: Database[dict[str, Any]], collection_id: str) -> int | None:

@@ -1,4 +1,4 @@
-"""The audit log and the failed-login counts in MongoDB.
+"""The audit log and the failed logins in MongoDB.
 
 An audit record takes its ``seq`` from a counter in ``meta`` and is inserted under it
 as its ``_id``: two round trips, written with the client's majority, journaled write
@@ -11,8 +11,10 @@ Records are not made compact as the SQL store's are (texts stored once, records
 holding ids): WiredTiger compresses every collection's blocks (snappy, by default),
 which takes out the repetition.  Retention deletes the oldest records in batches.
 
-A failed login is one upsert incrementing the count of ``(window, address)``; so is
-an anonymous request, in ``request_counts``.
+A failed login is one document ``{address, time}``, inserted after deleting the
+failures too old to matter; the limit counts an address's documents of the last
+minute (a sliding window).  An anonymous request is one upsert incrementing the count
+of ``(window, address)`` in ``request_counts``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from typing import Any, Final
 
 import pymongo
 import pymongo.errors
-from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from taxii_server.storage.base import AuditQuery, AuditRecord
@@ -31,17 +32,17 @@ from taxii_server.storage.mongo_schema import next_number
 __all__ = [
     "FAILURES",
     "REQUESTS",
-    "count_login_failure",
     "count_request",
     "insert_audit",
     "login_failures",
     "purge_audit",
+    "record_login_failure",
     "request_counts",
     "select_audit",
 ]
 
 AUDIT: Final = "audit_log"
-FAILURES: Final = "login_failures"
+FAILURES: Final = "failed_logins"
 REQUESTS: Final = "request_counts"
 _AUDIT_SEQ: Final = "audit-seq"
 # Every field of a record but ``seq``, which is the document's ``_id``.
@@ -94,51 +95,52 @@ def purge_audit(database: Database[dict[str, Any]], older_than: int, limit: int)
     return int(database[AUDIT].delete_many({"_id": {"$in": doomed}}).deleted_count)
 
 
-# Each count's collection and the field that holds it.
-_FIELD: Final = {FAILURES: "failures", REQUESTS: "requests"}
+def record_login_failure(
+    database: Database[dict[str, Any]], address: str, time: int, forget_before: int
+) -> None:
+    """Record one failure of ``address`` at ``time``; forget every failure before
+    ``forget_before``."""
+    failures = database[FAILURES]
+    failures.delete_many({"time": {"$lt": forget_before}})
+    failures.insert_one({"address": address, "time": time})
 
 
-def _count(database: Database[dict[str, Any]], name: str, address: str, window: int) -> int:
-    """Add one to the count of ``(window, address)`` in collection ``name``; forget
-    windows before the last one; return the window's count."""
-    counts, field = database[name], _FIELD[name]
+def login_failures(database: Database[dict[str, Any]], address: str, since: int) -> list[int]:
+    """The times of ``address``'s failures after ``since``, oldest first."""
+    cursor = (
+        database[FAILURES]
+        .find({"address": address, "time": {"$gt": since}}, {"time": True, "_id": False})
+        .sort("time", pymongo.ASCENDING)
+    )
+    return [int(doc["time"]) for doc in cursor]
+
+
+def _count(database: Database[dict[str, Any]], address: str, window: int) -> None:
+    """Add one to the count of ``(window, address)`` in ``request_counts``; forget
+    windows before the last one."""
+    counts = database[REQUESTS]
     counts.delete_many({"window": {"$lt": window - 1}})
     key = {"_id": f"{window}|{address}"}
-    update = {"$inc": {field: 1}, "$setOnInsert": {"window": window, "address": address}}
+    update = {"$inc": {"requests": 1}, "$setOnInsert": {"window": window, "address": address}}
     try:
-        found = counts.find_one_and_update(
-            key, update, upsert=True, return_document=ReturnDocument.AFTER
-        )
+        counts.update_one(key, update, upsert=True)
     except pymongo.errors.DuplicateKeyError:
         # Two first counts at once: the other upsert created the document.
-        found = counts.find_one_and_update(key, update, return_document=ReturnDocument.AFTER)
-    return 0 if found is None else int(found[field])
+        counts.update_one(key, update)
 
 
-def _counted(database: Database[dict[str, Any]], name: str, address: str, window: int) -> int:
-    found = database[name].find_one({"_id": f"{window}|{address}"})
-    return 0 if found is None else int(found[_FIELD[name]])
-
-
-def count_login_failure(database: Database[dict[str, Any]], address: str, window: int) -> int:
-    """Add one failure for ``address`` in ``window``; return the window's count."""
-    return _count(database, FAILURES, address, window)
-
-
-def login_failures(database: Database[dict[str, Any]], address: str, window: int) -> int:
-    """The failures ``address`` has in ``window``."""
-    return _counted(database, FAILURES, address, window)
+def _counted(database: Database[dict[str, Any]], address: str, window: int) -> int:
+    found = database[REQUESTS].find_one({"_id": f"{window}|{address}"})
+    return 0 if found is None else int(found["requests"])
 
 
 def count_request(database: Database[dict[str, Any]], address: str, window: int) -> None:
     """Count one request of ``address`` in ``window``."""
-    _count(database, REQUESTS, address, window)
+    _count(database, address, window)
 
 
 def request_counts(
     database: Database[dict[str, Any]], address: str, window: int
 ) -> tuple[int, int]:
     """The requests ``address`` made in the window before ``window``, and in it."""
-    return _counted(database, REQUESTS, address, window - 1), _counted(
-        database, REQUESTS, address, window
-    )
+    return _counted(database, address, window - 1), _counted(database, address, window)

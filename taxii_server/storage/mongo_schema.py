@@ -35,13 +35,21 @@ Collections (version 1):
 ``users``, ``api_keys``, ``grants``, ``secrets``, ``api_roots``
     Keyed by name, key id, (user, collection id), name, name.
 ``audit_log`` / ``login_failures``
-    Audit records keyed by their ``seq``; failed-login counts per (window, address).
-
-Version 2 (issue 9): ``request_counts``, anonymous requests per (window, address),
-indexed by window; statuses of users deleted before it lose their owner.
+    Audit records keyed by their ``seq``; failed-login counts per (window, address)
+    (replaced in version 2).
 ``meta``
     The schema version, the migration lease and counters (``collection-seq``,
     ``audit-seq``).
+
+Collections (version 2):
+
+``failed_logins``
+    Replaces ``login_failures``: one document per failed login (``address``,
+    ``time``), so the limit is a sliding window over the last minute.  Indexed by
+    (address, time) for the count and by time for forgetting old ones.
+
+Version 3 (issue 9): ``request_counts``, anonymous requests per (window, address),
+indexed by window; statuses of users deleted before it lose their owner.
 """
 
 from __future__ import annotations
@@ -107,8 +115,13 @@ class Migration:
 _UP = pymongo.ASCENDING
 
 
+def _drop_login_counts(database: Database[dict[str, Any]]) -> None:
+    """Version 2: the per-minute counts are replaced by ``failed_logins``."""
+    database.drop_collection("login_failures")  # a no-op when it is gone
+
+
 def _disown_statuses_of_removed_users(database: Database[dict[str, Any]]) -> None:
-    """Statuses of users deleted before version 2 lose their owner (admins still read
+    """Statuses of users deleted before version 3 lose their owner (admins still read
     them; a later user of the same name does not).  Idempotent."""
     users = [doc["_id"] for doc in database["users"].find({}, {"_id": True})]
     database["statuses"].update_many({"owner": {"$nin": [*users, None]}}, {"$set": {"owner": None}})
@@ -173,6 +186,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             Index("audit_log", (("time", _UP),), "audit_log_time"),
             Index("login_failures", (("window", _UP),), "login_failures_window"),
         ),
+    ),
+    Migration(
+        "failed logins as a sliding window",
+        indexes=(
+            Index("failed_logins", (("address", _UP), ("time", _UP)), "failed_logins_address"),
+            Index("failed_logins", (("time", _UP),), "failed_logins_time"),
+        ),
+        steps=(_drop_login_counts,),
     ),
     Migration(
         "anonymous request counts, statuses of removed users (issue 9)",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -44,6 +45,7 @@ from taxii_server.storage.base import (
     User,
 )
 from taxii_server.storage.sql_dialect import Database, Mode, Transaction
+from taxii_server.storage.versions import StatusMoves
 
 __all__ = ["SqlStorage", "inspect_schema", "open_database", "open_store"]
 
@@ -320,6 +322,25 @@ class SqlStorage:
                 sql_status.record_results(tx, moves, objects, results)
         return results
 
+    def add_envelope(
+        self, status: Status, objects: Sequence[NewObject], audit: AuditRecord
+    ) -> list[AddResult]:
+        """Create ``status``, append ``audit`` and store ``objects`` in one transaction;
+        see the protocol."""
+        with self._db.transaction(Mode.WRITE) as tx:
+            locked = sql_objects.lock_collection(tx, status.collection_id)
+            if locked is None:
+                raise StorageNotFound(f"collection {status.collection_id} does not exist")
+            sql_status.insert_status(tx, replace(status, pendings=()))
+            written = sql_audit.insert_audit(tx, audit, self._audit_names)
+            results = sql_objects.add_objects(tx, locked, objects)
+            # Each entry where its pending entry would have been: after the others.
+            first = len(status.successes) + len(status.failures)
+            moves = StatusMoves(status.id, tuple(range(first, first + len(objects))), 0)
+            sql_status.record_results(tx, moves, objects, results)
+        self._audit_names.remember(written)  # committed: the ids exist
+        return results
+
     def delete_objects(self, collection_id: str, object_id: str, query: ObjectQuery) -> int:
         """Delete the versions of ``object_id`` that ``query`` selects; return how many."""
         with self._db.transaction(Mode.WRITE) as tx:
@@ -405,6 +426,15 @@ class SqlStorage:
         if not deleted:
             raise StorageNotFound(f"no API key with id {key_id!r}")
 
+    def replace_api_key_hash(self, key_id: str, old: str, new: str) -> bool:
+        """Set the key's hash to ``new`` if it is still ``old``."""
+        with self._db.transaction(Mode.WRITE) as tx:
+            replaced = tx.run(
+                "UPDATE api_keys SET secret_hash = ? WHERE key_id = ? AND secret_hash = ?",
+                (new, key_id, old),
+            )
+        return bool(replaced)
+
     def set_grant(self, grant: Grant) -> None:
         """Create or replace the grant for (user, collection); a grant with neither
         right removes it."""
@@ -461,13 +491,13 @@ class SqlStorage:
         with self._db.transaction(Mode.WRITE) as tx:
             return sql_audit.purge_audit(tx, older_than, limit)
 
-    def count_login_failure(self, address: str, window: int) -> int:
+    def record_login_failure(self, address: str, time: int, *, forget_before: int) -> None:
         with self._db.transaction(Mode.WRITE) as tx:
-            return sql_audit.count_login_failure(tx, address, window)
+            sql_audit.record_login_failure(tx, address, time, forget_before)
 
-    def login_failures(self, address: str, window: int) -> int:
+    def login_failures(self, address: str, since: int) -> list[int]:
         with self._db.transaction(Mode.READ) as tx:
-            return sql_audit.login_failures(tx, address, window)
+            return sql_audit.login_failures(tx, address, since)
 
     def count_request(self, address: str, window: int) -> None:
         with self._db.transaction(Mode.WRITE) as tx:

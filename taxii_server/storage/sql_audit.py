@@ -15,7 +15,9 @@ then the names no record can need any more: those not used for a day longer than
 the records kept.  A process only writes an id it refreshed within the hour, so no
 record refers to a purged name (hosts' clocks may differ by up to 23 hours).
 
-A failed login is one upsert into a per-minute count; so is an anonymous request.
+A failed login is one insert into ``failed_logins`` (after deleting the failures too old
+to matter: a sliding window reads their times); an anonymous request is one upsert
+into a per-minute count.
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ from taxii_server.storage.sql_dialect import Transaction
 
 __all__ = [
     "AuditNames",
-    "count_login_failure",
     "count_request",
     "insert_audit",
     "login_failures",
     "purge_audit",
+    "record_login_failure",
     "request_counts",
     "select_audit",
 ]
@@ -182,26 +184,20 @@ def purge_audit(tx: Transaction, older_than: int, limit: int) -> int:
     return deleted
 
 
-def count_login_failure(tx: Transaction, address: str, window: int) -> int:
-    """Add one failure for ``address`` in ``window``; forget windows before the last
-    one; return the window's count."""
-    tx.run("DELETE FROM login_failures WHERE time_window < ?", (window - 1,))
-    row = tx.row(
-        "INSERT INTO login_failures (time_window, address, failures) VALUES (?, ?, 1) "
-        "ON CONFLICT (time_window, address) DO UPDATE "
-        "SET failures = login_failures.failures + 1 RETURNING failures",
-        (window, address),
-    )
-    return 0 if row is None else int(row[0])
+def record_login_failure(tx: Transaction, address: str, time: int, forget_before: int) -> None:
+    """Record one failure of ``address`` at ``time``; forget every failure before
+    ``forget_before``."""
+    tx.run("DELETE FROM failed_logins WHERE time_us < ?", (forget_before,))
+    tx.run("INSERT INTO failed_logins (address, time_us) VALUES (?, ?)", (address, time))
 
 
-def login_failures(tx: Transaction, address: str, window: int) -> int:
-    """The failures ``address`` has in ``window``."""
-    row = tx.row(
-        "SELECT failures FROM login_failures WHERE time_window = ? AND address = ?",
-        (window, address),
+def login_failures(tx: Transaction, address: str, since: int) -> list[int]:
+    """The times of ``address``'s failures after ``since``, oldest first."""
+    rows = tx.rows(
+        "SELECT time_us FROM failed_logins WHERE address = ? AND time_us > ? ORDER BY time_us",
+        (address, since),
     )
-    return 0 if row is None else int(row[0])
+    return [int(row[0]) for row in rows]
 
 
 def count_request(tx: Transaction, address: str, window: int) -> None:

@@ -37,8 +37,7 @@ Tables (version 2):
     changed; ``seq`` orders it.  No foreign keys: a record outlives its user and
     collection.  Indexed by ``time_us`` for ``atlas-taxii audit --since/--until``.
 ``login_failures``
-    Failed logins per client address and minute, shared by every worker and host;
-    keyed by (minute, address) so forgetting old minutes is a range delete.
+    Failed logins per client address and minute (replaced in version 4).
 
 Tables (version 3):
 
@@ -50,7 +49,16 @@ Tables (version 3):
     SQLite both are ``WITHOUT ROWID``: a row is written to one B-tree, not to a table
     and two indexes.
 
-Tables (version 4, one step: issue 9, items 6 and 10):
+Tables (version 4):
+
+``failed_logins``
+    Replaces ``login_failures``: one row per failed login (client address, time), so
+    the limit is a sliding window over the last minute rather than a count per
+    calendar minute, which let a client try twice the limit across a minute's
+    boundary.  Indexed by (address, time) for the count and by time for forgetting
+    old rows.  Rows are kept for a minute; the old counts are dropped.
+
+Tables (version 5, one step: issue 9, items 6 and 10):
 
 ``audit_names`` / ``audit_log``
     The audit log made compact: each text of a record (action, user, address, API
@@ -230,6 +238,18 @@ MIGRATIONS: tuple[Migration, ...] = (
                 SELECT status, position, state, object_id, version, message
                 FROM status_details WHERE state <> 0""",
             "DROP TABLE status_details",
+        ),
+    ),
+    Migration(
+        "failed logins as a sliding window",
+        (
+            "DROP TABLE login_failures",
+            """CREATE TABLE failed_logins (
+                address TEXT NOT NULL,
+                time_us BIGINT NOT NULL
+            )""",
+            "CREATE INDEX failed_logins_address ON failed_logins (address, time_us)",
+            "CREATE INDEX failed_logins_time ON failed_logins (time_us)",
         ),
     ),
     Migration(

@@ -26,6 +26,7 @@ __all__ = [
     "assign_date_added",
     "canonical_json",
     "clearance_bit",
+    "pending_entries",
     "refresh_masks",
     "resolve_additions",
     "status_entry",
@@ -95,6 +96,18 @@ class StatusMoves:
     status_id: str
     positions: tuple[int | None, ...]
     next_position: int
+
+
+def pending_entries(objects: Sequence[NewObject], received: int) -> tuple[StatusDetail, ...]:
+    """The pending status entries of objects about to be stored, in their order.
+
+    An entry names a version (TAXII 2.1 §4.3.1): an object that has none until it is
+    stored (an SCO) is named by ``received``, the request's time."""
+    arrival = format_timestamp(received)
+    return tuple(
+        StatusDetail(o.id, arrival if o.version is None else format_timestamp(o.version))
+        for o in objects
+    )
 
 
 def status_entry(object_id: str, result: AddResult) -> tuple[str, StatusDetail]:

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from taxii_server.cli import main
 from taxii_server.storage.base import Storage
 
 from .conftest import INDICATORS_ID, Runner
@@ -46,7 +47,20 @@ def test_add_gives_a_uuid4_and_stores_every_field(cli: Runner, store: Storage) -
     stored = store.get_collection("community", "wallets")
     assert stored is not None and stored.id == collection_id
     assert (stored.title, stored.description, stored.public) == ("Wallets", "Crypto wallets", True)
-    assert "anyone may read" in result.out
+    assert "anyone may read its TLP:CLEAR objects" in result.out
+
+
+@pytest.mark.parametrize("action", ["add", "update"])
+def test_the_help_of_public_says_what_the_server_does(
+    action: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What ``--public`` promises is what ``service.py`` does (tests/server/
+    test_clearance.py): TLP:CLEAR for everyone, more only with a read grant."""
+    with pytest.raises(SystemExit):
+        main(["collections", action, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--public anyone may read its TLP:CLEAR objects, signed in or not" in text
+    assert "(more needs a read grant)" in text
 
 
 @pytest.mark.parametrize(

@@ -24,9 +24,14 @@ import requests
 from taxii2client.v21 import Collection, Server, as_pages
 
 from converters.tlp import object_rank
+from converters.validation import SchemaError
+from converters.validation import validator as validator_module
 from taxii_server.cli import main
 from taxii_server.cli.banner import PASTE_HEADER
+from taxii_server.cli.errors import CommandError
+from taxii_server.cli.serve import prepare_store
 from taxii_server.demo import DEMO_COLLECTION_ID, fixture_bundles
+from taxii_server.settings import Settings
 from tests.live_server import ServerProcess, free_port
 
 pytestmark = pytest.mark.slow  # real processes, a few seconds each
@@ -259,3 +264,23 @@ def test_a_port_in_use_is_refused_before_anything_is_printed(tmp_path: Path) -> 
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
     assert result.stdout == "" and "Traceback" not in result.stderr
+
+
+def test_the_validator_is_compiled_once_before_the_workers_fork(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(validator_module, "_instance", None)
+    prepare_store(Settings(storage_url=f"sqlite:///{tmp_path / 'atlas.db'}"))
+    assert validator_module._instance is not None
+
+
+def test_schemas_that_cannot_be_read_stop_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing() -> None:
+        raise SchemaError("stix2-validator lacks the schema common/core.json")
+
+    monkeypatch.setattr(validator_module, "_instance", None)
+    monkeypatch.setattr(validator_module, "load_schemas", missing)
+    with pytest.raises(CommandError, match="cannot validate STIX: stix2-validator lacks"):
+        prepare_store(Settings(storage_url=f"sqlite:///{tmp_path / 'atlas.db'}"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from taxii_server.credentials import parse_api_key, verify_secret
+from taxii_server.credentials import parse_api_key, verify_api_key, verify_secret
 from taxii_server.storage.base import Storage
 
 from .conftest import INDICATORS_ID, Runner
@@ -123,7 +123,7 @@ def test_api_key_is_printed_once_and_stored_hashed(cli: Runner, store: Storage) 
     assert token is not None
     key = store.get_api_key(token.key_id)
     assert key is not None and key.user == "sentinel" and key.label == "sentinel-prod"
-    assert verify_secret(token.secret, key.secret_hash)
+    assert verify_api_key(token.secret, key.secret_hash)
 
     listed = cli("users", "key", "list", "sentinel")
     assert token.key_id in listed.out and "sentinel-prod" in listed.out

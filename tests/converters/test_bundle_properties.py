@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bip_utils import Base58Encoder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stix2validator import ValidationOptions, validate_string
@@ -28,14 +29,23 @@ _VALUES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "file-sha256": st.from_regex(r"\A[0-9a-fA-F]{64}\Z").map(lambda v: {"value": v}),
     "file-md5": st.from_regex(r"\A[0-9a-fA-F]{32}\Z").map(lambda v: {"value": v}),
     "asn": st.integers(0, 2**32 - 1).map(lambda n: {"value": f"AS{n}"}),
-    "crypto-wallet": st.from_regex(r"\A[13][a-km-zA-HJ-NP-Z1-9]{25,33}\Z").map(
-        lambda v: {"value": v, "currency": "BTC"}
+    # Base58Check legacy and P2SH addresses of random payloads: valid checksums.
+    "crypto-wallet": st.builds(
+        lambda version, payload: {
+            "value": Base58Encoder.CheckEncode(version + payload),
+            "currency": "BTC",
+        },
+        st.sampled_from([b"\x00", b"\x05"]),
+        st.binary(min_size=20, max_size=20),
     ),
     "bank-account": st.sampled_from(["NL64EXMP0417728391", "123-4567890-12"]).map(
         lambda v: {"value": v, "bank": {"name": "Example Bank", "country": "NL"}}
     ),
     "phone": st.from_regex(r"\A\+[1-9][0-9]{7,13}\Z").map(lambda v: {"value": v}),
-    "social-account": _WORD.map(lambda v: {"value": f"@{v}", "platform": "telegram"}),
+    "social-account": st.one_of(
+        _WORD.map(lambda v: {"value": f"@{v}", "platform": "telegram"}),
+        _WORD.map(lambda v: {"value": f"{v.title()}  Support Page", "platform": "facebook"}),
+    ),
 }
 
 

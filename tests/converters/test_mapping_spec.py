@@ -131,3 +131,8 @@ def test_an_unreadable_mapping_is_a_mapping_error(tmp_path: Path) -> None:
         load_mapping(tmp_path / "missing.yaml")
     (problem,) = caught.value.problems
     assert problem.message == "cannot read file: No such file or directory"
+
+
+def test_yaml_values_json_cannot_hold_are_problems(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, _HEAD + "description: !!binary aGVsbG8=\n")
+    assert "$.description (line 3): bytes is not a JSON value" in problems

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stix2patterns.validator import run_validator
 
-from converters import load_package
+from converters import Policy, load_package
 from converters.errors import TransformError
 from converters.ids import sco_id
 from converters.transforms import TRANSFORMS, TransformContext
@@ -17,7 +17,7 @@ from .conftest import PACKAGES
 
 @pytest.fixture(scope="module")
 def context() -> TransformContext:
-    package = load_package(PACKAGES / "RP-2024-0031.yaml")
+    package = load_package(PACKAGES / "RP-2024-0031.yaml", policy=Policy(allow_unverified=True))
     return TransformContext(package, {"kinds": {"group": ["crime-syndicate"]}})
 
 

@@ -94,8 +94,8 @@ def test_clusters_show_their_evidence(emap: EcosystemMap) -> None:
     )
     cash_out = clusters[CASH_OUT[0]]
     assert sorted((e.reason, e.value) for e in cash_out.evidence) == [
-        ("cryptocurrency-wallet", "TOrchidDeskExampleWa11et0000000001"),
-        ("cryptocurrency-wallet", "bc1qorchidexampledeposit0000000000000btc2"),
+        ("cryptocurrency-wallet", "TJC8L31jkAdrjw9HSaXizBXZcKs6FuiVtR"),
+        ("cryptocurrency-wallet", "bc1qfmrzw8u54z50ucjjz2qmu4v9s9jwvluw42n0lv"),
     ]
     assert set(cash_out.names) == {
         "Orchid exchange desk",

@@ -22,7 +22,7 @@ import orjson
 import requests
 
 from taxii_server.bootstrap import ensure_declared
-from taxii_server.credentials import hash_secret, new_api_key
+from taxii_server.credentials import hash_api_key, hash_secret, new_api_key
 from taxii_server.settings import Settings, load_settings
 from taxii_server.storage import open_storage
 from taxii_server.storage.base import ApiKey, Grant, Storage, User
@@ -148,7 +148,7 @@ def _account(storage: Storage, name: str, clearance: int) -> Account:
     password = f"{name}-pw-{new_api_key().secret[:12]}"
     key = new_api_key()
     storage.put_user(User(name, clearance, hash_secret(password)))
-    storage.add_api_key(ApiKey(key.key_id, name, hash_secret(key.secret), "hardening tests"))
+    storage.add_api_key(ApiKey(key.key_id, name, hash_api_key(key.secret), "hardening tests"))
     return Account(name, password, key.token)
 
 

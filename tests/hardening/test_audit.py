@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 
 from converters.tlp import LEVELS
+from taxii_server.storage import sql_audit
 from taxii_server.storage.base import (
     AuditQuery,
     AuditRecord,
@@ -164,10 +165,12 @@ def test_refused_requests_and_other_resources_are_not_recorded(
 def test_no_record_no_objects(
     taxii: Callable[..., Caller], world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(record: AuditRecord) -> None:
+    def refuse(tx: object, record: AuditRecord) -> None:
         raise StorageUnavailable("the audit table is locked")
 
-    monkeypatch.setattr(world.storage, "record_audit", refuse)
+    # Where every record is written: on its own for a read, in the transaction that
+    # stores an envelope's objects for a POST.
+    monkeypatch.setattr(sql_audit, "insert_audit", refuse)
     response = taxii("alice").get(OBJECTS)
     assert response.status_code == 503
     assert b"objects" not in response.data

@@ -12,6 +12,7 @@ unexpected exception whose message quotes a secret.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from flask import Flask
 from taxii_server.app import get_service
 from taxii_server.credentials import parse_api_key
 from taxii_server.storage.base import StorageError
-from tests.hardening.live import INBOX, TAXII, deploy, post_envelope
+from tests.hardening.live import INBOX, TAXII, LiveTaxii, deploy, post_envelope
 from tests.server import data
 from tests.server.conftest import SHARED, Caller, World, basic, password_of, url
 
@@ -70,7 +71,8 @@ def test_in_process_logs_hold_no_secrets(
         alice,
         Caller(client, f"Bearer {key}"),
         Caller(client, f"Token {key}"),
-        Caller(client, basic("apikey", key)),
+        Caller(client, basic("", key)),
+        Caller(client, basic(key, "")),
     ):
         assert caller.get(OBJECTS).status_code == 200
     for wrong in (
@@ -79,6 +81,8 @@ def test_in_process_logs_hold_no_secrets(
         basic("mallory", WRONG_PASSWORD),
     ):
         assert Caller(client, wrong).get(OBJECTS).status_code in (401, 429)
+    # The address is now at the limit: passwords get 429, a valid key still works.
+    alice = Caller(client, f"Bearer {key}")
     posted = alice.post(OBJECTS, {"objects": [_secret_object(), _invalid_object()]})
     assert posted.status_code == 202 and INVALID_CONTENT.encode() in posted.data
     assert CONTENT.encode() in alice.get(OBJECTS, {"match[id]": _secret_object()["id"]}).data
@@ -155,5 +159,84 @@ def test_a_live_servers_output_holds_no_secrets(tmp_path: Path) -> None:
             WRONG_PASSWORD,
             CONTENT,
             INVALID_CONTENT,
+        ],
+    )
+
+
+def _raw_request(server: LiveTaxii, head: bytes) -> bytes:
+    """Send request bytes no client library would send (NUL, escape characters in a
+    header); return the response."""
+    with socket.create_connection(("127.0.0.1", server.process.port), timeout=30) as sock:
+        sock.sendall(head)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _line_with(lines: list[str], marker: str) -> str:
+    (line,) = [line for line in lines if marker in line]
+    return line
+
+
+@pytest.mark.slow
+def test_the_access_log_names_the_authenticated_user_and_escapes_every_field(
+    tmp_path: Path,
+) -> None:
+    """The user of an access-log line is the user the server authenticated, whatever
+    the client sent as a Basic user name (an API key there stays out of the log; a
+    name with a newline or NUL forges nothing), also for Bearer and Token; and a field
+    with quotes, backslashes or a character that ends lines (NEL, which gunicorn lets
+    through in a header; it refuses C0 controls there) stays on its line, escaped."""
+    server = deploy(tmp_path, f"sqlite:///{tmp_path / 'taxii.db'}", access_log=True).start()
+    writer, reader = server.writer, server.reader
+    forged = '127.0.0.1 - admin [01/Jan/2024:00:00:00 +0000] "GET /forged HTTP/1.1" 200 1'
+    try:
+        objects_url = server.url(INBOX, "objects")
+        for agent, auth, extra, status in (
+            ("ua-key-as-user", (reader.api_key, ""), {}, 200),
+            ("ua-key-as-password", ("", writer.api_key), {}, 200),
+            ("ua-bearer", None, writer.bearer, 200),
+            ("ua-token", None, {"Authorization": f"Token {reader.api_key}"}, 200),
+            ("ua-key-under-another-name", (writer.name, reader.api_key), {}, 401),
+            ("ua-forged-name", (f"mallory\x00\n{forged}", WRONG_PASSWORD), {}, 401),
+            ("ua-anonymous", None, {}, 401),
+        ):
+            response = requests.get(
+                objects_url,
+                auth=auth,
+                headers={"Accept": TAXII, "User-Agent": agent, **extra},
+                timeout=30,
+            )
+            assert response.status_code == status, (agent, response.text)
+        answer = _raw_request(
+            server,
+            b"GET /taxii2/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: " + TAXII.encode() + b"\r\n"
+            b'User-Agent: ua-raw "quote\\back\x85next line\xa0end\r\n'
+            b"Connection: close\r\n\r\n",
+        )
+    finally:
+        server.stop()
+    output = server.log_text()
+    lines = output.splitlines()
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+    assert _line_with(lines, '"ua-key-as-user"').split()[2] == reader.name
+    assert _line_with(lines, '"ua-key-as-password"').split()[2] == writer.name
+    assert _line_with(lines, '"ua-bearer"').split()[2] == writer.name
+    assert _line_with(lines, '"ua-token"').split()[2] == reader.name
+    for refused in ("ua-key-under-another-name", "ua-forged-name", "ua-anonymous"):
+        assert _line_with(lines, f'"{refused}"').split()[2] == "-"
+    assert "mallory" not in output and "/forged" not in output
+    raw = _line_with(lines, "ua-raw")
+    assert raw.endswith('"ua-raw \\"quote\\\\back\\x85next line\\xa0end"'), raw
+    assert "\x00" not in output and "\x85" not in output
+    _assert_clean(
+        output,
+        [
+            writer.api_key,
+            reader.api_key,
+            _secret_of(writer.api_key),
+            _secret_of(reader.api_key),
+            WRONG_PASSWORD,
         ],
     )

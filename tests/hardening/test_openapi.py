@@ -112,21 +112,26 @@ def _near(draw: st.DrawFn, pattern: re.Pattern[str]) -> str:
     return value
 
 
+#: Query parameters with a pattern: (the OpenAPI parameter, the query-string name).
+_PATTERNED = [
+    ("match_id", "match[id]"),
+    ("match_type", "match[type]"),
+    ("match_version", "match[version]"),
+    ("match_spec_version", "match[spec_version]"),
+    ("added_after", "added_after"),
+]
 _SETTINGS = settings(
     max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
-@pytest.mark.parametrize(
-    ("parameter", "name"),
-    [
-        ("match_id", "match[id]"),
-        ("match_type", "match[type]"),
-        ("match_version", "match[version]"),
-        ("match_spec_version", "match[spec_version]"),
-        ("added_after", "added_after"),
-    ],
-)
+@pytest.mark.parametrize(("parameter", "name"), _PATTERNED)
+def test_empty_values_the_server_accepts_match_the_pattern(parameter: str, name: str) -> None:
+    for value in ("", " "):
+        assert _accepts(name, value) == bool(_pattern(parameter).match(value)), repr(value)
+
+
+@pytest.mark.parametrize(("parameter", "name"), _PATTERNED)
 def test_values_the_server_accepts_match_the_pattern(parameter: str, name: str) -> None:
     pattern = _pattern(parameter)
 

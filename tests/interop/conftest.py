@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from taxii_server.bootstrap import ensure_declared
-from taxii_server.credentials import hash_secret, new_api_key
+from taxii_server.credentials import hash_api_key, hash_secret, new_api_key
 from taxii_server.demo import load_bundle
 from taxii_server.settings import Settings, load_settings
 from taxii_server.storage import open_storage
@@ -118,7 +118,7 @@ def _account(name: str, clearance: int) -> tuple[Account, User, ApiKey]:
     token = new_api_key()
     account = Account(name, clearance, password, token.token)
     user = User(name, clearance, hash_secret(password))
-    key = ApiKey(token.key_id, name, hash_secret(token.secret), "interop tests")
+    key = ApiKey(token.key_id, name, hash_api_key(token.secret), "interop tests")
     return account, user, key
 
 

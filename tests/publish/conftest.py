@@ -17,7 +17,7 @@ import pytest
 
 from taxii_server.bootstrap import ensure_declared
 from taxii_server.cli import main
-from taxii_server.credentials import hash_secret, new_api_key
+from taxii_server.credentials import hash_api_key, hash_secret, new_api_key
 from taxii_server.demo import load_bundle
 from taxii_server.settings import Settings, load_settings
 from taxii_server.storage import open_storage
@@ -35,9 +35,7 @@ from tests.interop.dataset import build_objects, bundle
 from tests.live_server import ServerProcess, free_port, python_module
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-EXAMPLE = ROOT.parent / "shared" / "examples" / "RP-2024-0007.yaml"
-if not EXAMPLE.exists():  # a checkout without the shared folder beside it
-    EXAMPLE = ROOT / "fixtures" / "packages" / "RP-2024-0007.yaml"
+EXAMPLE = ROOT / "fixtures" / "packages" / "RP-2024-0007.yaml"
 SEEDED_ID = "5b7e3c1a-9d2f-4e8b-a6c4-1f3e5d7b9a2c"
 SEEDED_COUNT = 240
 #: Small enough that the example package (about 60 KB of objects) needs several POSTs.
@@ -144,7 +142,7 @@ def _account(storage: Storage, name: str, clearance: int) -> Account:
     password = f"{name}-{new_api_key().secret[:12]}"
     token = new_api_key()
     storage.put_user(User(name, clearance, hash_secret(password)))
-    storage.add_api_key(ApiKey(token.key_id, name, hash_secret(token.secret), "tests"))
+    storage.add_api_key(ApiKey(token.key_id, name, hash_api_key(token.secret), "tests"))
     return Account(name, password, token.token)
 
 

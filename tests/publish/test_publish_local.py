@@ -244,6 +244,27 @@ def test_a_missing_file_is_bad_input(cli: Runner, config: Path, tmp_path: Path) 
     assert result.err == f"atlas-taxii: error: {tmp_path / 'gone.yaml'}: no such file\n"
 
 
+def test_unverified_data_points_are_refused_unless_allowed(
+    cli: Runner, config: Path, tmp_path: Path
+) -> None:
+    text = EXAMPLE.read_text("utf-8").replace(
+        "vetting: {status: vetted, by: [Example Bank FIU]}", "vetting: {status: unverified}"
+    )
+    package = tmp_path / "RP-2024-0007.yaml"
+    package.write_text(text, encoding="utf-8")
+    refused = cli("publish", str(package), "--collection", "indicators", "--config", str(config))
+    assert refused.status == 2
+    assert "$.data_points[10].vetting.status (line 70): data point 'd11' is unverified" in (
+        refused.err
+    )
+    assert stored_versions(config) == {}
+    allowed = cli(
+        "publish", str(package), "--allow-unverified", "--collection", "indicators",
+        "--config", str(config),
+    )  # fmt: skip
+    assert allowed.status == 0, allowed.err
+
+
 @pytest.mark.parametrize("first_published", [True, False], ids=["first-published", "without"])
 def test_a_revision_changing_one_data_point_republishes_only_it_and_the_report(
     cli: Runner, config: Path, tmp_path: Path, first_published: bool

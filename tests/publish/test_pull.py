@@ -255,7 +255,7 @@ def test_csv_lists_indicators_and_observables(cli: Runner, server: Server, tmp_p
     assert domain["created_by"] == "Example Bank FIU"
     assert domain["valid_from"] == "2024-04-30T00:00:00.000Z"
     assert domain["collection"] == f"Test {collection[:8]}"
-    assert by_value[("bank-account", "NL00EXMP0123456789")]["tlp"] == "TLP:RED"
+    assert by_value[("bank-account", "NL74EXMP0123456789")]["tlp"] == "TLP:RED"
     assert by_value[("autonomous-system", "64511")]["type"] == "autonomous-system"
     assert ("phone-number", "31600000000") in by_value
     assert any(k[0] == "file" and k[1].startswith("0f3c8a7e") for k in by_value)

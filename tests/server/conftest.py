@@ -30,7 +30,7 @@ from werkzeug.test import TestResponse
 from converters.validation import get_validator
 from taxii_server import service as service_module
 from taxii_server.app import create_app
-from taxii_server.credentials import new_api_key
+from taxii_server.credentials import hash_api_key, new_api_key
 from taxii_server.ingest import prepare_objects
 from taxii_server.media import MEDIA_TYPE_TAXII_V21
 from taxii_server.settings import ApiRootConfig, Settings, load_settings
@@ -159,7 +159,7 @@ def _seed(storage: Storage) -> World:
     storage.set_grant(Grant(KEY_ONLY_USER, SHARED, True, False))
     for name in ("alice", "bob", KEY_ONLY_USER):
         key = new_api_key()
-        storage.add_api_key(ApiKey(key.key_id, name, cheap_hash(key.secret), created=now_us()))
+        storage.add_api_key(ApiKey(key.key_id, name, hash_api_key(key.secret), created=now_us()))
         world.api_keys[name] = key.token
     store(storage, SHARED, data.SEED)
     store(storage, PUBLIC, (data.IND_CLEAR, data.IND_GREEN, data.IDENTITY))

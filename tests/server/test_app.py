@@ -13,7 +13,7 @@ from flask import Flask
 import taxii_server.app as app_module
 from taxii_server.app import create_app, get_service, get_settings, get_storage
 from taxii_server.query import Endpoint, Filters, NextToken
-from taxii_server.settings import load_settings
+from taxii_server.settings import ConfigError, load_settings
 from taxii_server.storage.base import ApiRoot
 
 from .conftest import basic, password_of
@@ -61,8 +61,10 @@ def test_apps_on_one_store_share_the_next_signing_secret(tmp_path: Path) -> None
     assert codec_b.decode(codec_a.encode(token), now=0) == token
 
 
-def _discovery_urls(app: Flask, headers: dict[str, str]) -> list[str]:
-    response = app.test_client().get("/taxii2/", headers=headers)
+def _discovery_urls(app: Flask, headers: dict[str, str], peer: str = "127.0.0.1") -> list[str]:
+    response = app.test_client().get(
+        "/taxii2/", headers=headers, environ_base={"REMOTE_ADDR": peer}
+    )
     return list(orjson.loads(response.data)["api_roots"])
 
 
@@ -71,8 +73,11 @@ def test_proxy_headers_are_trusted_only_when_configured(
 ) -> None:
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "taxii.example.org"}
     assert "http://localhost/community/" in _discovery_urls(make_app(), forwarded)
-    behind_proxy = make_app(trusted_proxies=1)
+    behind_proxy = make_app(trusted_proxies=1)  # on loopback, the default proxy address
     assert "https://taxii.example.org/community/" in _discovery_urls(behind_proxy, forwarded)
+    # A client that reaches the server directly is not a proxy.
+    direct = _discovery_urls(behind_proxy, forwarded, peer="203.0.113.5")
+    assert "http://localhost/community/" in direct
 
 
 def test_failed_logins_are_counted_per_forwarded_client_behind_a_proxy(
@@ -91,3 +96,33 @@ def test_failed_logins_are_counted_per_forwarded_client_behind_a_proxy(
         "X-Forwarded-For": "198.51.100.2",
     }
     assert client.get("/taxii2/", headers=other).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        pytest.param(
+            {"ATLAS_TAXII_SERVER_TRUSTED_PROXY_ADDRESSES": "10.0.0.1,proxy.example.org"},
+            "'proxy.example.org' is not an IP address or network",
+            id="a-name",
+        ),
+        pytest.param(
+            {
+                "ATLAS_TAXII_SERVER_TRUSTED_PROXIES": "1",
+                "ATLAS_TAXII_SERVER_TRUSTED_PROXY_ADDRESSES": "",
+            },
+            "trusted_proxy_addresses is empty",
+            id="none-with-proxies",
+        ),
+    ],
+)
+def test_proxy_addresses_are_checked_when_loaded(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ=environ)
+
+
+def test_proxy_addresses_take_networks_from_the_environment() -> None:
+    settings = load_settings(
+        environ={"ATLAS_TAXII_SERVER_TRUSTED_PROXY_ADDRESSES": "10.0.0.0/24, 2001:db8::1"}
+    )
+    assert settings.trusted_proxy_addresses == ("10.0.0.0/24", "2001:db8::1")

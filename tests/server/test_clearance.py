@@ -10,9 +10,10 @@ import orjson
 import pytest
 
 from converters.tlp import MARKING_IDS
+from taxii_server.storage.base import AuditQuery, Grant
 
 from . import data
-from .conftest import PUBLIC, SHARED, Caller, all_ids, follow, url
+from .conftest import PUBLIC, SHARED, Caller, World, all_ids, follow, url
 from .test_negotiation import assert_taxii_error
 
 MALWARE = data.MALWARE_V1["id"]
@@ -102,13 +103,50 @@ def test_headers_reflect_only_visible_objects(taxii: Callable[..., Caller]) -> N
     assert orjson.loads(manifest.data)["objects"][-1]["date_added"] == green_last
 
 
-def test_anonymous_callers_of_a_public_collection_get_tlp_clear(
-    taxii: Callable[..., Caller],
+PUBLIC_CLEAR = sorted([data.IND_CLEAR["id"], data.IDENTITY["id"]])
+
+
+@pytest.mark.parametrize("user", [None, "bob", "carol"])
+def test_a_public_collection_gives_tlp_clear_to_everyone_without_a_grant(
+    taxii: Callable[..., Caller], world: World, user: str | None
 ) -> None:
-    seen = all_ids(taxii(None), url(PUBLIC, "objects"))
-    assert sorted(seen) == sorted([data.IND_CLEAR["id"], data.IDENTITY["id"]])
-    # An authenticated user reads the same public collection at their own clearance.
-    assert data.IND_GREEN["id"] in all_ids(taxii("bob"), url(PUBLIC, "objects"))
+    """Anonymous or signed in, without a read grant a public collection shows its
+    TLP:CLEAR objects only, on every endpoint: signing in widens nothing by itself."""
+    caller = taxii(user)
+    assert sorted(all_ids(caller, url(PUBLIC, "objects"))) == PUBLIC_CLEAR
+    manifest = orjson.loads(caller.get(url(PUBLIC, "manifest")).data)["objects"]
+    assert sorted(entry["id"] for entry in manifest) == PUBLIC_CLEAR
+    green = data.IND_GREEN["id"]
+    assert_taxii_error(caller.get(url(PUBLIC, "objects", green)), 404)
+    assert_taxii_error(caller.get(url(PUBLIC, "objects", green, "versions")), 404)
+    records = world.storage.query_audit(AuditQuery(collection_id=PUBLIC))
+    assert records and all(r.query.startswith("tlp=clear") for r in records)
+
+
+def test_a_read_grant_on_a_public_collection_gives_the_users_clearance(
+    taxii: Callable[..., Caller], world: World
+) -> None:
+    world.storage.set_grant(Grant("bob", PUBLIC, can_read=True, can_write=False))
+    seen = all_ids(taxii("bob"), url(PUBLIC, "objects"))
+    assert sorted(seen) == sorted([*PUBLIC_CLEAR, data.IND_GREEN["id"]])
+    # A write grant alone does not: it gives no right to read.
+    world.storage.set_grant(Grant("carol", PUBLIC, can_read=False, can_write=True))
+    assert sorted(all_ids(taxii("carol"), url(PUBLIC, "objects"))) == PUBLIC_CLEAR
+    # Admins read everything at their clearance.
+    assert data.IND_GREEN["id"] in all_ids(taxii("root"), url(PUBLIC, "objects"))
+
+
+def test_a_next_token_of_a_granted_reader_gives_others_tlp_clear(
+    taxii: Callable[..., Caller], world: World
+) -> None:
+    """Clearance comes from the caller's access to the collection, never from a token
+    minted by someone with more."""
+    world.storage.set_grant(Grant("bob", PUBLIC, can_read=True, can_write=False))
+    first = orjson.loads(taxii("bob").get(url(PUBLIC, "objects"), {"limit": "1"}).data)
+    assert first["more"]
+    rest = follow(taxii("carol"), url(PUBLIC, "objects"), {"next": first["next"]})
+    seen = [o["id"] for page in rest for o in orjson.loads(page.data).get("objects", [])]
+    assert data.IND_GREEN["id"] not in seen
 
 
 def _post(caller: Caller, obj: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from taxii_server import ingest
 from taxii_server import service as service_module
 from taxii_server.media import MEDIA_TYPE_TAXII_V21
 from taxii_server.storage.versions import CONFLICT_MESSAGE
@@ -312,6 +313,20 @@ def test_large_envelopes_are_stored_in_chunks_with_a_truthful_status(
     status = post(taxii("alice"), objects)
     assert status["success_count"] == 5 and status["failure_count"] == 1
     assert status["status"] == "complete"
+
+
+@pytest.mark.parametrize("chunk", [2, ingest.ADD_CHUNK], ids=["chunked", "one-transaction"])
+def test_a_status_lists_the_same_entries_whether_chunked_or_not(
+    taxii: Callable[..., Caller], monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(service_module, "ADD_CHUNK", chunk)
+    clash = data.IND_RED | {"name": "conflicting"}
+    invalid = {"type": "indicator", "id": "indicator--6f1c2a5e-93c4-4d8e-a0b7-2c5d8e1f4a90"}
+    objects = [data.indicator("first"), invalid, clash, data.indicator("last")]
+    status = post(taxii("alice"), objects)
+    assert [s["id"] for s in status["successes"]] == [objects[0]["id"], objects[3]["id"]]
+    assert [f["id"] for f in status["failures"]] == [invalid["id"], clash["id"]]
+    assert status["status"] == "complete" and status["total_count"] == 4
 
 
 def test_posting_does_not_alter_what_is_stored(taxii: Callable[..., Caller], world: World) -> None:

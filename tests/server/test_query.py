@@ -141,6 +141,11 @@ def test_empty_next_is_no_next() -> None:
     assert parse({"next": [""]}).next is None
 
 
+def test_empty_added_after_is_no_lower_bound() -> None:
+    """A script whose cursor is not set yet sends ``added_after=``: everything."""
+    assert parse({"added_after": [""]}).filters.added_after is None
+
+
 def test_delete_filters() -> None:
     assert parse_delete_filters({"match[version]": ["first"], "match[type]": ["x"]}) == Filters(
         versions=VersionSelector(first=True, last=False)

@@ -57,6 +57,21 @@ def test_api_keys(storage: Storage) -> None:
     assert storage.list_api_keys("bob") == [k3]
 
 
+def test_a_key_hash_is_replaced_only_if_unchanged(storage: Storage) -> None:
+    storage.put_user(User("alice", 1))
+    key = ApiKey("aaaaaaaaaaaa", "alice", "scrypt$old", "laptop", 20)
+    storage.add_api_key(key)
+    assert not storage.replace_api_key_hash(key.key_id, "scrypt$other", "sha256$new")
+    assert storage.get_api_key(key.key_id) == key
+    assert storage.replace_api_key_hash(key.key_id, "scrypt$old", "sha256$new")
+    assert storage.get_api_key(key.key_id) == ApiKey(
+        key.key_id, "alice", "sha256$new", "laptop", 20
+    )
+    # A second worker upgrading the same key at once finds it done.
+    assert not storage.replace_api_key_hash(key.key_id, "scrypt$old", "sha256$new")
+    assert not storage.replace_api_key_hash("bbbbbbbbbbbb", "scrypt$old", "sha256$new")
+
+
 def test_grants(storage: Storage, collection: Collection) -> None:
     other = Collection(str(uuid.uuid4()), "community", "Other")
     storage.create_collection(other)

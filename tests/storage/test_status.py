@@ -8,7 +8,11 @@ from dataclasses import replace
 import pytest
 
 from taxii_server.storage.base import (
+    AddOutcome,
+    AuditQuery,
+    AuditRecord,
     Collection,
+    ObjectQuery,
     Status,
     StatusDetail,
     Storage,
@@ -161,3 +165,58 @@ def test_a_status_posted_by_a_user_removed_meanwhile_has_no_owner(
     storage.create_status(status)
     stored = storage.get_status(collection.api_root, status.id)
     assert stored is not None and stored.owner is None
+
+
+def _addition(collection: Collection, status: Status) -> AuditRecord:
+    return AuditRecord(
+        time=T0,
+        user="alice",
+        address="192.0.2.7",
+        api_root=collection.api_root,
+        collection_id=collection.id,
+        action="add",
+        count=status.total_count,
+        status_id=status.id,
+        query="tlp=red",
+    )
+
+
+def test_an_envelope_is_stored_with_its_status_and_audit_record(
+    storage: Storage, collection: Collection
+) -> None:
+    stored, clash = sdo(modified=ts(1)), sdo(modified=ts(1))
+    storage.add_objects(collection.id, [stored, clash])
+    objects = [sdo(modified=ts(2)), stored, sdo(clash.id, modified=ts(1), name="other")]
+    invalid = StatusDetail("$.objects[1]", "", "not valid STIX")
+    status = _status(collection, [], total_count=4, failures=(invalid,))
+    audit = _addition(collection, status)
+
+    results = storage.add_envelope(status, objects, audit)
+
+    assert [r.outcome for r in results] == [
+        AddOutcome.ADDED,
+        AddOutcome.UNCHANGED,
+        AddOutcome.CONFLICT,
+    ]
+    got = storage.get_status(collection.api_root, status.id)
+    assert got is not None and got.complete and got.total_count == 4
+    version = format_timestamp(ts(1))
+    assert got.successes == (
+        StatusDetail(objects[0].id, format_timestamp(ts(2))),
+        StatusDetail(stored.id, version),
+    )
+    assert got.failures == (invalid, StatusDetail(clash.id, version, CONFLICT_MESSAGE))
+    (record,) = storage.query_audit(AuditQuery(collection_id=collection.id))
+    assert (record.action, record.status_id, record.count) == ("add", status.id, 4)
+    page = storage.query_objects(collection.id, ObjectQuery(clearance=4, limit=10))
+    assert {o.id for o in page.items} == {objects[0].id, stored.id, clash.id}
+
+
+def test_an_envelope_for_a_missing_collection_stores_nothing(
+    storage: Storage, collection: Collection
+) -> None:
+    status = _status(collection, [], collection_id=str(uuid.uuid4()))
+    with pytest.raises(StorageNotFound):
+        storage.add_envelope(status, [sdo()], _addition(collection, status))
+    assert storage.get_status(collection.api_root, status.id) is None
+    assert storage.query_audit(AuditQuery()) == []

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from converters.validation import Problem, SchemaError, StixValidator, get_validator
-from converters.validation.compiler import Compiler
+from converters.validation import schemas as schemas_module
 from converters.validation.schemas import SchemaSet, load_schemas
 
 _ID = "8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
@@ -128,23 +128,31 @@ def test_validators_are_independent_and_reusable() -> None:
         assert first.check_object(IDENTITY) == second.check_object(IDENTITY) == []
 
 
-def test_a_schema_keyword_the_compiler_does_not_know_fails_loudly() -> None:
-    schemas = load_schemas()
-    core = dict(schemas.documents[schemas.core])
-    core["unevaluatedProperties"] = False
-    documents = {**schemas.documents, schemas.core: core}
-    altered = SchemaSet(documents, schemas.object_types, schemas.core, schemas.observable_core)
-    with pytest.raises(SchemaError, match="unevaluatedProperties"):
-        Compiler(altered).document(schemas.core)
-
-
 def test_a_dangling_reference_fails_loudly() -> None:
     schemas = load_schemas()
     core = {**schemas.documents[schemas.core], "$ref": "../common/nowhere.json"}
     documents = {**schemas.documents, schemas.core: core}
     altered = SchemaSet(documents, schemas.object_types, schemas.core, schemas.observable_core)
     with pytest.raises(SchemaError, match="nowhere.json"):
-        Compiler(altered).document(schemas.core)
+        StixValidator(altered)
+
+
+def test_a_refinement_of_a_schema_that_changed_fails_loudly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    moved = (("common/timestamp.json", ("allOf", 0, "pattern"), "^x$"),)
+    monkeypatch.setattr(schemas_module, "REFINEMENTS", moved)
+    with pytest.raises(SchemaError, match="timestamp.json no longer has"):
+        load_schemas()
+
+
+def test_python_values_in_nested_places_are_located() -> None:
+    odd = {**IDENTITY, "external_references": [{"source_name": "x", "url": b"bytes"}]}
+    (problem,) = get_validator().check_object(odd)
+    assert (problem.path, problem.message) == (
+        "$.external_references[0].url",
+        "bytes is not a JSON value",
+    )
 
 
 _JSON = st.recursive(
