@@ -167,16 +167,25 @@ def full_read(target: Target, expected: int, limit: int | None, budget: Budget) 
 
 
 def poll_marker(target: Target, workload: Workload) -> str:
-    """The ``date_added`` of the bulk's last object, as the server reports it."""
+    """The newest ``date_added`` of the bulk, as the server reports it.
+
+    The bulk's last object was posted in its last envelope, but a server may stamp an
+    envelope's objects in another order (atlas-taxii: least restricted TLP first), so
+    the marker is the ``X-TAXII-Date-Added-Last`` of what came after that object (the
+    lower bound itself when nothing did; an envelope holds at most 1,000 objects)."""
     client = _client(target)
     try:
         answer = client.get(target.manifest_path, [("match[id]", workload.last_bulk_id())])
         entries = _json(answer).get("objects", []) if answer.status == 200 else []
+        if not entries:
+            raise RuntimeError(f"the manifest has no entry for {workload.last_bulk_id()}")
+        last = str(entries[-1]["date_added"])
+        after = client.get(target.manifest_path, [("added_after", last), ("limit", "1000")])
     finally:
         client.close()
-    if not entries:
-        raise RuntimeError(f"the manifest has no entry for {workload.last_bulk_id()}")
-    return str(entries[-1]["date_added"])
+    marker = after.headers.get("x-taxii-date-added-last") if after.status == 200 else None
+    more = after.status == 200 and bool(_json(after).get("more"))
+    return last if marker is None or more else marker
 
 
 def post_news(target: Target, workload: Workload) -> None:

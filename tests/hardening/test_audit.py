@@ -165,7 +165,7 @@ def test_refused_requests_and_other_resources_are_not_recorded(
 def test_no_record_no_objects(
     taxii: Callable[..., Caller], world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(tx: object, record: AuditRecord) -> None:
+    def refuse(*args: object) -> None:
         raise StorageUnavailable("the audit table is locked")
 
     # Where every record is written: on its own for a read, in the transaction that
