@@ -9,7 +9,9 @@ relies on, so that what is tested is the store, not mongomock's shortcuts:
 
 * a real server applies each single-document write atomically; mongomock's
   ``find_one_and_update`` reads, then writes, and two threads can interleave between
-  the two.  Writes here run one at a time.
+  the two; and a real server reads each document whole, while mongomock copies a
+  document key by key while another thread's update adds keys to it.  Writes and
+  reads here run one at a time (each read computes its results whole).
 * ``hello`` (which the store asks to learn whether the deployment has transactions) is
   answered as a standalone MongoDB 7.0 answers it.
 * pymongo 4.9+ hands bulk updates a ``sort`` argument mongomock does not accept yet.
@@ -40,6 +42,12 @@ MONGODB_URI_ENV = "ATLAS_TEST_MONGODB_URI"
 # What a standalone MongoDB 7.0 answers to "hello" (the parts the store reads).
 _STANDALONE_HELLO = {"isWritablePrimary": True, "maxWireVersion": 21, "ok": 1.0}
 _WRITES = ("_insert", "_update", "_find_and_modify", "_delete")
+_READS = (
+    (mongomock.collection.Cursor, "_compute_results"),
+    (mongomock.collection.Collection, "count_documents"),
+    (mongomock.collection.Collection, "distinct"),
+    (mongomock.collection.Collection, "aggregate"),
+)
 
 
 class MockMongoServer:
@@ -75,6 +83,8 @@ def install(
     for name in _WRITES:
         original = getattr(mongomock.collection.Collection, name)
         monkeypatch.setattr(mongomock.collection.Collection, name, _one_at_a_time(original, lock))
+    for owner, name in _READS:
+        monkeypatch.setattr(owner, name, _one_at_a_time(getattr(owner, name), lock))
 
     command = mongomock.database.Database.command
 
