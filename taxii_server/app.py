@@ -10,6 +10,11 @@ migrate=True)``.  gunicorn runs it as a factory, one app per worker::
 Every request goes through the same three steps before its view: negotiation
 (:func:`taxii_server.media.negotiate`), authentication (the caller is kept for the
 view in ``flask.g``), and, after it, the TAXII media type on every response.
+
+The analyst workbench (:mod:`taxii_server.web`, under ``/ui/``) is part of the same
+app when ``ui.enabled``: its pages skip the three TAXII steps and do their own (a
+signed-in session instead of an ``Authorization`` header, HTML instead of TAXII
+JSON), over the same service.
 """
 
 from __future__ import annotations
@@ -36,16 +41,22 @@ from taxii_server.trust import jwks_document
 __all__ = [
     "AUTHENTICATED_USER",
     "TaxiiExtension",
+    "UI_PREFIX",
     "create_app",
     "current_caller",
+    "get_authenticator",
     "get_jwks",
     "get_service",
     "get_settings",
     "get_storage",
+    "is_workbench_request",
 ]
 
 #: The WSGI environ key holding the authenticated user's name (``None``: anonymous).
 AUTHENTICATED_USER = "atlas_taxii.user"
+
+#: Where the workbench's pages live (taxii_server.web).
+UI_PREFIX = "/ui"
 
 #: Name of the shared secret that signs ``next`` tokens when the settings give none.
 NEXT_SECRET_NAME = "next-signing"  # noqa: S105 - the name of a secret, not one
@@ -119,7 +130,7 @@ def create_app(
     )
     register_error_handlers(app)
     app.before_request(_refuse_nul)
-    app.before_request(negotiate)
+    app.before_request(_negotiate)
     app.before_request(_authenticate)
     app.after_request(_taxii_headers)
     # Imported here: the views import this module's accessors.
@@ -127,6 +138,10 @@ def create_app(
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    if settings.ui_enabled:
+        from taxii_server.web import register_workbench
+
+        register_workbench(app, storage)
     return app
 
 
@@ -150,6 +165,11 @@ def get_settings() -> Settings:
     return _extension().settings
 
 
+def get_authenticator() -> Authenticator:
+    """The authenticator of the current app (the workbench's sign-in uses it too)."""
+    return _extension().authenticator
+
+
 def get_jwks() -> bytes:
     """The JWK Set of the signing keys the configuration trusts."""
     return _extension().jwks
@@ -161,6 +181,14 @@ def current_caller() -> Principal:
     return caller
 
 
+def is_workbench_request() -> bool:
+    """Whether the current request is for a workbench page (served, not TAXII)."""
+    path = request.path
+    return _extension().settings.ui_enabled and (
+        path == UI_PREFIX or path.startswith(UI_PREFIX + "/")
+    )
+
+
 def _refuse_nul() -> None:
     # No API root, collection, object or status has U+0000 in its name, and PostgreSQL
     # cannot even compare text with it: such a URL names nothing, and says so.
@@ -168,7 +196,14 @@ def _refuse_nul() -> None:
         raise NotFound("no TAXII resource at this URL (it contains U+0000)")
 
 
+def _negotiate() -> None:
+    if not is_workbench_request():
+        negotiate()
+
+
 def _authenticate() -> None:
+    if is_workbench_request():
+        return  # the workbench signs its users in itself (taxii_server.web.session)
     extension = _extension()
     caller = extension.authenticator.authenticate(
         request.headers.get("Authorization"), request.remote_addr
@@ -182,6 +217,8 @@ def _authenticate() -> None:
 
 
 def _taxii_headers(response: Response) -> Response:
+    if is_workbench_request():
+        return response  # pages have their own headers (taxii_server.web.headers)
     # Every response, also Flask's automatic OPTIONS/HEAD ones, is TAXII 2.1 (§3.1);
     # only the OpenAPI document, when it is served, is plain JSON.
     if response.status_code >= 300 or not is_plain_json():

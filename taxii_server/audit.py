@@ -131,6 +131,11 @@ class Auditor:
         says which were stored."""
         return self._record(caller, api_root, collection_id, "add", count, status_id=status_id)
 
+    def published(self, caller: Principal, api_root: str, collection_id: str, count: int) -> None:
+        """Record a publication of ``count`` objects from the workbench (an ``add``
+        without a status resource: the page that answers says what was stored)."""
+        self._storage.record_audit(self._record(caller, api_root, collection_id, "add", count))
+
     def deleted(
         self,
         caller: Principal,

@@ -145,6 +145,25 @@ class Authenticator:
             raise
         return Principal(user, address)
 
+    def sign_in(self, name: str, password: str, client: str | None = None) -> Principal:
+        """Check a user name and password typed into a form (the workbench's sign-in):
+        the same check, cache and failed-login limit as HTTP Basic, so a failure here
+        counts against the same address as a failed TAXII request."""
+        address = client or "-"
+        try:
+            user = self._by_password(name, password, address)
+        except Unauthorized:
+            self._count_failure(address)
+            raise
+        return Principal(user, address)
+
+    def reload(self, name: str, client: str | None = None) -> Principal | None:
+        """The user ``name`` as the store holds them now (a signed-in session's user:
+        removed users and changed clearances take effect at the next request), or
+        ``None`` when there is no such user any more."""
+        user = self._storage.get_user(name) if name and "\x00" not in name else None
+        return None if user is None else Principal(user, client or "-")
+
     # -- schemes ------------------------------------------------------------------
     def _authenticate(self, header: str, address: str) -> User:
         scheme, _, value = header.partition(" ")

@@ -261,17 +261,22 @@ def _batches(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
 class LocalTarget:
     """A collection in this installation's store."""
 
-    def __init__(self, storage: Storage, collection: Collection) -> None:
+    def __init__(
+        self, storage: Storage, collection: Collection, *, clearance: int = _ALL_LEVELS
+    ) -> None:
+        """``clearance``: the TLP rank compared at; every level by default (an operator
+        publishing from the command line), a user's own in the workbench."""
         self._storage = storage
         self._collection = collection
+        self._clearance = clearance
 
     def latest(self, ids: Sequence[str], progress: Progress) -> Mapping[str, bytes]:
-        """The latest version of each id, at every TLP level (the publisher compares
-        with everything stored, not with what some reader sees)."""
+        """The latest version of each id, at every TLP level by default (the publisher
+        compares with everything stored, not with what some reader sees)."""
         found: dict[str, bytes] = {}
         for done, batch in enumerate(_batches(ids, _LOOKUP_BATCH)):
             query = ObjectQuery(
-                clearance=_ALL_LEVELS,
+                clearance=self._clearance,
                 limit=len(batch),
                 ids=tuple(batch),
                 versions=VersionSelector(last=True),

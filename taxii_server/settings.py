@@ -43,6 +43,10 @@ The file (all sections optional)::
     retain_days = 365                  # records older are purged (hourly, and by
                                        # `atlas-taxii audit purge`); 0: kept for ever
 
+    [ui]
+    enabled = true                     # the analyst workbench at /ui/ (taxii_server.web)
+    session_hours = 8                  # a workbench sign-in lasts this long
+
     [[api_roots]]
     name = "community"                 # the URL path segment
     title = "Community"
@@ -167,6 +171,9 @@ class Settings:
     anonymous_requests_per_minute: int = 120
     # [audit]
     audit_retain_days: int = 365
+    # [ui]
+    ui_enabled: bool = True
+    ui_session_hours: int = 8
     # [[api_roots]], [[collections]]
     api_roots: tuple[ApiRootConfig, ...] = ()
     collections: tuple[CollectionConfig, ...] = field(default_factory=tuple)
@@ -267,11 +274,18 @@ _SECTION_OF: dict[str, str] = {
     "auth_failures_per_minute": "security",
     "anonymous_requests_per_minute": "security",
     "audit_retain_days": "audit",
+    "ui_enabled": "ui",
+    "ui_session_hours": "ui",
 }
 
 
 # Settings whose key in the file is not their attribute's name.
-_KEYS: dict[str, str] = {"storage_url": "url", "audit_retain_days": "retain_days"}
+_KEYS: dict[str, str] = {
+    "storage_url": "url",
+    "audit_retain_days": "retain_days",
+    "ui_enabled": "enabled",
+    "ui_session_hours": "session_hours",
+}
 
 
 def _key_in_section(attr: str) -> str:
@@ -302,6 +316,7 @@ _RANGES: dict[str, tuple[int, int]] = {
     "auth_failures_per_minute": (0, 1_000_000),
     "anonymous_requests_per_minute": (0, 1_000_000),
     "audit_retain_days": (0, 36_500),
+    "ui_session_hours": (1, 720),
 }
 
 
@@ -314,6 +329,8 @@ _TYPES: dict[str, Any] = {f.name: f.type for f in fields(Settings)}
 def _coerce(attr: str, value: Any, where: str) -> Any:
     kind = _TYPES[attr]
     try:
+        if kind == "bool":
+            return _boolean(value)
         if kind == "int":
             if isinstance(value, bool) or not isinstance(value, int | str):
                 raise TypeError
@@ -335,6 +352,20 @@ def _coerce(attr: str, value: Any, where: str) -> Any:
         return value
     except (TypeError, ValueError):
         raise ConfigError(f"{where}: expected {kind}, got {value!r}") from None
+
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+
+def _boolean(value: Any) -> bool:
+    """A TOML boolean, or its spelling in an environment variable (``true``/``false``,
+    ``1``/``0``, ``yes``/``no``, ``on``/``off``)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise TypeError
 
 
 _TABLE_LISTS = ("api_roots", "collections", "trusted_keys")

@@ -51,9 +51,17 @@ def test_storage_never_imports_http_or_service() -> None:
     assert _offending(_modules("taxii_server/storage"), forbidden) == []
 
 
+#: The workbench converts uploaded packages as ``atlas-taxii convert`` does.
+_WORKBENCH_CONVERSION = ROOT / "taxii_server" / "web" / "conversion.py"
+
+
 @pytest.mark.parametrize(
     "path",
-    [p for p in _modules("taxii_server") if "cli" not in p.relative_to(ROOT).parts],
+    [
+        p
+        for p in _modules("taxii_server")
+        if "cli" not in p.relative_to(ROOT).parts and p != _WORKBENCH_CONVERSION
+    ],
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_only_the_cli_imports_the_conversion_engine(path: Path) -> None:
@@ -62,6 +70,22 @@ def test_only_the_cli_imports_the_conversion_engine(path: Path) -> None:
     for name in _imports(path):
         if name == "converters" or name.startswith("converters."):
             assert name.startswith(allowed), f"{path.relative_to(ROOT)} imports {name}"
+
+
+def test_the_workbench_loads_the_conversion_engine_only_when_it_converts() -> None:
+    """taxii_server/web/conversion.py imports the engine inside its functions, never at
+    the top: a server that is never sent a package never loads it."""
+    tree = ast.parse(_WORKBENCH_CONVERSION.read_text(encoding="utf-8"))
+    top = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+    names = {alias.name for node in top if isinstance(node, ast.Import) for alias in node.names}
+    names |= {node.module or "" for node in top if isinstance(node, ast.ImportFrom)}
+    assert not any(name == "converters" or name.startswith("converters.") for name in names)
+    inside = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node not in top
+    }
+    assert "converters" in inside
 
 
 def test_inputs_become_packages_without_knowing_stix() -> None:

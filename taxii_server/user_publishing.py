@@ -1,0 +1,83 @@
+"""Publishing as a signed-in user: the workbench's "publish" under the TAXII rules.
+
+``atlas-taxii publish`` is an operator's command: it writes into the store and
+compares with every version held.  The workbench publishes for a user, so the same
+:func:`~taxii_server.publishing.publish_objects` runs behind the service's checks:
+
+* the collection must be writable by the user (:meth:`TaxiiService.writable`, as for
+  Add Objects, TAXII 2.1 §5.5), or the answer is 404/403;
+* objects are compared with what the user may read there, at their clearance (an
+  object above it is not looked at, so a preview reveals nothing about it); a user
+  who may write but not read gets every valid object sent, as ``posted``;
+* the publication is audited as an ``add`` of the objects offered, before any is
+  stored (no record, no write);
+* a preview (``dry_run``) compares and stores nothing, and is not audited: it reads
+  only objects the caller sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from taxii_server.auth import Principal
+from taxii_server.publishing import (
+    LocalTarget,
+    Progress,
+    PublishReport,
+    Stored,
+    Target,
+    publish_objects,
+)
+from taxii_server.service import TaxiiService
+from taxii_server.storage.base import NewObject
+
+__all__ = ["publish_as"]
+
+
+class _Blind:
+    """A target the user may write but not read: nothing to compare with."""
+
+    def __init__(self, inner: Target) -> None:
+        self._inner = inner
+
+    def latest(self, ids: Sequence[str], progress: Progress) -> Mapping[str, bytes] | None:
+        return None
+
+    def store(self, objects: Sequence[NewObject], progress: Progress) -> Stored:
+        return self._inner.store(objects, progress)
+
+
+class _Preview:
+    """Compares like the target it wraps, and stores nothing."""
+
+    def __init__(self, inner: Target) -> None:
+        self._inner = inner
+
+    def latest(self, ids: Sequence[str], progress: Progress) -> Mapping[str, bytes] | None:
+        return self._inner.latest(ids, progress)
+
+    def store(self, objects: Sequence[NewObject], progress: Progress) -> Stored:
+        return Stored()
+
+
+def publish_as(
+    service: TaxiiService,
+    caller: Principal,
+    api_root: str,
+    collection_id: str,
+    objects: Sequence[Any],
+    *,
+    dry_run: bool = False,
+) -> PublishReport:
+    """Publish ``objects`` (parsed STIX) into a collection ``caller`` may write; with
+    ``dry_run``, only say what would be new, changed and unchanged."""
+    access = service.writable(caller, api_root, collection_id)
+    target: Target = LocalTarget(service.storage, access.collection, clearance=access.clearance)
+    if not access.can_read:
+        target = _Blind(target)
+    if dry_run:
+        target = _Preview(target)
+    else:
+        service.audit.published(caller, api_root, access.collection.id, len(objects))
+    return publish_objects(objects, target, service.validator())
