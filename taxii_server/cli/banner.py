@@ -32,6 +32,8 @@ def server_banner(report: BootstrapReport, settings: Settings, base_url: str) ->
     lines = [f"atlas-taxii serving TAXII 2.1 on {base_url}/taxii2/"]
     lines.append(f"  storage: {display_url(settings.storage_url)}")
     lines.append(f"  workers: {settings.workers}")
+    if settings.ui_enabled:
+        lines.append(f"  workbench: {base_url}/ui/ (sign in with a TAXII user name and password)")
     for collection in report.collections:
         alias = f" (alias {collection.alias})" if collection.alias else ""
         lines.append(
@@ -43,8 +45,9 @@ def server_banner(report: BootstrapReport, settings: Settings, base_url: str) ->
     return "\n".join(lines)
 
 
-def demo_banner(demo: Demo, base_url: str, directory: Path) -> str:
-    """Everything needed to connect to the demo, with examples."""
+def demo_banner(demo: Demo, base_url: str, directory: Path, *, workbench: bool = True) -> str:
+    """Everything needed to connect to the demo, with examples; ``workbench``: the
+    workbench is served (``ui.enabled``)."""
     collection = demo.collection
     api_root_url = f"{base_url}/{collection.api_root}/"
     collection_url = f"{api_root_url}collections/{collection.id}/"
@@ -64,6 +67,7 @@ def demo_banner(demo: Demo, base_url: str, directory: Path) -> str:
         f"collection id: {collection.id}",
         f"collection alias: {collection.alias}",
         f"objects url: {collection_url}objects/",
+        *([f"workbench: {base_url}/ui/"] if workbench else []),
         f"database: {directory / 'atlas.db'} (kept between runs; delete the folder to start over)",
         f"loaded: {loaded}",
     ]
@@ -83,6 +87,12 @@ def demo_banner(demo: Demo, base_url: str, directory: Path) -> str:
         f"  {first.name} is cleared for TLP:{first.level.upper()}: objects marked above it "
         "do not exist for that user."
     )
+    if workbench:
+        lines.append(
+            f"  In a browser: {base_url}/ui/, sign in as {first.name} with the password above; "
+            "'Convert & publish' takes a research package such as "
+            "fixtures/packages/RP-2024-0007.yaml."
+        )
     lines += ["", PASTE_HEADER, "", *_snippets(collection_url, first), ""]
     return "\n".join(lines)
 

@@ -137,7 +137,10 @@ def _run(args: argparse.Namespace) -> int:
     prepared = prepare_store(settings, demo_bundles=bundles)
     base_url = public_base_url(settings, tls=args.certfile is not None)
     if isinstance(prepared, Demo):
-        print(demo_banner(prepared, base_url, args.demo_dir), flush=True)
+        print(
+            demo_banner(prepared, base_url, args.demo_dir, workbench=settings.ui_enabled),
+            flush=True,
+        )
     else:
         print(server_banner(prepared, settings, base_url), flush=True)
     launcher.run(settings, lambda: create_app(settings), options)

@@ -103,6 +103,11 @@ def objects(api_root: str, collection_id: str) -> str:
             limit=PAGE_SIZE,
             next_token=request.args.get("next") or None,
         )
+    ends = set()
+    for item in page.items if page is not None else ():
+        if item.body.get("type") == "relationship":
+            ends |= {str(item.body.get("source_ref")), str(item.body.get("target_ref"))}
+    names = _names(api_root, collection_id, ends) if ends else {}
     template = "objects_table.html" if request.headers.get("HX-Request") else "objects.html"
     return render_template(
         template,
@@ -113,6 +118,7 @@ def objects(api_root: str, collection_id: str) -> str:
         types=COMMON_TYPES,
         levels=LEVELS,
         continued=bool(request.args.get("next")),
+        names=names,
     )
 
 

@@ -19,6 +19,8 @@ __all__ = ["MAX_NODES", "Drawing", "drawing"]
 MAX_NODES = 1500
 #: Choke-point candidates highlighted and listed.
 TOP_CANDIDATES = 15
+#: Beyond this many nodes, data points are drawn without a label (click for it).
+_LABELLED_DATA_POINTS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ def drawing(
         omitted = len(nodes) - MAX_NODES
         nodes = nodes[:MAX_NODES]
     kept = set(nodes)
+    quiet = len(nodes) > _LABELLED_DATA_POINTS
     elements: list[dict[str, Any]] = []
     for node in nodes:
         entity = emap.entities[node]
@@ -74,7 +77,9 @@ def drawing(
         data: dict[str, Any] = {
             "id": node,
             "label": entity.name or node,
-            "short": _short(entity.name or node),
+            "short": ""
+            if quiet and entity.kind == "data-point" and candidate is None
+            else _short(entity.name or node),
             "kind": entity.kind,
             "size": min(10, candidate.impact * 2 + 2) if candidate is not None else 1,
             "facts": facts,

@@ -97,11 +97,14 @@ def dict_without(mapping: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if k not in keys}
 
 
-def title_of(body: Mapping[str, Any]) -> str:
-    """What a person calls the object: its name, value or pattern, else its id."""
+def title_of(body: Mapping[str, Any], names: Mapping[str, str] | None = None) -> str:
+    """What a person calls the object: its name, value or pattern, else its id; a
+    relationship by its ends (their ``names`` when known)."""
+    known = names or {}
     if body.get("type") == "relationship":
         kind = body.get("relationship_type", "related-to")
-        return f"{body.get('source_ref', '?')} {kind} {body.get('target_ref', '?')}"
+        source, target = str(body.get("source_ref", "?")), str(body.get("target_ref", "?"))
+        return f"{known.get(source, source)} {kind} {known.get(target, target)}"
     for key in _TITLE_KEYS:
         value = body.get(key)
         if isinstance(value, str) and value:

@@ -43,6 +43,21 @@
     }
   }
 
+  // A force-directed layout up to a few hundred nodes; beyond, rings by kind
+  // (actors inside, then services, then data points), which stays fast.
+  var RING = { "actor": 3, "service": 2, "data-point": 1 };
+  function layoutFor(elements) {
+    var nodes = elements.filter(function (e) { return e.group === "nodes"; }).length;
+    if (nodes <= 250) {
+      return { name: "cose", animate: false, nodeRepulsion: 12000, idealEdgeLength: 90, randomize: false };
+    }
+    return {
+      name: "concentric", animate: false, minNodeSpacing: 6,
+      concentric: function (n) { return RING[n.data("kind")] || 0; },
+      levelWidth: function () { return 1; }
+    };
+  }
+
   function drawGraph(container) {
     var source = document.getElementById(container.getAttribute("data-graph"));
     if (!source || typeof cytoscape === "undefined") { return; }
@@ -70,7 +85,7 @@
           "label": "data(label)", "font-size": 8, "color": "#7b8794", "text-rotation": "autorotate"
         } }
       ],
-      layout: { name: graph.elements.length > 400 ? "grid" : "cose", animate: false, nodeRepulsion: 9000, idealEdgeLength: 80 }
+      layout: layoutFor(graph.elements)
     });
     container.setAttribute("data-nodes", String(cy.nodes().length));
     cy.on("tap", "node", function (event) {
