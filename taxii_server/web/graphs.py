@@ -83,6 +83,7 @@ def drawing(
             "kind": entity.kind,
             "size": min(10, candidate.impact * 2 + 2) if candidate is not None else 1,
             "facts": facts,
+            "choke": candidate is not None,
         }
         if href is not None:
             data["href"] = href(node)

@@ -6,9 +6,9 @@ it), launched headless by pytest-playwright with that executable: Playwright's o
 browser downloads are never used.  Without it the tests are skipped, except in CI
 (``CI`` set), where a missing browser is a failure.
 
-One server per test module, over a SQLite store seeded before it starts: a research
-package published as ``atlas-taxii publish`` would, plus hand-made objects (a hostile
-one, an amber one).  Screenshots of every page go to ``$WORKBENCH_SCREENSHOTS`` or,
+One server per test module, over a SQLite store seeded before it starts: the fixture
+packages' bundles published as ``atlas-taxii publish`` would, plus hand-made objects
+(a hostile one, an amber one).  Screenshots of every page go to ``$WORKBENCH_SCREENSHOTS`` or,
 without it, ``screenshots/`` in the session's temporary folder (the path is printed).
 """
 
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
-from converters import convert_package
 from converters.validation import get_validator
 from taxii_server.bootstrap import ensure_declared
 from taxii_server.ingest import prepare_objects
@@ -38,6 +38,7 @@ from tests.server.conftest import cheap_hash
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures" / "packages"
+BUNDLES = ROOT / "fixtures" / "bundles"
 ATLAS_TAXII = str(Path(sys.executable).parent / "atlas-taxii")
 
 COLLECTION_ID = "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
@@ -159,11 +160,12 @@ def _seed(db: Path, config: Path) -> None:
         ensure_declared(storage, settings)
         collection = storage.get_collection("community", COLLECTION_ID)
         assert collection is not None
-        bundle = convert_package(FIXTURES / "NSB-2024-0412.yaml")
-        report = publish_objects(
-            bundle["objects"], LocalTarget(storage, collection), get_validator()
-        )
-        assert not report.failed, report.failures
+        # Every fixture package, as the demo loads them: a map worth looking at.
+        for path in sorted(BUNDLES.glob("*.json")):
+            objects = orjson.loads(path.read_bytes())["objects"]
+            target = LocalTarget(storage, collection)
+            report = publish_objects(objects, target, get_validator())
+            assert not report.failed, (path, report.failures)
         prepared = prepare_objects(_hand_made(), get_validator())
         assert not prepared.failures, prepared.failures
         storage.add_objects(COLLECTION_ID, prepared.valid)

@@ -168,11 +168,17 @@ def test_the_map_renders_with_its_nodes(page: Page, live: LiveWorkbench, screens
     expect(page.locator("#ecomap")).to_have_attribute("data-nodes", re.compile(r"^[1-9]"))
     nodes = int(page.locator("#ecomap").get_attribute("data-nodes") or 0)
     assert nodes == page.evaluate("window.atlasGraphs.ecomap.nodes().length") > 3
+    page.screenshot(path=screenshots / "08-map.png")
     candidates = page.locator("table.candidates tbody tr")
     expect(candidates.first).to_be_visible()
     candidates.first.click()
     expect(page.locator("#node-detail h3")).not_to_be_empty()
-    page.screenshot(path=screenshots / "08-map.png", full_page=True)
+    # A large map starts without its ordinary data points; one click shows them all.
+    visible = "window.atlasGraphs.ecomap.nodes(':visible').length"
+    shown = page.evaluate(visible)
+    assert 3 < shown < nodes
+    page.check("[data-toggle-points=ecomap] input")
+    assert page.evaluate(visible) == nodes
     assert errors == []
 
 

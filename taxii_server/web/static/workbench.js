@@ -46,10 +46,14 @@
   // A force-directed layout up to a few hundred nodes; beyond, rings by kind
   // (actors inside, then services, then data points), which stays fast.
   var RING = { "actor": 3, "service": 2, "data-point": 1 };
-  function layoutFor(elements) {
-    var nodes = elements.filter(function (e) { return e.group === "nodes"; }).length;
+  function layoutFor(nodes) {
     if (nodes <= 250) {
-      return { name: "cose", animate: false, nodeRepulsion: 12000, idealEdgeLength: 90, randomize: false };
+      return {
+        name: "cose", animate: false, randomize: true, padding: 30,
+        nodeRepulsion: function () { return 400000; }, nodeOverlap: 40,
+        idealEdgeLength: function () { return 110; }, componentSpacing: 120,
+        gravity: 0.6, numIter: 2500
+      };
     }
     return {
       name: "concentric", animate: false, minNodeSpacing: 6,
@@ -71,22 +75,44 @@
       maxZoom: 4,
       style: [
         { selector: "node", style: {
-          "label": "data(short)", "font-size": 10, "color": "#1c2430",
+          "label": "data(short)", "font-size": 12, "color": "#1c2430",
+          "text-background-color": "#ffffff", "text-background-opacity": 0.85, "text-background-padding": 2,
           "text-valign": "bottom", "text-margin-y": 4, "text-wrap": "ellipsis", "text-max-width": 120,
           "width": "mapData(size, 0, 10, 14, 46)", "height": "mapData(size, 0, 10, 14, 46)",
           "background-color": function (n) { return KIND_COLOURS[n.data("kind")] || "#475569"; },
           "border-width": 1, "border-color": "#ffffff"
         } },
         { selector: "node.choke", style: { "border-width": 4, "border-color": "#dc2626" } },
+        { selector: ".hidden", style: { "display": "none" } },
         { selector: "node:selected", style: { "border-width": 4, "border-color": "#facc15" } },
         { selector: "edge", style: {
           "width": 1.2, "line-color": "#b6c2d1", "curve-style": "bezier",
-          "target-arrow-shape": "triangle", "target-arrow-color": "#b6c2d1", "arrow-scale": 0.8,
-          "label": "data(label)", "font-size": 8, "color": "#7b8794", "text-rotation": "autorotate"
+          "target-arrow-shape": "triangle", "target-arrow-color": "#b6c2d1", "arrow-scale": 0.8
         } }
       ],
-      layout: layoutFor(graph.elements)
+      layout: { name: "preset" }
     });
+    // A large map starts with its actors, services and choke-point candidates; the
+    // other data points are one click away.
+    var quiet = cy.nodes("[kind = 'data-point'][!choke]");
+    var toggle = document.querySelector("[data-toggle-points='" + container.id + "']");
+    function layout() {
+      var shown = cy.elements().not(".hidden");
+      shown.layout(layoutFor(shown.nodes().length)).run();
+      cy.fit(shown, 30);
+    }
+    if (cy.nodes().length > 150 && quiet.nonempty()) {
+      quiet.addClass("hidden");
+      if (toggle) {
+        toggle.hidden = false;
+        toggle.querySelector("span").textContent = String(quiet.length);
+        toggle.querySelector("input").addEventListener("change", function (event) {
+          quiet.toggleClass("hidden", !event.target.checked);
+          layout();
+        });
+      }
+    }
+    layout();
     container.setAttribute("data-nodes", String(cy.nodes().length));
     cy.on("tap", "node", function (event) {
       cy.nodes().unselect();
