@@ -109,6 +109,11 @@ def title_of(body: Mapping[str, Any], names: Mapping[str, str] | None = None) ->
         value = body.get(key)
         if isinstance(value, str) and value:
             return value
+    if body.get("type") == "location":  # STIX 2.1 §4.11: no name needed
+        parts = [body.get(k) for k in ("city", "administrative_area", "region", "country")]
+        place = ", ".join(p for p in parts if isinstance(p, str) and p)
+        if place:
+            return place
     return str(body.get("id", ""))
 
 

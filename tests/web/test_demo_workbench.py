@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -28,7 +27,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 def test_the_demo_prints_the_workbench_and_its_users_can_publish(
-    page: Page, demo: ServerProcess, screenshots: Path
+    page: Page, demo: ServerProcess
 ) -> None:
     banner = demo.stdout
     workbench = re.search(r"^workbench: (\S+)$", banner, re.MULTILINE)

@@ -53,10 +53,10 @@ def test_sign_in_and_browse_to_an_object(
 ) -> None:
     errors = _errors(page)
     _sign_in(page, live, ANALYST, screenshots)
-    page.screenshot(path=screenshots / "02-collections.png", full_page=True)
+    page.screenshot(path=screenshots / "02-collections.png")
     page.click("text=Community research")
     expect(page.locator("table.objects tbody tr").first).to_be_visible()
-    page.screenshot(path=screenshots / "03-objects.png", full_page=True)
+    page.screenshot(path=screenshots / "03-objects.png")
     # Filter by type through htmx: the table is replaced, the URL follows.
     page.fill("input[name=type]", "threat-actor")
     page.click("form.filters button[type=submit]")
@@ -64,7 +64,6 @@ def test_sign_in_and_browse_to_an_object(
     types = page.locator("table.objects tbody .type").all_inner_texts()
     assert types and set(types) == {"threat-actor"}
     # Search by name finds the package's actor; open it.
-    page.fill("input[name=type]", "")
     page.fill("input[name=q]", "Kestrel crew")
     page.click("form.filters button[type=submit]")
     expect(page).to_have_url(re.compile(r"q=Kestrel"))
@@ -74,7 +73,7 @@ def test_sign_in_and_browse_to_an_object(
     expect(page.locator("h1")).to_contain_text("Kestrel crew")
     expect(page.locator("text=Raw JSON")).to_be_visible()
     expect(page.locator("section.card h2", has_text="Relationships")).to_be_visible()
-    page.screenshot(path=screenshots / "04-object.png", full_page=True)
+    page.screenshot(path=screenshots / "04-object.png")
     assert errors == []
 
 
@@ -137,18 +136,18 @@ def test_upload_a_mistake_fix_it_preview_publish_and_find_it(
     page.set_input_files("input[name=csv_file]", str(FIXTURES / "RP-2024-0052-points.csv"))
     page.select_option("select[name=collection]", f"community/{DROP_ID}")
     page.check("input[name=allow_unverified]")
-    page.screenshot(path=screenshots / "05-upload.png", full_page=True)
+    page.screenshot(path=screenshots / "05-upload.png")
     page.click("button:has-text('Convert and preview')")
     problem = page.locator(f"#package-line-{line} .problem")
     expect(problem).to_contain_text("tlp")
     expect(page.locator(f"#package-line-{line} .ln-text")).to_have_text("tlp: greenish")
-    page.screenshot(path=screenshots / "06-problems.png", full_page=True)
+    page.screenshot(path=screenshots / "06-problems.png")
     # Fix it in the page and check again.
     page.fill("textarea[name=package_text]", package)
     page.click("button:has-text('Check again')")
     expect(page.locator(".kpi.new b")).not_to_have_text("0")
     expect(page.locator("#package-graph")).to_have_attribute("data-nodes", re.compile(r"^[1-9]"))
-    page.screenshot(path=screenshots / "07-preview.png", full_page=True)
+    page.screenshot(path=screenshots / "07-preview.png")
     new = int(page.locator(".kpi.new b").inner_text())
     page.click("#publish")
     expect(page.locator("[role=status]")).to_contain_text(f"{new} new")
