@@ -12,12 +12,16 @@ compares with every version held.  The workbench publishes for a user, so the sa
 * the publication is audited as an ``add`` of the objects offered, before any is
   stored (no record, no write);
 * a preview (``dry_run``) compares and stores nothing, and is not audited: it reads
-  only objects the caller sent.
+  only objects the caller sent;
+* an object the store already held identically but the user may not read is reported
+  as new, not unchanged, as TAXII's status reports either as a success: the report
+  says nothing about objects above the user's clearance.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from taxii_server.auth import Principal
@@ -48,6 +52,23 @@ class _Blind:
         return self._inner.store(objects, progress)
 
 
+class _Cleared:
+    """Reports as unchanged only objects the user could compare with (see above)."""
+
+    def __init__(self, inner: Target) -> None:
+        self._inner = inner
+        self._seen: set[str] = set()
+
+    def latest(self, ids: Sequence[str], progress: Progress) -> Mapping[str, bytes] | None:
+        found = self._inner.latest(ids, progress)
+        self._seen = set(found or ())
+        return found
+
+    def store(self, objects: Sequence[NewObject], progress: Progress) -> Stored:
+        stored = self._inner.store(objects, progress)
+        return replace(stored, unchanged=stored.unchanged & frozenset(self._seen))
+
+
 class _Preview:
     """Compares like the target it wraps, and stores nothing."""
 
@@ -76,6 +97,8 @@ def publish_as(
     target: Target = LocalTarget(service.storage, access.collection, clearance=access.clearance)
     if not access.can_read:
         target = _Blind(target)
+    else:
+        target = _Cleared(target)
     if dry_run:
         target = _Preview(target)
     else:

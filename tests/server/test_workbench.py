@@ -299,3 +299,24 @@ def _unescape(text: str) -> str:
     import html
 
     return html.unescape(text)
+
+
+def test_publishing_reveals_nothing_above_the_clearance(app: Flask, world: World) -> None:
+    from taxii_server.app import get_service
+    from taxii_server.auth import Principal
+    from taxii_server.user_publishing import publish_as
+
+    from .conftest import OTHER
+
+    secret = data.indicator("held-red", "red")
+    store(world.storage, OTHER, [secret])
+    with app.app_context():
+        service = get_service()
+        carol = Principal(world.storage.get_user("carol"))  # amber, writes OTHER
+        preview = publish_as(service, carol, ROOT, OTHER, [secret], dry_run=True)
+        published = publish_as(service, carol, ROOT, OTHER, [secret])
+        root = Principal(world.storage.get_user("root"))  # red: may compare
+        again = publish_as(service, root, ROOT, OTHER, [secret])
+    assert (preview.new, preview.unchanged) == (1, 0)
+    assert (published.new, published.unchanged, published.failed) == (1, 0, 0)
+    assert (again.new, again.unchanged) == (0, 1)
