@@ -94,11 +94,8 @@ def publish_as(
     """Publish ``objects`` (parsed STIX) into a collection ``caller`` may write; with
     ``dry_run``, only say what would be new, changed and unchanged."""
     access = service.writable(caller, api_root, collection_id)
-    target: Target = LocalTarget(service.storage, access.collection, clearance=access.clearance)
-    if not access.can_read:
-        target = _Blind(target)
-    else:
-        target = _Cleared(target)
+    local = LocalTarget(service.storage, access.collection, clearance=access.clearance)
+    target: Target = _Cleared(local) if access.can_read else _Blind(local)
     if dry_run:
         target = _Preview(target)
     else:
