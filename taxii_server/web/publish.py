@@ -15,8 +15,8 @@ from typing import Any
 from flask import Response, render_template, request
 
 from ecosystem import build_map, rank
-from taxii_server.app import current_caller, get_service, get_settings
-from taxii_server.errors import BadRequest, PayloadTooLarge
+from taxii_server.app import current_caller, get_service
+from taxii_server.errors import BadRequest
 from taxii_server.service import CollectionAccess
 from taxii_server.user_publishing import publish_as
 from taxii_server.web import workbench
@@ -50,9 +50,6 @@ def _text(field: str, upload: str) -> tuple[str, str]:
 
 
 def _sources() -> Sources:
-    limit = get_settings().max_content_length
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"the upload exceeds {limit} bytes")
     package_name, package_text = _text("package", "package_file")
     csv_name, csv_text = _text("csv", "csv_file")
     if not package_text.strip():

@@ -39,11 +39,12 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import LengthRequired
 from werkzeug.wrappers import Response as BaseResponse
 
 from taxii_server.app import AUTHENTICATED_USER, get_authenticator, get_settings
 from taxii_server.auth import Principal
-from taxii_server.errors import BadRequest, TooManyRequests, Unauthorized
+from taxii_server.errors import BadRequest, PayloadTooLarge, TooManyRequests, Unauthorized
 from taxii_server.storage.base import Storage
 from taxii_server.web import workbench
 
@@ -55,6 +56,8 @@ SESSION_SECRET_NAME = "ui-session"  # noqa: S105 - the name of a secret, not one
 COOKIE_NAME = "atlas_workbench"
 #: Wall-clock seconds (tests move it to expire sessions).
 _now = time.time
+#: Bytes a form may carry beyond server.max_content_length (its other fields).
+_FORM_ROOM = 64 * 1024
 #: Pages anyone may open without signing in.
 _PUBLIC_ENDPOINTS = frozenset({"workbench.login", "workbench.static"})
 
@@ -106,6 +109,22 @@ def csrf_field_value() -> str:
 
 
 @workbench.before_request
+def _limit_body() -> None:
+    """A form is read whole: one larger than ``server.max_content_length`` (plus room
+    for the form's own fields) is refused before any of it is read."""
+    if request.method != "POST":
+        return
+    limit = get_settings().max_content_length + _FORM_ROOM
+    length = request.content_length
+    if length is None:
+        raise LengthRequired("a form must be sent with its Content-Length")
+    if length > limit:
+        raise PayloadTooLarge(
+            f"the form is {length} bytes; at most {limit} are accepted (server.max_content_length)"
+        )
+
+
+@workbench.before_request
 def _check_csrf() -> None:
     if request.method != "POST":
         return
@@ -144,7 +163,11 @@ def _signed_in() -> BaseResponse | None:
         session.pop("user", None)
     if request.endpoint in _PUBLIC_ENDPOINTS:
         return None
-    return redirect(url_for("workbench.login", next=_local_path(request)))
+    target = url_for("workbench.login", next=_local_path(request))
+    if request.headers.get("HX-Request"):
+        # An htmx update after the session ended: the whole page goes to sign-in.
+        return Response(status=204, headers={"HX-Redirect": target})
+    return redirect(target)
 
 
 def _local_path(req: Request) -> str:

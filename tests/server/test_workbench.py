@@ -320,3 +320,18 @@ def test_publishing_reveals_nothing_above_the_clearance(app: Flask, world: World
     assert (preview.new, preview.unchanged) == (1, 0)
     assert (published.new, published.unchanged, published.failed) == (1, 0, 0)
     assert (again.new, again.unchanged) == (0, 1)
+
+
+def test_a_form_larger_than_the_limit_is_refused_unread(make_app: Callable[..., Flask]) -> None:
+    client = make_app(max_content_length=2000).test_client()
+    sign_in(client, "alice")
+    token = _token(client.get("/ui/publish"))
+    big = "x" * (2000 + 70 * 1024)
+    response = client.post("/ui/publish/preview", data={"csrf_token": token, "package_text": big})
+    assert response.status_code == 413 and "max_content_length" in response.text
+
+
+def test_an_htmx_update_after_the_session_ended_goes_to_sign_in(client: FlaskClient) -> None:
+    response = client.get(OBJECTS + "?type=indicator", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"].startswith("/ui/login?next=")
