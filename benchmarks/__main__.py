@@ -32,6 +32,10 @@ SUITES: dict[str, tuple[str, str]] = {
         "atlas-taxii map on a 100,000-object collection (issue 11)",
     ),
     "memory": ("benchmarks.memory", "workers' resident memory after large POSTs"),
+    "workbench": (
+        "benchmarks.workbench",
+        "workbench pages (lists, filters, search, object) as the collection grows",
+    ),
 }
 
 
