@@ -194,7 +194,7 @@ def load_bundle(storage: Storage, collection: Collection, path: Path) -> LoadOut
         objects = parse_envelope(path.read_bytes())
     except (OSError, TaxiiError) as exc:
         return LoadOutcome(0, 0, (f"{path}: {exc}",))
-    prepared = prepare_objects(objects, get_validator())
+    prepared = prepare_objects(objects, get_validator(), storage.marking_ranks)
     added = unchanged = 0
     rejected = [f"{path}: {f.id}: {f.message}" for f in prepared.failures]
     for start in range(0, len(prepared.valid), _CHUNK):
