@@ -262,8 +262,17 @@ def _rank_unresolved(
     wanted.update(dict.fromkeys(envelope))
     known = dict(stored(list(wanted))) if stored is not None and wanted else {}
     defined = {**envelope, **known}
+    ranks: dict[tuple[str, ...], int] = {}  # most objects of an envelope share markings
     for position, refs in unresolved:
-        valid[position] = replace(valid[position], tlp=marking_rank(refs, defined))
+        key = tuple(refs)
+        rank = ranks.get(key)
+        if rank is None:
+            rank = ranks[key] = marking_rank(refs, defined)
+        o = valid[position]
+        if rank != o.tlp:
+            valid[position] = NewObject(
+                o.id, o.type, o.spec_version, o.version, rank, o.data, o.marking
+            )
     for position, obj in enumerate(valid):
         if obj.marking is not None:
             registered = known.get(normalise_id(obj.id))
