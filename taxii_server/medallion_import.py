@@ -59,7 +59,7 @@ from taxii_server.storage.base import (
     Storage,
     StorageConflict,
 )
-from taxii_server.storage.versions import CONFLICT_MESSAGE
+from taxii_server.storage.versions import failure_message
 from taxii_server.timestamps import TimestampError, parse_timestamp
 
 __all__ = [
@@ -351,7 +351,8 @@ def _store(
             elif result.outcome is AddOutcome.UNCHANGED:
                 counts.unchanged += 1
             else:
-                counts.refusals.append(Refusal(entry.location, new.id, CONFLICT_MESSAGE))
+                message = failure_message(result.outcome) or "not stored"
+                counts.refusals.append(Refusal(entry.location, new.id, message))
         tell(len(chunk))
     return counts
 

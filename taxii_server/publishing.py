@@ -46,7 +46,7 @@ from taxii_server.storage.base import (
     Storage,
     VersionSelector,
 )
-from taxii_server.storage.versions import CONFLICT_MESSAGE, canonical_json
+from taxii_server.storage.versions import canonical_json, failure_message
 from taxii_server.timestamps import TimestampError, parse_timestamp
 
 __all__ = [
@@ -313,7 +313,7 @@ class LocalTarget:
             for obj, result in zip(chunk, results, strict=True):
                 if result.outcome is AddOutcome.UNCHANGED:
                     unchanged.add(obj.id)
-                elif result.outcome is AddOutcome.CONFLICT:
-                    failures.append(Failure(obj.id, CONFLICT_MESSAGE))
+                elif (message := failure_message(result.outcome)) is not None:
+                    failures.append(Failure(obj.id, message))
             progress("store", start + len(chunk), len(objects))
         return Stored(frozenset(unchanged), tuple(failures))

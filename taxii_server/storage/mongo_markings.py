@@ -86,6 +86,10 @@ def rerank_store(database: Database[dict[str, Any]]) -> None:
     definitions, give the admin-only clearance (5) every version RED (4) sees, re-rank
     every stored version that carries a marking and recompute the masks of the objects
     whose ranks changed."""
+    if MARKINGS not in database.list_collection_names():
+        # Made here, not by the first write: a write in a transaction may not create it
+        # on servers before MongoDB 4.4.
+        database.create_collection(MARKINGS)
     objects = database["objects"]
     bodies = (
         bytes(doc["data"])

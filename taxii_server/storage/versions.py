@@ -28,6 +28,7 @@ __all__ = [
     "assign_date_added",
     "canonical_json",
     "clearance_bit",
+    "failure_message",
     "marking_claims",
     "pending_entries",
     "redefinitions",
@@ -122,15 +123,23 @@ def pending_entries(objects: Sequence[NewObject], received: int) -> tuple[Status
     )
 
 
+def failure_message(outcome: AddOutcome) -> str | None:
+    """Why an object with this outcome was not stored; ``None`` when it is stored."""
+    if outcome is AddOutcome.CONFLICT:
+        return CONFLICT_MESSAGE
+    if outcome is AddOutcome.REDEFINED:
+        return REDEFINED_MESSAGE
+    return None
+
+
 def status_entry(object_id: str, result: AddResult) -> tuple[str, StatusDetail]:
     """Which status list (``"successes"`` or ``"failures"``) an add result goes to,
     with the entry to record there.  Re-posting an identical object is a success
     (TAXII 2.1 §5.5: the server must not treat it as an error)."""
     version = format_timestamp(result.version)
-    if result.outcome is AddOutcome.CONFLICT:
-        return "failures", StatusDetail(object_id, version, CONFLICT_MESSAGE)
-    if result.outcome is AddOutcome.REDEFINED:
-        return "failures", StatusDetail(object_id, version, REDEFINED_MESSAGE)
+    message = failure_message(result.outcome)
+    if message is not None:
+        return "failures", StatusDetail(object_id, version, message)
     return "successes", StatusDetail(object_id, version)
 
 
