@@ -58,10 +58,12 @@ def claim(tx: Transaction, objects: Sequence[NewObject]) -> set[int]:
     claims = marking_claims(objects)
     if not claims:
         return set()
+    # In id order (stable: the first body of an id still comes first): two writers
+    # registering the same ids wait for each other in one order, never in a deadlock.
     tx.run_many(
         "INSERT INTO marking_definitions (id, tlp, digest) VALUES (?, ?, ?) "
         "ON CONFLICT (id) DO NOTHING",
-        claims,
+        sorted(claims, key=lambda claim: claim[0]),
     )
     ids = list(dict.fromkeys(c[0] for c in claims))
     registered = {

@@ -5,6 +5,7 @@ with the rank it defines, its id cannot take another body in any collection (STI
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -225,3 +226,39 @@ def test_the_migration_registers_and_re_ranks_what_is_stored(blank_url: str, bac
         assert result.outcome is AddOutcome.REDEFINED
     finally:
         storage.close()
+
+
+def test_two_writers_racing_to_register_one_id_cannot_both_win(store_url: str) -> None:
+    """Different bodies under one new id, written at once into two collections by two
+    threads with their own connections: one is stored, the other refused."""
+    setup = open_storage(store_url)
+    first, second = _two_collections(setup)
+    setup.close()
+    bodies = {
+        first.id: _record(_definition(PARTNER, "red"), marking=4),
+        second.id: _record(_definition(PARTNER, "clear"), marking=0),
+    }
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, AddOutcome] = {}
+
+    def write(collection_id: str) -> None:
+        store = open_storage(store_url)
+        try:
+            barrier.wait()
+            (result,) = store.add_objects(collection_id, [bodies[collection_id]])
+            outcomes[collection_id] = result.outcome
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=write, args=(c,)) for c in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(o.value for o in outcomes.values()) == ["added", "redefined"]
+    check = open_storage(store_url)
+    try:
+        winner = next(c for c, o in outcomes.items() if o is AddOutcome.ADDED)
+        assert check.marking_ranks([PARTNER]) == {PARTNER: bodies[winner].marking}
+    finally:
+        check.close()
