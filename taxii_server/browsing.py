@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from converters.tlp import object_rank
+from converters.tlp import RANK_BY_MARKING_ID, marking_refs, object_rank
 from taxii_server.auth import Principal
 from taxii_server.errors import BadRequest
 from taxii_server.query import Endpoint, Filters, NextToken
@@ -40,6 +40,7 @@ __all__ = [
     "BrowsePage",
     "Listed",
     "browse",
+    "rank_of",
     "references",
 ]
 
@@ -66,10 +67,11 @@ class BrowseFilters:
 
 @dataclass(frozen=True, slots=True)
 class Listed:
-    """One object of a page: as stored, and parsed."""
+    """One object of a page: as stored, parsed, and its TLP rank (:func:`rank_of`)."""
 
     stored: StoredObject
     body: Mapping[str, Any]
+    rank: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +106,17 @@ def references(body: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def _matches(body: Mapping[str, Any], filters: BrowseFilters) -> bool:
-    if filters.tlp is not None and object_rank(body) != filters.tlp:
+def rank_of(service: TaxiiService, body: Mapping[str, Any]) -> int:
+    """An object's TLP rank as the store ranked it: built-in markings by their id,
+    others by the marking definitions the store registered (``admin-only`` when it
+    holds none), as :mod:`converters.tlp` says."""
+    refs = marking_refs(body)
+    other = [ref for ref in refs if ref not in RANK_BY_MARKING_ID]
+    return object_rank(body, service.markings(other) if other else {})
+
+
+def _matches(body: Mapping[str, Any], rank: int, filters: BrowseFilters) -> bool:
+    if filters.tlp is not None and rank != filters.tlp:
         return False
     if filters.refers_to and filters.refers_to not in (v for _, v in references(body)):
         return False
@@ -161,8 +172,9 @@ def browse(
             scanned += 1
             position = item.date_added
             body = orjson.loads(item.data)
-            if not filtered or _matches(body, filters):
-                found.append(Listed(item, body))
+            rank = rank_of(service, body)
+            if not filtered or _matches(body, rank, filters):
+                found.append(Listed(item, body, rank))
                 if len(found) == limit:
                     more = more or item is not page.items[-1]
                     break

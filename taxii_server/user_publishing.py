@@ -25,6 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from taxii_server.auth import Principal
+from taxii_server.ingest import MarkingLookup
 from taxii_server.publishing import (
     LocalTarget,
     Progress,
@@ -45,6 +46,10 @@ class _Blind:
     def __init__(self, inner: Target) -> None:
         self._inner = inner
 
+    @property
+    def markings(self) -> MarkingLookup | None:
+        return self._inner.markings
+
     def latest(self, ids: Sequence[str], progress: Progress) -> Mapping[str, bytes] | None:
         return None
 
@@ -58,6 +63,10 @@ class _Cleared:
     def __init__(self, inner: Target) -> None:
         self._inner = inner
         self._seen: set[str] = set()
+
+    @property
+    def markings(self) -> MarkingLookup | None:
+        return self._inner.markings
 
     def latest(self, ids: Sequence[str], progress: Progress) -> Mapping[str, bytes] | None:
         found = self._inner.latest(ids, progress)
@@ -74,6 +83,10 @@ class _Preview:
 
     def __init__(self, inner: Target) -> None:
         self._inner = inner
+
+    @property
+    def markings(self) -> MarkingLookup | None:
+        return self._inner.markings
 
     def latest(self, ids: Sequence[str], progress: Progress) -> Mapping[str, bytes] | None:
         return self._inner.latest(ids, progress)

@@ -15,7 +15,14 @@ import orjson
 from flask import render_template, request
 
 from taxii_server.app import current_caller, get_service
-from taxii_server.browsing import REFERENCE_TYPES, SCAN_LIMIT, BrowseFilters, browse, references
+from taxii_server.browsing import (
+    REFERENCE_TYPES,
+    SCAN_LIMIT,
+    BrowseFilters,
+    browse,
+    rank_of,
+    references,
+)
 from taxii_server.errors import BadRequest
 from taxii_server.query import ID_PATTERN, TYPE_PATTERN
 from taxii_server.timestamps import TimestampError, parse_timestamp
@@ -159,6 +166,7 @@ def object_page(api_root: str, collection_id: str, object_id: str) -> str:
         root=service.api_root(api_root),
         access=access,
         body=current,
+        rank=rank_of(service, current),
         versions=[(v, b) for v, b in reversed(bodies)],
         rows=property_rows(current),
         outgoing=outgoing,

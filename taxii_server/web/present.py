@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from converters.tlp import RANK_BY_MARKING_ID, level_of_rank, object_rank
+from converters.tlp import RANK_BY_MARKING_ID, level_of_rank
 from taxii_server.query import ID_PATTERN
 from taxii_server.timestamps import format_timestamp
 
@@ -117,9 +117,10 @@ def title_of(body: Mapping[str, Any], names: Mapping[str, str] | None = None) ->
     return str(body.get("id", ""))
 
 
-def tlp_of(body: Mapping[str, Any]) -> str:
-    """The object's TLP 2.0 level (``clear`` when unmarked)."""
-    return level_of_rank(object_rank(body))
+def tlp_of(rank: int) -> str:
+    """The TLP 2.0 level of an object's rank (``browsing.rank_of``): ``clear`` …
+    ``red``, or ``admin-only``."""
+    return level_of_rank(rank)
 
 
 def stamp(micros: int) -> str:

@@ -335,3 +335,33 @@ def test_an_htmx_update_after_the_session_ended_goes_to_sign_in(client: FlaskCli
     response = client.get(OBJECTS + "?type=indicator", headers={"HX-Request": "true"})
     assert response.status_code == 204
     assert response.headers["HX-Redirect"].startswith("/ui/login?next=")
+
+
+def test_markings_rank_as_the_store_ranks_them(client: FlaskClient, world: World) -> None:
+    """A partner's own red definition lists as TLP:RED; an unknown marking makes an
+    object admin-only: an admin cleared for red sees it labelled so, a red user never."""
+    from converters.tlp import TLP_EXTENSION_ID
+
+    partner = "marking-definition--3a1c4c0e-7f1b-4d8e-9a57-0b6f2f1e5d11"
+    unknown = "marking-definition--0d6e3a2f-9b1c-4f7e-8a5d-3c2b1a0f9e87"
+    definition = {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": partner,
+        "created": "2024-01-01T00:00:00.000Z",
+        "name": "Partner TLP:RED",
+        "extensions": {
+            TLP_EXTENSION_ID: {"extension_type": "property-extension", "tlp_2_0": "red"},
+        },
+    }
+    red = {**data.indicator("partner-red"), "object_marking_refs": [partner]}
+    hidden = {**data.indicator("unknown-marked"), "object_marking_refs": [unknown]}
+    store(world.storage, SHARED, [definition, red, hidden])
+    sign_in(client, "alice")  # red, not an admin
+    listed = client.get(OBJECTS + "?tlp=red").text
+    assert red["id"] in listed and hidden["id"] not in listed
+    assert client.get(f"{OBJECTS}objects/{hidden['id']}/").status_code == 404
+    sign_in(client, "root")  # an admin cleared for red
+    page = client.get(f"{OBJECTS}objects/{hidden['id']}/")
+    assert page.status_code == 200 and "ADMIN-ONLY" in page.text
+    assert "TLP:ADMIN" not in client.get("/ui/").text
