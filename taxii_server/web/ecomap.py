@@ -59,7 +59,10 @@ def map_page(api_root: str, collection_id: str) -> str:
                 complete = False
                 break
             args = {"next": [page.next]}
-        emap = build_map(objects, clearance=access.clearance)
+        # The service read them at the caller's clearance, ranking markings as the
+        # store does: the map keeps them all (its own ranking knows no registered
+        # marking definitions, and would drop a partner's own TLP markings).
+        emap = build_map(objects)
         candidates = rank(emap)
 
     def href(node: str) -> str:
