@@ -128,3 +128,17 @@ def test_the_ecosystem_analysis_never_draws() -> None:
             if isinstance(node, ast.ImportFrom):
                 module = (node.module or "").removeprefix("ecosystem.")
                 assert node.level <= 1 and module not in drawing, f"{name}.py imports {module}"
+
+
+def test_the_workbench_calls_the_service_never_a_store() -> None:
+    """taxii_server/web asks the service (and browsing, user_publishing) for what a
+    user may see; of the storage package it knows the types only."""
+    paths = _modules("taxii_server/web")
+    assert paths
+    stores = ("taxii_server.storage.sql", "taxii_server.storage.mongo", "taxii_server.storage")
+    for path in paths:
+        for name in _imports(path):
+            assert name not in stores and not name.startswith(stores[:2]), (path, name)
+        text = path.read_text(encoding="utf-8")
+        for call in (".query_objects(", ".query_manifest(", ".add_objects(", ".get_user("):
+            assert call not in text, (path.relative_to(ROOT), call)
