@@ -496,11 +496,13 @@ class Storage(Protocol):
     def list_grants(self, user: str) -> list[Grant]: ...
 
     # -- audit log ------------------------------------------------------------------------
-    def record_audit(self, record: AuditRecord) -> None:
-        """Append ``record`` (its ``seq`` is ignored) in its own transaction, durable
+    def record_audit(self, record: AuditRecord, *, durable: bool = True) -> None:
+        """Append ``record`` (its ``seq`` is ignored) in its own transaction, committed
         when this returns: the server answers a request only after its record is
-        stored.  Records are never changed, and are kept when their user or collection
-        is deleted; they are deleted only by :meth:`purge_audit`."""
+        stored.  ``durable=False`` (records of reads) need not wait for the disk: an OS
+        crash or power cut may lose the last such records, a process crash none (SQL
+        stores: ``Mode.RECORD``).  Records are never changed, and are kept when their
+        user or collection is deleted; they are deleted only by :meth:`purge_audit`."""
 
     def query_audit(self, query: AuditQuery) -> list[AuditRecord]:
         """The records ``query`` selects, each with its ``seq``, in ``seq`` order."""

@@ -458,8 +458,10 @@ class MongoStorage:
 
     # -- audit log and failed logins -------------------------------------------------------
 
-    def record_audit(self, record: AuditRecord) -> None:
-        """Append ``record``, durable when this returns (its ``seq`` is assigned)."""
+    def record_audit(self, record: AuditRecord, *, durable: bool = True) -> None:
+        """Append ``record`` (its ``seq`` is assigned), under the connection's write
+        concern whatever ``durable`` says: MongoDB's acknowledgement is the store's
+        durability, set in the storage URL."""
         with self._conn.translated():
             mongo_audit.insert_audit(self._conn.database, record)
 
