@@ -19,8 +19,13 @@ Conventions every backend follows:
   :func:`taxii_server.storage.versions.canonical_json` (sorted keys), and served back
   without re-parsing.
 * TLP clearance is an integer rank (see :mod:`converters.tlp`): 0 clear, 1 green,
-  2 amber, 3 amber+strict, 4 red.  A stored version with ``tlp`` greater than a
-  query's ``clearance`` does not exist for that query.
+  2 amber, 3 amber+strict, 4 red, 5 admin-only (a marking the server cannot rank).
+  A stored version with ``tlp`` greater than a query's ``clearance`` does not exist
+  for that query.
+* Marking definitions are immutable (STIX 2.1 §7.2.1): the first body stored under a
+  marking-definition id (compared lower-cased) is registered server-wide, with the rank
+  it defines, in the write that stores it; a later object of that id with another body
+  is :attr:`AddOutcome.REDEFINED` in any collection, and not stored.
 * Version selection (``match[version]`` first/last) is answered per clearance: each
   stored version carries ``first_mask``/``latest_mask`` bit sets (bit *c* set when it
   is the first/latest version visible to clearance *c*), recomputed for an object id
@@ -192,6 +197,9 @@ class NewObject:
     ``None`` for objects with neither (most SCOs): those are versioned by content,
     taking their ``date_added`` as version, and an identical body is not stored again.
     ``tlp`` is the highest TLP rank among the object's markings (0 when unmarked).
+    ``marking`` is, for a marking definition to register (every one but the built-in
+    TLP definitions), the rank it gives what it marks
+    (:func:`converters.tlp.definition_rank`); ``None`` for other objects.
     """
 
     id: str
@@ -200,6 +208,7 @@ class NewObject:
     version: int | None
     tlp: int
     data: bytes
+    marking: int | None = None
 
 
 class AddOutcome(enum.Enum):
@@ -208,6 +217,7 @@ class AddOutcome(enum.Enum):
     ADDED = "added"  # stored as a new version
     UNCHANGED = "unchanged"  # the same id and version with the same body was already stored
     CONFLICT = "conflict"  # the same id and version is stored with a different body
+    REDEFINED = "redefined"  # a marking definition of this id is registered with another body
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,6 +446,11 @@ class Storage(Protocol):
         no pending entry written to be moved again.  Raises :class:`StorageNotFound`,
         storing nothing, for an unknown collection.
         """
+
+    def marking_ranks(self, ids: Sequence[str]) -> dict[str, int]:
+        """The rank each registered marking definition among ``ids`` (normalised,
+        lower-case ids) gives what it marks, in any collection; ids not registered are
+        left out.  One query however many ids."""
 
     def delete_objects(
         self,

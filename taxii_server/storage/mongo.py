@@ -30,6 +30,7 @@ import pymongo.errors
 from taxii_server.storage import (
     mongo_accounts,
     mongo_audit,
+    mongo_markings,
     mongo_objects,
     mongo_schema,
     mongo_status,
@@ -368,6 +369,10 @@ class MongoStorage:
         )
         self.record_audit(audit)
         return self.add_objects(status.collection_id, objects, status_id=status.id)
+
+    def marking_ranks(self, ids: Sequence[str]) -> dict[str, int]:
+        with self._conn.translated():
+            return mongo_markings.ranks(self._conn.database, ids)
 
     def delete_objects(self, collection_id: str, object_id: str, query: ObjectQuery) -> int:
         """Delete the versions of ``object_id`` that ``query`` selects; return how many."""

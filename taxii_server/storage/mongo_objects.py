@@ -31,6 +31,7 @@ import pymongo
 from pymongo import UpdateOne
 from pymongo.database import Database
 
+from taxii_server.storage import mongo_markings
 from taxii_server.storage.base import (
     AddResult,
     NewObject,
@@ -205,12 +206,13 @@ def add_objects(
     objects: Sequence[NewObject],
 ) -> list[AddResult]:
     """Store new versions of ``objects`` in a collection whose write turn ``writer``
-    holds; what each object is (added, unchanged, conflict) is decided by
-    :func:`~taxii_server.storage.versions.resolve_additions`."""
+    holds; what each object is (added, unchanged, conflict, a redefined marking
+    definition) is decided by :func:`~taxii_server.storage.versions.resolve_additions`."""
+    refused = mongo_markings.claim(database, writer, objects)
     versions = _stored_versions(
         database, writer, collection.seq, list(dict.fromkeys(o.id for o in objects))
     )
-    resolved, added = resolve_additions(objects, versions)
+    resolved, added = resolve_additions(objects, versions, refused)
     if added:
         # date_added as late as possible: right before the documents are written.
         writer.advance(collection, assign_date_added(added, collection.last_date_added))

@@ -50,6 +50,11 @@ Collections (version 2):
 
 Version 3 (issue 9): ``request_counts``, anonymous requests per (window, address),
 indexed by window; statuses of users deleted before it lose their owner.
+
+Version 4 (issue 9, finding 1): ``marking_definitions``, the registry of marking
+definitions (:mod:`.mongo_markings`), filled from the stored ones; every stored version
+re-ranked under the current rules (an unknown marking is admin-only, rank 5, where it
+was TLP:CLEAR) and the ``first``/``latest`` arrays given the admin-only level.
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from taxii_server.storage.base import SchemaTooNew, StorageError, StorageUnavailable
+from taxii_server.storage.mongo_markings import rerank_store
 from taxii_server.timestamps import now_us
 
 __all__ = [
@@ -199,6 +205,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         "anonymous request counts, statuses of removed users (issue 9)",
         indexes=(Index("request_counts", (("window", _UP),), "request_counts_window"),),
         steps=(_disown_statuses_of_removed_users,),
+    ),
+    Migration(
+        "marking-definition registry; unknown markings admin-only, stored versions re-ranked",
+        steps=(rerank_store,),
     ),
 )
 

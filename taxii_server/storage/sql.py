@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from taxii_server.storage import sql_audit, sql_objects, sql_schema, sql_status
+from taxii_server.storage import sql_audit, sql_markings, sql_objects, sql_schema, sql_status
 from taxii_server.storage.base import (
     AddResult,
     ApiKey,
@@ -340,6 +340,10 @@ class SqlStorage:
             sql_status.record_results(tx, moves, objects, results)
         self._audit_names.remember(written)  # committed: the ids exist
         return results
+
+    def marking_ranks(self, ids: Sequence[str]) -> dict[str, int]:
+        with self._db.transaction(Mode.READ) as tx:
+            return sql_markings.ranks(tx, ids)
 
     def delete_objects(self, collection_id: str, object_id: str, query: ObjectQuery) -> int:
         """Delete the versions of ``object_id`` that ``query`` selects; return how many."""

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from taxii_server.storage import sql_markings
 from taxii_server.storage.base import (
     AddResult,
     NewObject,
@@ -193,11 +194,12 @@ def add_objects(
     tx: Transaction, collection: LockedCollection, objects: Sequence[NewObject]
 ) -> list[AddResult]:
     """Store new versions of ``objects`` in a collection locked by this transaction;
-    what each object is (added, unchanged, conflict) is decided by
-    :func:`~taxii_server.storage.versions.resolve_additions`."""
+    what each object is (added, unchanged, conflict, a redefined marking definition) is
+    decided by :func:`~taxii_server.storage.versions.resolve_additions`."""
     seq = collection.seq
+    refused = sql_markings.claim(tx, objects)
     versions = _stored_versions(tx, seq, list(dict.fromkeys(o.id for o in objects)))
-    resolved, added = resolve_additions(objects, versions)
+    resolved, added = resolve_additions(objects, versions, refused)
     if added:
         # date_added as late as possible: right before the rows are written.
         last = assign_date_added(added, collection.last_date_added)

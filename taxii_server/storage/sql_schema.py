@@ -74,25 +74,38 @@ Tables (version 5, one step: issue 9, items 6 and 10):
 ``statuses.owner``
     Statuses of users deleted before this version lose their owner (admins still read
     them; a later user of the same name does not).
+
+Tables (version 6, issue 9, finding 1):
+
+``marking_definitions``
+    The registry of marking definitions (:mod:`.sql_markings`): one row per id
+    (lower-cased) with the rank it gives what it marks (``tlp``) and the digest of its
+    only allowed body.  The migration registers the stored ones, re-ranks every stored
+    version under the current rules (an unknown marking is admin-only, rank 5, where
+    it was TLP:CLEAR) and recomputes the masks, which gain the admin-only bit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from taxii_server.storage.base import SchemaTooNew, StorageError
 from taxii_server.storage.sql_dialect import Database, Mode, Transaction
+from taxii_server.storage.sql_markings import rerank_store
 
 __all__ = ["LATEST", "MIGRATIONS", "Migration", "check_schema", "read_version", "upgrade"]
 
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """One schema step: DDL templates whose ``{slots}`` the dialect fills; a slot may
-    expand to nothing, and an empty statement is skipped."""
+    """One schema step: DDL templates whose ``{slots}`` the dialect fills (a slot may
+    expand to nothing, and an empty statement is skipped), then ``steps`` that rework
+    data in Python, in the same transaction."""
 
     summary: str
     statements: tuple[str, ...]
+    steps: tuple[Callable[[Transaction], None], ...] = ()
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -318,6 +331,17 @@ MIGRATIONS: tuple[Migration, ...] = (
                 WHERE owner IS NOT NULL AND owner NOT IN (SELECT name FROM users)""",
         ),
     ),
+    Migration(
+        "marking-definition registry; unknown markings admin-only, stored versions re-ranked",
+        (
+            """CREATE TABLE marking_definitions (
+                id TEXT PRIMARY KEY,
+                tlp INTEGER NOT NULL,
+                digest {bytes} NOT NULL
+            )""",
+        ),
+        steps=(rerank_store,),
+    ),
 )
 
 #: The schema version this code reads and writes.
@@ -356,6 +380,8 @@ def upgrade(db: Database) -> int:
                 statement = tx.dialect.ddl(template).strip()
                 if statement:
                     tx.script(statement)
+            for step in MIGRATIONS[version].steps:
+                step(tx)
             tx.run("UPDATE schema_version SET version = ?", (version + 1,))
 
 

@@ -14,31 +14,44 @@ from typing import Any
 
 import orjson
 
+from converters.tlp import ADMIN_ONLY, normalise_id
 from taxii_server.storage.base import AddOutcome, AddResult, NewObject, StatusDetail
 from taxii_server.timestamps import format_timestamp, now_us
 
 __all__ = [
     "ALL_CLEARANCES",
     "CONFLICT_MESSAGE",
+    "REDEFINED_MESSAGE",
     "DATE_ADDED_GRANULE",
     "StatusMoves",
     "VersionRow",
     "assign_date_added",
     "canonical_json",
     "clearance_bit",
+    "failure_message",
+    "marking_claims",
     "pending_entries",
+    "redefinitions",
     "refresh_masks",
     "resolve_additions",
     "status_entry",
     "version_masks",
 ]
 
-#: Number of clearance levels (TLP ranks 0..4).
-ALL_CLEARANCES = 5
+#: Number of clearance levels: TLP ranks 0..4 and admin-only (5,
+#: :data:`converters.tlp.ADMIN_ONLY`).
+ALL_CLEARANCES = ADMIN_ONLY + 1
 
 CONFLICT_MESSAGE = (
     "an object with this id and modified timestamp is already stored with different "
     "content; STIX 2.1 §3.6 requires a new modified timestamp for a changed object"
+)
+
+
+REDEFINED_MESSAGE = (
+    "a marking definition with this id is already stored with different content (or "
+    "is an official TLP definition built into this server); STIX 2.1 §7.2.1: a marking "
+    "definition cannot be changed or versioned, so new content needs a new id"
 )
 
 
@@ -110,14 +123,47 @@ def pending_entries(objects: Sequence[NewObject], received: int) -> tuple[Status
     )
 
 
+def failure_message(outcome: AddOutcome) -> str | None:
+    """Why an object with this outcome was not stored; ``None`` when it is stored."""
+    if outcome is AddOutcome.CONFLICT:
+        return CONFLICT_MESSAGE
+    if outcome is AddOutcome.REDEFINED:
+        return REDEFINED_MESSAGE
+    return None
+
+
 def status_entry(object_id: str, result: AddResult) -> tuple[str, StatusDetail]:
     """Which status list (``"successes"`` or ``"failures"``) an add result goes to,
     with the entry to record there.  Re-posting an identical object is a success
     (TAXII 2.1 §5.5: the server must not treat it as an error)."""
     version = format_timestamp(result.version)
-    if result.outcome is AddOutcome.CONFLICT:
-        return "failures", StatusDetail(object_id, version, CONFLICT_MESSAGE)
+    message = failure_message(result.outcome)
+    if message is not None:
+        return "failures", StatusDetail(object_id, version, message)
     return "successes", StatusDetail(object_id, version)
+
+
+def marking_claims(objects: Sequence[NewObject]) -> list[tuple[str, int, bytes]]:
+    """``(normalised id, rank, digest)`` of each marking definition among ``objects``
+    to register (those with a ``marking`` rank), in order; a store inserts each unless
+    its id is registered, in the write that stores the objects."""
+    return [
+        (normalise_id(o.id), o.marking, hashlib.sha256(o.data).digest())
+        for o in objects
+        if o.marking is not None
+    ]
+
+
+def redefinitions(objects: Sequence[NewObject], registered: dict[str, bytes]) -> set[int]:
+    """Positions of the marking definitions among ``objects`` whose id is registered
+    (``registered``: normalised id -> digest, read after this write's inserts) with
+    another body: :attr:`AddOutcome.REDEFINED` (STIX 2.1 §7.2.1)."""
+    return {
+        index
+        for index, o in enumerate(objects)
+        if o.marking is not None
+        and registered.get(normalise_id(o.id), b"") != hashlib.sha256(o.data).digest()
+    }
 
 
 @dataclass(slots=True)
@@ -136,7 +182,9 @@ class VersionRow:
 
 
 def resolve_additions(
-    objects: Sequence[NewObject], versions: dict[str, list[VersionRow]]
+    objects: Sequence[NewObject],
+    versions: dict[str, list[VersionRow]],
+    refused: set[int] | frozenset[int] = frozenset(),
 ) -> tuple[list[tuple[VersionRow, AddOutcome]], list[VersionRow]]:
     """Decide, for each object to add, what it is against the stored ``versions`` of
     its id (which every object's id must have an entry in, maybe empty).
@@ -146,12 +194,18 @@ def resolve_additions(
     ``modified``/``created`` whose body is already stored under its id is unchanged,
     otherwise a new version whose ``version`` will be its ``date_added``.  New versions
     are appended to ``versions`` (so a later duplicate in the same batch is unchanged)
-    and returned, in order, as the second element.
+    and returned, in order, as the second element.  The objects at the positions in
+    ``refused`` (:func:`redefinitions`) are :attr:`AddOutcome.REDEFINED`, not stored.
     """
     resolved: list[tuple[VersionRow, AddOutcome]] = []
     added: list[VersionRow] = []
-    for obj in objects:
+    for index, obj in enumerate(objects):
         digest = hashlib.sha256(obj.data).digest()
+        if index in refused:
+            stamp = 0 if obj.version is None else obj.version
+            row = VersionRow(stamp, obj.tlp, obj.version is None, digest, new=obj)
+            resolved.append((row, AddOutcome.REDEFINED))
+            continue
         known = versions[obj.id]
         if obj.version is not None:
             match = next((v for v in known if v.version == obj.version), None)
