@@ -280,10 +280,12 @@ class _EventReader:
             moment = _timestamp(getattr(dated, name, None))
             if moment is not None:
                 point[name] = moment
-        tlp = self._tlp(getattr(attribute, "tags", []), f"{path}.Tag")
+        tags = getattr(attribute, "tags", [])
+        tlp = self._tlp(tags, f"{path}.Tag") if tags else None
         if tlp is not None:
             point["tlp"] = tlp
-        linked = self._galaxies(getattr(attribute, "galaxies", []), f"{path}.Galaxy")
+        galaxies = getattr(attribute, "galaxies", [])
+        linked = self._galaxies(galaxies, f"{path}.Galaxy") if galaxies else None
         if linked:
             point["linked_to"] = list(dict.fromkeys(linked))
         to_ids = getattr(attribute, "to_ids", None)
