@@ -258,7 +258,12 @@ def _rank_unresolved(
     another body in this envelope is refused), then the envelope's, else admin-only."""
     if not unresolved and not envelope:
         return
-    wanted = dict.fromkeys(r for _, refs in unresolved for r in refs if r not in envelope)
+    wanted = dict.fromkeys(
+        r
+        for _, refs in unresolved
+        for r in refs
+        if r and r not in envelope and r not in RANK_BY_MARKING_ID
+    )
     wanted.update(dict.fromkeys(envelope))
     known = dict(stored(list(wanted))) if stored is not None and wanted else {}
     defined = {**envelope, **known}
