@@ -25,6 +25,13 @@ can be compared and every valid object is sent: those are counted as **posted**.
 
 The destination is a :class:`Target`: :class:`LocalTarget` writes into a store;
 :class:`taxii_server.remote.push.RemoteTarget` posts to another TAXII server.
+
+Whose the objects are (STIX 2.1 §3.6): posted to a server, the user's organization's,
+under the server's rules.  Written to the local store, the operator acts as an admin
+(:data:`~taxii_server.storage.base.OPERATOR`, they hold the database's credentials):
+each object belongs to the organization its ``created_by_ref`` names (a package's
+author), and a new version of an object keeps its owner; ``created`` and
+``created_by_ref`` still never change.
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ from taxii_server.storage.base import (
     Storage,
     VersionSelector,
 )
-from taxii_server.storage.versions import CONFLICT_MESSAGE, canonical_json
+from taxii_server.storage.versions import CONFLICT_MESSAGE, canonical_json, origin_of
 from taxii_server.timestamps import TimestampError, parse_timestamp
 
 __all__ = [
@@ -159,7 +166,7 @@ def _plan(valid: Sequence[NewObject], latest: Mapping[str, bytes] | None) -> _Pl
         body = orjson.loads(obj.data)
         created = first_created.get(obj.id)
         if created is not None and _keep_created(body, created):
-            obj = replace(obj, data=canonical_json(body))
+            obj = replace(obj, data=canonical_json(body), origin=origin_of(body))
         key = content_key(body)
         seen = known.get(obj.id)
         if seen is None:
@@ -304,5 +311,7 @@ class LocalTarget:
                     unchanged.add(obj.id)
                 elif result.outcome is AddOutcome.CONFLICT:
                     failures.append(Failure(obj.id, CONFLICT_MESSAGE))
+                elif result.outcome is AddOutcome.REFUSED:
+                    failures.append(Failure(obj.id, result.message or "refused"))
             progress("store", start + len(chunk), len(objects))
         return Stored(frozenset(unchanged), tuple(failures))

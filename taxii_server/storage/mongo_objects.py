@@ -32,16 +32,21 @@ from pymongo import UpdateOne
 from pymongo.database import Database
 
 from taxii_server.storage.base import (
+    Actor,
     AddResult,
     NewObject,
+    NotOwner,
     ObjectQuery,
 )
 from taxii_server.storage.mongo_writes import LockedCollection, Writer
 from taxii_server.storage.versions import (
     ALL_CLEARANCES,
+    NOT_OWNER_MESSAGE,
     VersionRow,
+    add_results,
     assign_date_added,
     clearance_bit,
+    may_change,
     refresh_masks,
     resolve_additions,
 )
@@ -86,6 +91,8 @@ _VERSION_FIELDS: Final = {
     "digest": True,
     "first": True,
     "latest": True,
+    "owner": True,
+    "origin": True,
 }
 
 
@@ -193,6 +200,8 @@ def _stored_versions(
                     bytes(doc["digest"]),
                     mask_of(doc["first"]),
                     mask_of(doc["latest"]),
+                    owner=doc.get("owner"),
+                    origin=doc.get("origin"),
                 )
             )
     return found
@@ -203,14 +212,16 @@ def add_objects(
     writer: Writer,
     collection: LockedCollection,
     objects: Sequence[NewObject],
+    actor: Actor,
 ) -> list[AddResult]:
     """Store new versions of ``objects`` in a collection whose write turn ``writer``
-    holds; what each object is (added, unchanged, conflict) is decided by
-    :func:`~taxii_server.storage.versions.resolve_additions`."""
+    holds; what each object is (added, unchanged, conflict, refused) is decided by
+    :func:`~taxii_server.storage.versions.resolve_additions`, with the owners read
+    along with the stored versions."""
     versions = _stored_versions(
         database, writer, collection.seq, list(dict.fromkeys(o.id for o in objects))
     )
-    resolved, added = resolve_additions(objects, versions)
+    resolved, added = resolve_additions(objects, versions, actor)
     if added:
         # date_added as late as possible: right before the documents are written.
         writer.advance(collection, assign_date_added(added, collection.last_date_added))
@@ -226,7 +237,7 @@ def add_objects(
     if repairs:
         writer.renew(collection)
         database[OBJECTS].bulk_write(repairs, ordered=False, session=writer.session)
-    return [AddResult(outcome, row.version) for row, outcome in resolved]
+    return add_results(resolved)
 
 
 def _mask_updates(seq: int, versions: Iterable[tuple[str, list[VersionRow]]]) -> list[UpdateOne]:
@@ -259,6 +270,8 @@ def _document(seq: int, row: VersionRow) -> dict[str, Any]:
         "by_content": row.by_content,
         "digest": row.digest,
         "data": new.data,
+        "owner": row.owner,
+        "origin": row.origin,
     }
 
 
@@ -268,9 +281,11 @@ def delete_objects(
     collection_id: str,
     object_id: str,
     query: ObjectQuery,
+    actor: Actor,
 ) -> int:
     """Delete the versions of ``object_id`` that ``query`` selects, then recompute the
-    masks of the versions that remain."""
+    masks of the versions that remain.  Raises :class:`NotOwner` when some are
+    selected and the object is not ``actor``'s."""
     collection = writer.lock_collection(collection_id)
     if collection is None:
         return 0
@@ -279,14 +294,16 @@ def delete_objects(
         return 0
     where["id"] = object_id
     objects = database[OBJECTS]
-    doomed = [
-        doc["version"]
-        for doc in objects.find(
-            where, {"_id": False, "version": True}, session=writer.session
+    selected = list(
+        objects.find(
+            where, {"_id": False, "version": True, "owner": True}, session=writer.session
         ).hint(_VERSION_INDEX)
-    ]
-    if not doomed:
+    )
+    if not selected:
         return 0
+    if any(not may_change(actor, doc.get("owner")) for doc in selected):
+        raise NotOwner(f"{object_id}: {NOT_OWNER_MESSAGE}")
+    doomed = [doc["version"] for doc in selected]
     writer.renew(collection)
     deleted = objects.delete_many(
         {"collection": collection.seq, "id": object_id, "version": {"$in": doomed}},

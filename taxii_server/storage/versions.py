@@ -14,18 +14,32 @@ from typing import Any
 
 import orjson
 
-from taxii_server.storage.base import AddOutcome, AddResult, NewObject, StatusDetail
-from taxii_server.timestamps import format_timestamp, now_us
+from taxii_server.storage.base import (
+    OPERATOR,
+    Actor,
+    AddOutcome,
+    AddResult,
+    NewObject,
+    StatusDetail,
+)
+from taxii_server.timestamps import TimestampError, format_timestamp, now_us, parse_timestamp
 
 __all__ = [
     "ALL_CLEARANCES",
     "CONFLICT_MESSAGE",
+    "NOT_OWNER_MESSAGE",
     "DATE_ADDED_GRANULE",
     "StatusMoves",
     "VersionRow",
+    "add_results",
     "assign_date_added",
     "canonical_json",
     "clearance_bit",
+    "first_owner",
+    "may_change",
+    "origin_of",
+    "owner_of",
+    "pending_owner",
     "pending_entries",
     "refresh_masks",
     "resolve_additions",
@@ -40,6 +54,100 @@ CONFLICT_MESSAGE = (
     "an object with this id and modified timestamp is already stored with different "
     "content; STIX 2.1 §3.6 requires a new modified timestamp for a changed object"
 )
+
+
+NOT_OWNER_MESSAGE = (
+    "this object belongs to another organization: only the organization that created "
+    "it makes new versions of it, revokes or deletes it (STIX 2.1 §3.6)"
+)
+_NO_ORGANIZATION = (
+    "your account belongs to no organization, so nothing you post can have an owner; "
+    "an admin sets one with `atlas-taxii users set-organization`"
+)
+_ORIGIN_CHANGED = (
+    "created and created_by_ref must stay those of the object's first stored version "
+    "(STIX 2.1 §3.6: they never change between versions)"
+)
+_PENDING = "user:"
+
+
+def pending_owner(user: str) -> str:
+    """The owner a schema upgrade stores for objects whose first version ``user``
+    posted before objects had owners: theirs once an admin sets their organization
+    (:meth:`~taxii_server.storage.base.Storage.set_organization`); until then only
+    admins change them."""
+    return f"{_PENDING}{user}"
+
+
+def origin_of(obj: dict[str, Any]) -> str:
+    """What must not change between an object's versions (STIX 2.1 §3.6): its
+    ``created`` (as microseconds, so equal instants written differently agree) and
+    ``created_by_ref``, as one string (empty parts when absent)."""
+    created = obj.get("created")
+    creator = obj.get("created_by_ref")
+    stamp = ""
+    if isinstance(created, str):
+        try:
+            stamp = str(parse_timestamp(created))
+        except TimestampError:
+            stamp = created
+    return f"{stamp}|{creator if isinstance(creator, str) else ''}"
+
+
+def first_owner(poster: str | None, first: dict[str, Any]) -> str | None:
+    """The owner a schema upgrade gives an object stored before objects had owners:
+    the user who posted its first version, where the store still knows it (pending
+    until that user has an organization, :func:`pending_owner`), else the
+    ``created_by_ref`` of its first version, else none (admins only)."""
+    if poster is not None:
+        return pending_owner(poster)
+    creator = first.get("created_by_ref")
+    if isinstance(creator, str) and creator.startswith("identity--"):
+        return creator
+    return None
+
+
+def may_change(actor: Actor, owner: str | None) -> bool:
+    """Whether ``actor`` may add a version of, revoke or delete an object owned by
+    ``owner`` (an organization's identity id; ``None`` or a pending owner: admins
+    only).  Admins act for every organization."""
+    return actor.admin or (actor.organization is not None and owner == actor.organization)
+
+
+def owner_of(obj: NewObject, actor: Actor) -> str | None:
+    """The owner a new object gets: the poster's organization; an admin acts for the
+    organization the object names as ``created_by_ref`` (else their own, else none:
+    admins only).  A definition the code ships belongs to nobody."""
+    if obj.builtin:
+        return None
+    if actor.admin and obj.created_by_ref is not None:
+        return obj.created_by_ref
+    return actor.organization
+
+
+def _refusal(obj: NewObject, known: list[VersionRow], actor: Actor) -> str | None:
+    """Why ``actor`` may not add ``obj`` as a new version of an object whose stored
+    versions are ``known``, or ``None``.  A definition the code ships is anyone's to
+    post: its content is the code's, not the poster's."""
+    if obj.builtin:
+        return None
+    if not actor.admin:
+        if actor.organization is None:
+            return _NO_ORGANIZATION
+        if obj.created_by_ref is not None and obj.created_by_ref != actor.organization:
+            return (
+                f"created_by_ref {obj.created_by_ref} is not your organization's identity "
+                f"{actor.organization}: the creator of an object is the organization that "
+                "posts it (STIX 2.1 §3.6)"
+            )
+    if not known:
+        return None
+    first = min(known, key=lambda row: row.version)
+    if not may_change(actor, first.owner):
+        return NOT_OWNER_MESSAGE
+    if first.origin is not None and obj.origin != first.origin:
+        return _ORIGIN_CHANGED
+    return None
 
 
 def clearance_bit(clearance: int) -> int:
@@ -117,6 +225,8 @@ def status_entry(object_id: str, result: AddResult) -> tuple[str, StatusDetail]:
     version = format_timestamp(result.version)
     if result.outcome is AddOutcome.CONFLICT:
         return "failures", StatusDetail(object_id, version, CONFLICT_MESSAGE)
+    if result.outcome is AddOutcome.REFUSED:
+        return "failures", StatusDetail(object_id, version, result.message)
     return "successes", StatusDetail(object_id, version)
 
 
@@ -133,20 +243,43 @@ class VersionRow:
     latest_mask: int = -1
     new: NewObject | None = None
     date_added: int = 0
+    #: The organization identity that owns the object (same on every version),
+    #: ``None`` for admins only; see :func:`may_change`.
+    owner: str | None = None
+    #: :func:`origin_of` its body (``None``: not known, for rows read without it).
+    origin: str | None = None
+    #: Why the object was refused (a row standing for a refused object, never stored).
+    refusal: str | None = None
+
+
+def add_results(resolved: Sequence[tuple[VersionRow, AddOutcome]]) -> list[AddResult]:
+    """The results of :func:`resolve_additions`, once ``date_added`` is assigned."""
+    return [AddResult(outcome, row.version, row.refusal) for row, outcome in resolved]
 
 
 def resolve_additions(
-    objects: Sequence[NewObject], versions: dict[str, list[VersionRow]]
+    objects: Sequence[NewObject],
+    versions: dict[str, list[VersionRow]],
+    actor: Actor = OPERATOR,
 ) -> tuple[list[tuple[VersionRow, AddOutcome]], list[VersionRow]]:
     """Decide, for each object to add, what it is against the stored ``versions`` of
-    its id (which every object's id must have an entry in, maybe empty).
+    its id (which every object's id must have an entry in, maybe empty), when
+    ``actor`` adds it.
 
     Same id and version with the same body is :attr:`AddOutcome.UNCHANGED`, with a
     different body :attr:`AddOutcome.CONFLICT` (STIX 2.1 §3.6); an object without
     ``modified``/``created`` whose body is already stored under its id is unchanged,
-    otherwise a new version whose ``version`` will be its ``date_added``.  New versions
-    are appended to ``versions`` (so a later duplicate in the same batch is unchanged)
-    and returned, in order, as the second element.
+    otherwise a new version whose ``version`` will be its ``date_added``.
+
+    Anything else is a new version, or a new object, and is
+    :attr:`AddOutcome.REFUSED` (STIX 2.1 §3.6, only the creator makes new versions)
+    when ``actor`` is not an admin and the object's ``created_by_ref`` is not their
+    organization, when the object is stored and owned by another organization (or by
+    none: admins only), or when its ``created``/``created_by_ref`` differ from its
+    first stored version's.  A new object gets the owner :func:`owner_of` gives; a
+    new version keeps the object's.  New versions are appended to ``versions`` (so a
+    later duplicate in the same batch is unchanged) and returned, in order, as the
+    second element.
     """
     resolved: list[tuple[VersionRow, AddOutcome]] = []
     added: list[VersionRow] = []
@@ -164,8 +297,21 @@ def resolve_additions(
             if match is not None:
                 resolved.append((match, AddOutcome.UNCHANGED))
                 continue
+        refusal = _refusal(obj, known, actor)
+        if refusal is not None:
+            version = now_us() if obj.version is None else obj.version
+            refused = VersionRow(version, obj.tlp, obj.version is None, digest, refusal=refusal)
+            resolved.append((refused, AddOutcome.REFUSED))
+            continue
+        owner = min(known, key=lambda v: v.version).owner if known else owner_of(obj, actor)
         row = VersionRow(
-            0 if obj.version is None else obj.version, obj.tlp, obj.version is None, digest, new=obj
+            0 if obj.version is None else obj.version,
+            obj.tlp,
+            obj.version is None,
+            digest,
+            new=obj,
+            owner=owner,
+            origin=obj.origin,
         )
         known.append(row)
         added.append(row)

@@ -201,7 +201,7 @@ def test_list_and_remove(cli: Runner, store: Storage) -> None:
     listed = cli("users", "list")
     assert listed.status == 0
     row = next(line for line in listed.out.splitlines() if line.startswith("alice"))
-    assert row.split()[:5] == ["alice", "green", "no", "yes", "1"]
+    assert row.split()[:6] == ["alice", "green", "-", "no", "yes", "1"]
     assert "Indicators(rw)" in row
 
     assert cli("users", "remove", "alice").status == 0
