@@ -97,7 +97,7 @@ def _new_password(args: argparse.Namespace, name: str) -> str | None:
 def _add(args: argparse.Namespace) -> int:
     name = _user_name(args.name)
     clearance = parse_clearance(args.clearance)
-    organization = parse_organization(args.organization) if args.organization else None
+    organization = None if args.organization is None else parse_organization(args.organization)
     # Read (and check) the password before touching the store: a typo in the prompt
     # must not leave a half-created user behind.
     password = _new_password(args, name)
