@@ -56,7 +56,8 @@ object documents gain ``owner`` (the STIX identity id of the organization that c
 the object; ``None``: admins only; ``user:NAME``: the user who posted its first version
 before this version, theirs once an admin sets their organization) and ``origin``
 (``created`` and ``created_by_ref``, which never change between versions); user
-documents gain ``organization``.  Filled by :func:`_own_objects`.
+documents gain ``organization``.  Filled by :func:`_own_objects`; the partial index
+``objects_pending_owner`` holds the ``user:NAME`` owners only.
 """
 
 from __future__ import annotations
@@ -266,6 +267,15 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         "object owners and organizations (issue 9, finding 2)",
+        indexes=(
+            # Only the objects an upgrade left waiting for a user (``user:NAME``).
+            Index(
+                "objects",
+                (("owner", _UP),),
+                "objects_pending_owner",
+                partial={"owner": {"$gte": "user:", "$lt": "user;"}},
+            ),
+        ),
         steps=(_own_objects,),
     ),
 )

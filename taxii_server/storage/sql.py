@@ -405,7 +405,8 @@ class SqlStorage:
             if not tx.run("UPDATE users SET organization = ? WHERE name = ?", (organization, name)):
                 raise StorageNotFound(f"no user named {name!r}")
             return tx.run(
-                "UPDATE objects SET owner = ? WHERE owner = ?", (identity, pending_owner(name))
+                f"UPDATE objects SET owner = ? WHERE owner = ? AND {sql_schema.PENDING_OWNERS}",
+                (identity, pending_owner(name)),
             )
 
     def delete_user(self, name: str) -> None:
@@ -418,7 +419,11 @@ class SqlStorage:
             tx.run("UPDATE statuses SET owner = NULL WHERE owner = ?", (name,))
             # Objects waiting for them become admins' (not a later user's of the name).
             if deleted:
-                tx.run("UPDATE objects SET owner = NULL WHERE owner = ?", (pending_owner(name),))
+                tx.run(
+                    "UPDATE objects SET owner = NULL "
+                    f"WHERE owner = ? AND {sql_schema.PENDING_OWNERS}",
+                    (pending_owner(name),),
+                )
         if not deleted:
             raise StorageNotFound(f"no user named {name!r}")
 

@@ -85,6 +85,7 @@ Version 6 (issue 9, finding 2: only an object's creator changes it, STIX 2.1 §3
     versions).  Read with the stored versions an add already looks up, so the checks
     cost no query of their own.  Filled by :func:`_own_objects` from the poster the
     audit log and statuses still know, else the first version's ``created_by_ref``.
+    ``objects_pending_owner`` indexes the ``user:NAME`` owners only.
 ``users.organization``
     The organization a user writes for (``NULL``: none yet, they cannot write).
 """
@@ -102,7 +103,15 @@ from taxii_server.storage.sql_dialect import Database, Mode, Transaction
 from taxii_server.storage.versions import first_owner, origin_of
 from taxii_server.timestamps import format_timestamp
 
-__all__ = ["LATEST", "MIGRATIONS", "Migration", "check_schema", "read_version", "upgrade"]
+__all__ = [
+    "LATEST",
+    "MIGRATIONS",
+    "PENDING_OWNERS",
+    "Migration",
+    "check_schema",
+    "read_version",
+    "upgrade",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +124,10 @@ class Migration:
     #: Run after the statements, in the same transaction (data no SQL can derive).
     after: Callable[[Transaction], None] | None = None
 
+
+#: The rows whose owner is a user waiting for an organization (``user:NAME``), as
+#: the partial index ``objects_pending_owner`` and the statements using it say it.
+PENDING_OWNERS = "owner >= 'user:' AND owner < 'user;'"
 
 # Rows per page of the ownership upgrade.
 _PAGE = 1000
@@ -402,6 +415,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE objects ADD COLUMN owner TEXT",
             "ALTER TABLE objects ADD COLUMN origin TEXT",
             "ALTER TABLE users ADD COLUMN organization TEXT",
+            # Only the objects an upgrade left waiting for a user: set-organization
+            # and removing a user find them without reading every object.
+            f"CREATE INDEX objects_pending_owner ON objects (owner) WHERE {PENDING_OWNERS}",
         ),
         after=_own_objects,
     ),

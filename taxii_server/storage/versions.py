@@ -43,6 +43,7 @@ __all__ = [
     "pending_entries",
     "refresh_masks",
     "resolve_additions",
+    "same_origin",
     "status_entry",
     "version_masks",
 ]
@@ -81,17 +82,28 @@ def pending_owner(user: str) -> str:
 
 def origin_of(obj: dict[str, Any]) -> str:
     """What must not change between an object's versions (STIX 2.1 §3.6): its
-    ``created`` (as microseconds, so equal instants written differently agree) and
-    ``created_by_ref``, as one string (empty parts when absent)."""
+    ``created`` and ``created_by_ref`` as written, in one string (empty parts when
+    absent); compared by :func:`same_origin`.  Nothing is parsed here: this runs for
+    every object of every POST, the comparison only for new versions."""
     created = obj.get("created")
     creator = obj.get("created_by_ref")
-    stamp = ""
-    if isinstance(created, str):
-        try:
-            stamp = str(parse_timestamp(created))
-        except TimestampError:
-            stamp = created
-    return f"{stamp}|{creator if isinstance(creator, str) else ''}"
+    created_text = created if isinstance(created, str) else ""
+    return f"{created_text}|{creator if isinstance(creator, str) else ''}"
+
+
+def same_origin(new: str, stored: str) -> bool:
+    """Whether two :func:`origin_of` strings say the same: the same ``created_by_ref``
+    and the same ``created`` instant (``…00Z`` and ``…00.000Z`` are one)."""
+    if new == stored:
+        return True
+    new_created, _, new_creator = new.rpartition("|")
+    old_created, _, old_creator = stored.rpartition("|")
+    if new_creator != old_creator or not new_created or not old_created:
+        return False
+    try:
+        return parse_timestamp(new_created) == parse_timestamp(old_created)
+    except TimestampError:
+        return False
 
 
 def first_owner(poster: str | None, first: dict[str, Any]) -> str | None:
@@ -145,7 +157,7 @@ def _refusal(obj: NewObject, known: list[VersionRow], actor: Actor) -> str | Non
     first = min(known, key=lambda row: row.version)
     if not may_change(actor, first.owner):
         return NOT_OWNER_MESSAGE
-    if first.origin is not None and obj.origin != first.origin:
+    if first.origin is not None and not same_origin(obj.origin, first.origin):
         return _ORIGIN_CHANGED
     return None
 

@@ -237,3 +237,17 @@ def _everything(object_id: str) -> Any:
     from tests.storage.stix import query
 
     return query(ids=(object_id,), all_=True)
+
+
+def test_objects_waiting_for_a_removed_user_pass_to_admins_not_to_a_namesake(
+    upgraded: tuple[Storage, Collection],
+) -> None:
+    from taxii_server.storage.base import User
+
+    storage, collection = upgraded
+    storage.delete_user("alice")
+    storage.put_user(User("alice", 1))
+    assert storage.set_organization("alice", "Atlas Research", ATLAS) == 0
+    later = _later(POSTED[1])
+    assert _add(storage, collection, later, Actor(ATLAS)).message == NOT_OWNER_MESSAGE
+    assert _add(storage, collection, later, Actor(None, admin=True)).outcome is AddOutcome.ADDED
