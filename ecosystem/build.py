@@ -20,6 +20,8 @@ from typing import Any, Final
 
 import networkx as nx
 
+from converters.tlp import ADMIN_ONLY
+
 from .capabilities import capabilities_of
 from .clusters import STRONG_TYPES, find_clusters
 from .model import (
@@ -150,12 +152,13 @@ def _name(members: Iterable[Record]) -> str:
 def build_map(
     objects: Iterable[Any],
     *,
-    clearance: int = 4,
+    clearance: int = ADMIN_ONLY,
     strong_types: Collection[str] = STRONG_TYPES,
     progress: Progress | None = None,
 ) -> EcosystemMap:
     """The ecosystem map of ``objects`` (parsed STIX 2.1 objects, any order, any
-    number of versions) as a reader of TLP rank ``clearance`` sees it.
+    number of versions) as a reader of TLP rank ``clearance`` sees it (by default
+    everything, objects with markings that cannot be ranked included).
 
     ``strong_types`` are the SCO types that identify their owner: two actors, or two
     services, tied to the same one are merged (with the evidence shown).

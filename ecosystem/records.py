@@ -7,7 +7,8 @@ to a reader (TAXII 2.1 §3.4.1, STIX 2.1 §3.6, §7.2):
 
 * an object marked above the reader's TLP clearance does not exist for them
   (:func:`converters.tlp.object_rank`, the server's own rule, granular markings
-  included);
+  included; a marking defined by a marking-definition object read before it ranks as
+  that definition says, any other unknown marking is admin-only);
 * of the versions left, the latest counts (``modified``, else ``created``; an SCO's
   later copy replaces an earlier one);
 * an object whose latest visible version is ``revoked`` is dropped.
@@ -20,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
 
 from converters.extensions import ATLAS_EXTENSION_ID
-from converters.tlp import LEVELS, object_rank
+from converters.tlp import ADMIN_ONLY, definition_rank, normalise_id, object_rank
 
 __all__ = ["ACTOR_TYPES", "PROVIDER_TYPES", "Record", "Selection", "sco_label"]
 
@@ -156,9 +157,10 @@ def _record(obj: Mapping[str, Any], object_id: str, stix_type: str) -> Record | 
 class Selection:
     """The latest visible, unrevoked version of every object seen (see module doc)."""
 
-    def __init__(self, clearance: int = 4) -> None:
+    def __init__(self, clearance: int = ADMIN_ONLY) -> None:
         self.clearance = clearance
-        self._filtered = clearance < len(LEVELS) - 1  # red reads everything
+        self._filtered = clearance < ADMIN_ONLY  # admin-only reads everything
+        self._defined: dict[str, int] = {}
         self.seen = 0
         self.above_clearance = 0
         self._latest: dict[str, Record] = {}
@@ -171,7 +173,9 @@ class Selection:
         object_id, stix_type = obj.get("id"), obj.get("type")
         if not isinstance(object_id, str) or not isinstance(stix_type, str):
             return
-        if self._filtered and object_rank(obj) > self.clearance:
+        if stix_type == "marking-definition":
+            self._defined.setdefault(normalise_id(object_id), definition_rank(obj))
+        if self._filtered and object_rank(obj, self._defined) > self.clearance:
             self.above_clearance += 1
             return
         record = _record(obj, sys.intern(object_id), stix_type)

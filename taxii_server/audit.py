@@ -120,7 +120,8 @@ class Auditor:
                 last=items[-1].date_added if items else None,
                 query=describe_filters(filters, clearance),
                 added_after=filters.added_after,
-            )
+            ),
+            durable=False,  # a record of a read: see Storage.record_audit
         )
 
     def addition(

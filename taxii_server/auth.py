@@ -56,6 +56,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from converters.tlp import ADMIN_ONLY, rank_of_level
 from taxii_server.credentials import (
     UNMATCHABLE_KEY_HASH,
     CredentialError,
@@ -77,6 +78,8 @@ _CACHE_LIMIT = 10_000  # verified passwords remembered per process
 #: Seconds over which failed logins are counted (a sliding window).
 FAILURE_WINDOW = 60
 _WINDOW_US = FAILURE_WINDOW * 1_000_000
+_RED = rank_of_level("red")
+
 # What an unknown user name is checked against (see Authenticator._by_password).
 _UNMATCHABLE = unmatchable_hash()
 _WRONG_KEY = "unknown or revoked API key"
@@ -96,8 +99,14 @@ class Principal:
 
     @property
     def clearance(self) -> int:
-        """Highest TLP rank the caller may receive; anonymous callers get TLP:CLEAR."""
-        return 0 if self.user is None else self.user.clearance
+        """Highest TLP rank the caller may receive; anonymous callers get TLP:CLEAR.
+        An admin cleared for TLP:RED also receives the objects carrying a marking the
+        server cannot rank (:data:`converters.tlp.ADMIN_ONLY`, above RED: whoever may
+        read them may read RED)."""
+        if self.user is None:
+            return 0
+        clearance = self.user.clearance
+        return ADMIN_ONLY if self.user.admin and clearance >= _RED else clearance
 
     @property
     def admin(self) -> bool:

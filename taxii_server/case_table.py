@@ -22,8 +22,9 @@ Columns (:data:`COLUMNS`):
 ``indicator_types``, ``labels``
     Lists, joined with ``;``.
 ``tlp``
-    ``TLP:CLEAR`` … ``TLP:RED`` from the object's TLP marking (2.0, or 1.0 mapped to
-    2.0), empty when it has none.
+    ``TLP:CLEAR`` … ``TLP:RED`` from the object's markings as the server ranks them
+    (TLP 2.0, 1.0 mapped to 2.0, OpenCTI's, marking definitions in the pulled data),
+    ``ADMIN-ONLY`` when one cannot be ranked, empty when it has none.
 ``confidence``
     0–100, empty when not given.
 ``valid_from``, ``valid_until``
@@ -51,7 +52,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from converters.tlp import LEVELS, RANK_BY_MARKING_ID
+from converters.tlp import defined_ranks, label_of_rank, marking_rank, marking_refs
 
 __all__ = ["COLUMNS", "case_table"]
 
@@ -132,13 +133,9 @@ def _value(obj: Mapping[str, Any]) -> str:
     return ""
 
 
-def _tlp(obj: Mapping[str, Any]) -> str:
-    refs = obj.get("object_marking_refs")
-    listed = refs if isinstance(refs, list) else []
-    ranks = [
-        RANK_BY_MARKING_ID[r] for r in listed if isinstance(r, str) and r in RANK_BY_MARKING_ID
-    ]
-    return f"TLP:{LEVELS[max(ranks)].upper()}" if ranks else ""
+def _tlp(obj: Mapping[str, Any], defined: Mapping[str, int]) -> str:
+    refs = marking_refs(obj)
+    return label_of_rank(marking_rank(refs, defined)) if refs else ""
 
 
 def _listed(value: object) -> str:
@@ -157,7 +154,12 @@ def _safe(cell: str) -> str:
     return cell
 
 
-def _row(obj: Mapping[str, Any], producers: Mapping[str, str], collection: str) -> list[str]:
+def _row(
+    obj: Mapping[str, Any],
+    producers: Mapping[str, str],
+    collection: str,
+    defined: Mapping[str, int],
+) -> list[str]:
     creator = obj.get("created_by_ref")
     creator_text = producers.get(creator, creator) if isinstance(creator, str) else ""
     cells = {
@@ -168,7 +170,7 @@ def _row(obj: Mapping[str, Any], producers: Mapping[str, str], collection: str) 
         "description": _text(obj.get("description")),
         "indicator_types": _listed(obj.get("indicator_types")),
         "labels": _listed(obj.get("labels")),
-        "tlp": _tlp(obj),
+        "tlp": _tlp(obj, defined),
         "confidence": _text(obj.get("confidence")),
         "valid_from": _text(obj.get("valid_from")),
         "valid_until": _text(obj.get("valid_until")),
@@ -189,10 +191,11 @@ def case_table(objects: Sequence[Mapping[str, Any]], collection: str) -> bytes:
         for o in objects
         if o.get("type") == "identity" and isinstance(o.get("name"), str) and "id" in o
     }
+    defined = defined_ranks(objects)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for obj in objects:
         if obj.get("type") == "indicator" or _is_observable(obj):
-            writer.writerow(_row(obj, producers, collection))
+            writer.writerow(_row(obj, producers, collection, defined))
     return out.getvalue().encode("utf-8")

@@ -43,7 +43,7 @@ from taxii_server.settings import (
     load_settings,
 )
 from taxii_server.storage.base import AddOutcome, ApiKey, Collection, Grant, Storage, User
-from taxii_server.storage.versions import CONFLICT_MESSAGE
+from taxii_server.storage.versions import result_message
 from taxii_server.timestamps import now_us
 
 __all__ = [
@@ -203,7 +203,7 @@ def load_bundle(storage: Storage, collection: Collection, path: Path) -> LoadOut
         objects = parse_envelope(path.read_bytes())
     except (OSError, TaxiiError) as exc:
         return LoadOutcome(0, 0, (f"{path}: {exc}",))
-    prepared = prepare_objects(objects, get_validator())
+    prepared = prepare_objects(objects, get_validator(), storage.marking_ranks)
     added = unchanged = 0
     rejected = [f"{path}: {f.id}: {f.message}" for f in prepared.failures]
     for start in range(0, len(prepared.valid), _CHUNK):
@@ -214,5 +214,5 @@ def load_bundle(storage: Storage, collection: Collection, path: Path) -> LoadOut
             elif result.outcome is AddOutcome.UNCHANGED:
                 unchanged += 1
             else:
-                rejected.append(f"{path}: {new.id}: {result.message or CONFLICT_MESSAGE}")
+                rejected.append(f"{path}: {new.id}: {result_message(result)}")
     return LoadOutcome(added, unchanged, tuple(rejected))

@@ -13,21 +13,39 @@ Within a well-formed envelope each object is judged on its own: one that fails S
 give (STIX 2.1 §2.9, :func:`converters.ids.sco_id_problem`), becomes a status failure
 whose message says why, and never stops the others (§5.5: the status lists successes
 and failures).
+
+Each object's TLP rank is fixed here, once, when it is written
+(:func:`converters.tlp.object_rank`): a marking that is not built in ranks as the
+marking definition of that id says, the registered one (any collection, read once per
+envelope through a per-process cache, :class:`StoredMarkings`) before one in the same
+envelope; a marking nobody defined makes the object admin-only.  A marking definition
+under an official TLP id must be the official one (:func:`converters.tlp.is_genuine`).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
 from converters.extensions import atlas_extension_definition, new_sco_definitions
 from converters.ids import sco_id_problem
-from converters.tlp import EXTENSION_DEFINITION, MARKING_DEFINITIONS, object_rank
+from converters.tlp import (
+    EXTENSION_DEFINITION,
+    MARKING_DEFINITIONS,
+    RANK_BY_MARKING_ID,
+    definition_rank,
+    is_built_in,
+    is_genuine,
+    marking_rank,
+    marking_refs,
+    normalise_id,
+)
 from converters.validation import Problem, StixValidator
 from taxii_server.envelope import parse_envelope
 from taxii_server.errors import BadRequest, quoted
@@ -38,7 +56,9 @@ from taxii_server.timestamps import TimestampError, format_timestamp, parse_time
 
 __all__ = [
     "ADD_CHUNK",
+    "MarkingLookup",
     "Prepared",
+    "StoredMarkings",
     "builtin_definitions",
     "check_identified",
     "parse_envelope",
@@ -207,13 +227,110 @@ def _version(obj: dict[str, Any]) -> int | None:
     return None if stamp is None else parse_timestamp(stamp)
 
 
-def prepare_objects(objects: Iterable[Any], validator: StixValidator) -> Prepared:
+#: Registered marking definitions' ranks by normalised id, for the ids asked that have
+#: one (:meth:`~taxii_server.storage.base.Storage.marking_ranks`).
+MarkingLookup = Callable[[Sequence[str]], Mapping[str, int]]
+
+_BUILT_IN_MESSAGE = (
+    "is the id of an official TLP marking definition, built into this server; only its "
+    "official content may be posted under it (STIX 2.1 §7.2.1: marking definitions "
+    "cannot be changed or versioned)"
+)
+
+
+class StoredMarkings:
+    """A :data:`MarkingLookup` over a store with a per-process cache: a registered
+    marking definition never changes (STIX 2.1 §7.2.1), so its rank is asked of the
+    store once; ids not registered are asked again next time (they may be by then)."""
+
+    #: Most ranks kept; the cache starts again when full.
+    LIMIT = 100_000
+
+    def __init__(self, lookup: MarkingLookup) -> None:
+        self._lookup = lookup
+        self._known: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, ids: Sequence[str]) -> Mapping[str, int]:
+        with self._lock:
+            found = {i: self._known[i] for i in ids if i in self._known}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            fetched = self._lookup(missing)
+            with self._lock:
+                if len(self._known) + len(fetched) > self.LIMIT:
+                    self._known.clear()
+                self._known.update(fetched)
+            found.update(fetched)
+        return found
+
+
+def _defined_rank(obj: dict[str, Any], path: str) -> tuple[int | None, Problem | None]:
+    """For a marking definition: the rank to register it with (``None`` for a built-in
+    TLP definition, registered by nobody), or the problem when it claims a built-in id
+    with other content."""
+    if not is_built_in(obj["id"]):
+        return definition_rank(obj), None
+    if is_genuine(obj):
+        return None, None
+    return None, Problem(obj["id"], f"{path}.id", f"{quoted(obj['id'])} {_BUILT_IN_MESSAGE}")
+
+
+def _rank_unresolved(
+    valid: list[NewObject],
+    unresolved: list[tuple[int, list[str]]],
+    envelope: dict[str, int],
+    stored: MarkingLookup | None,
+) -> None:
+    """Rank the objects whose markings are not built in, once the envelope's marking
+    definitions are known: a registered definition first (it is the one a store keeps:
+    another body in this envelope is refused), then the envelope's, else admin-only."""
+    if not unresolved and not envelope:
+        return
+    wanted = dict.fromkeys(r for _, refs in unresolved for r in refs if r not in envelope)
+    wanted.update(dict.fromkeys(envelope))
+    known = dict(stored(list(wanted))) if stored is not None and wanted else {}
+    defined = {**envelope, **known}
+    ranks: dict[tuple[str, ...], int] = {}  # most objects of an envelope share markings
+    for position, refs in unresolved:
+        key = tuple(refs)
+        rank = ranks.get(key)
+        if rank is None:
+            rank = ranks[key] = marking_rank(refs, defined)
+        o = valid[position]
+        if rank != o.tlp:
+            valid[position] = NewObject(
+                o.id,
+                o.type,
+                o.spec_version,
+                o.version,
+                rank,
+                o.data,
+                o.created_by_ref,
+                o.origin,
+                o.builtin,
+                o.marking,
+            )
+    for position, obj in enumerate(valid):
+        if obj.marking is not None:
+            registered = known.get(normalise_id(obj.id))
+            if registered is not None and registered != obj.marking:
+                valid[position] = replace(obj, marking=registered)
+
+
+def prepare_objects(
+    objects: Iterable[Any], validator: StixValidator, markings: MarkingLookup | None = None
+) -> Prepared:
     """Validate each object against STIX 2.1 and turn the valid ones into records.
 
     ``objects`` is read once, in order (an envelope's items are parsed as they are
-    read: only the records are kept)."""
+    read: only the records are kept).  ``markings`` gives the ranks of registered
+    marking definitions (asked once, after the last object); without it only the
+    built-in ones and the envelope's own rank."""
     valid: list[NewObject] = []
     failures: list[StatusDetail] = []
+    unresolved: list[tuple[int, list[str]]] = []
+    envelope: dict[str, int] = {}
     for index, obj in enumerate(objects):
         path = f"$.objects[{index}]"
         problems = validator.check_object(obj, path)
@@ -228,6 +345,10 @@ def prepare_objects(objects: Iterable[Any], validator: StixValidator) -> Prepare
                     f"{obj['spec_version']!r}",
                 )
             ]
+        defines: int | None = None
+        if not problems and obj["type"] == "marking-definition":
+            defines, problem = _defined_rank(obj, path)
+            problems = [] if problem is None else [problem]
         if not problems:
             mismatch = sco_id_problem(obj)
             if mismatch is not None:
@@ -235,20 +356,26 @@ def prepare_objects(objects: Iterable[Any], validator: StixValidator) -> Prepare
         if not problems:
             creator = obj.get("created_by_ref")
             try:
+                refs = marking_refs(obj)
+                pending = any(r not in RANK_BY_MARKING_ID for r in refs)
                 data = canonical_json(obj)
-                valid.append(
-                    NewObject(
-                        id=obj["id"],
-                        type=obj["type"],
-                        spec_version=STIX_21,
-                        version=_version(obj),
-                        tlp=object_rank(obj),
-                        data=data,
-                        created_by_ref=creator if isinstance(creator, str) else None,
-                        origin=origin_of(obj),
-                        builtin=obj["type"] in _DEFINITION_TYPES and data in builtin_definitions(),
-                    )
+                record = NewObject(
+                    id=obj["id"],
+                    type=obj["type"],
+                    spec_version=STIX_21,
+                    version=_version(obj),
+                    tlp=marking_rank(refs),
+                    data=data,
+                    created_by_ref=creator if isinstance(creator, str) else None,
+                    origin=origin_of(obj),
+                    builtin=obj["type"] in _DEFINITION_TYPES and data in builtin_definitions(),
+                    marking=defines,
                 )
+                if pending:
+                    unresolved.append((len(valid), refs))
+                if defines is not None:
+                    envelope.setdefault(normalise_id(record.id), defines)
+                valid.append(record)
                 continue
             except (TimestampError, orjson.JSONEncodeError, KeyError, TypeError) as exc:
                 # The validator passed it, so this is a rule it does not share with
@@ -265,4 +392,5 @@ def prepare_objects(objects: Iterable[Any], validator: StixValidator) -> Prepare
                 _storable(_describe(problems), _MAX_MESSAGE),
             )
         )
+    _rank_unresolved(valid, unresolved, envelope, markings)
     return Prepared(valid, failures)

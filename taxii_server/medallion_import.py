@@ -53,8 +53,9 @@ from typing import Any
 
 import orjson
 
+from converters.tlp import defined_ranks
 from converters.validation import StixValidator
-from taxii_server.ingest import prepare_objects
+from taxii_server.ingest import MarkingLookup, StoredMarkings, prepare_objects
 from taxii_server.storage.base import (
     AddOutcome,
     ApiRoot,
@@ -63,7 +64,7 @@ from taxii_server.storage.base import (
     Storage,
     StorageConflict,
 )
-from taxii_server.storage.versions import CONFLICT_MESSAGE
+from taxii_server.storage.versions import result_message
 from taxii_server.timestamps import TimestampError, parse_timestamp
 
 __all__ = [
@@ -308,6 +309,20 @@ class _Counts:
     refusals: list[Refusal] = field(default_factory=list)
 
 
+def _markings(storage: Storage, entries: Sequence[_Entry]) -> MarkingLookup:
+    """Ranks of marking definitions for objects imported one at a time: the store's
+    registered ones, else those this import carries (wherever they are in it)."""
+    stored = StoredMarkings(storage.marking_ranks)
+    carried = defined_ranks(e.obj for e in entries if not e.stix_20)
+
+    def lookup(ids: Sequence[str]) -> dict[str, int]:
+        found = {i: carried[i] for i in ids if i in carried}
+        found.update(stored(ids))
+        return found
+
+    return lookup
+
+
 def _store(
     storage: Storage,
     collection: Collection,
@@ -317,6 +332,7 @@ def _store(
 ) -> _Counts:
     counts = _Counts()
     ready: list[tuple[_Entry, NewObject]] = []
+    markings = _markings(storage, entries)
     for entry in entries:
         obj = _without_hidden(entry.obj)
         if entry.stix_20:
@@ -324,7 +340,7 @@ def _store(
                 Refusal(entry.location, _object_id(obj, entry.location), _STIX_20_MESSAGE)
             )
             continue
-        prepared = prepare_objects([obj], validator)
+        prepared = prepare_objects([obj], validator, markings)
         for failure in prepared.failures:
             message = (failure.message or "invalid").replace("$.objects[0]", entry.location)
             counts.refusals.append(
@@ -340,7 +356,7 @@ def _store(
             elif result.outcome is AddOutcome.UNCHANGED:
                 counts.unchanged += 1
             else:
-                message = result.message or CONFLICT_MESSAGE  # refused, or a conflict
+                message = result_message(result) or "not stored"
                 counts.refusals.append(Refusal(entry.location, new.id, message))
         tell(len(chunk))
     return counts

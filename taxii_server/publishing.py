@@ -42,8 +42,9 @@ from typing import Any, Protocol
 
 import orjson
 
+from converters.tlp import ADMIN_ONLY
 from converters.validation import StixValidator
-from taxii_server.ingest import ADD_CHUNK, prepare_objects
+from taxii_server.ingest import ADD_CHUNK, MarkingLookup, StoredMarkings, prepare_objects
 from taxii_server.storage.base import (
     AddOutcome,
     Collection,
@@ -52,7 +53,7 @@ from taxii_server.storage.base import (
     Storage,
     VersionSelector,
 )
-from taxii_server.storage.versions import CONFLICT_MESSAGE, canonical_json, origin_of
+from taxii_server.storage.versions import canonical_json, origin_of, result_message
 from taxii_server.timestamps import TimestampError, parse_timestamp
 
 __all__ = [
@@ -68,8 +69,8 @@ __all__ = [
 #: Told how publishing advances: ``(stage, done, total)``.
 Progress = Callable[[str, int, int], None]
 
-#: The clearance a publisher compares at: every version, whatever its TLP marking.
-_ALL_LEVELS = 4
+#: The clearance a publisher compares at: every version, whatever its marking.
+_ALL_LEVELS = ADMIN_ONLY
 #: Ids per lookup of latest versions in a local store.
 _LOOKUP_BATCH = 200
 
@@ -105,6 +106,11 @@ class Target(Protocol):
 
     def store(self, objects: Sequence[NewObject], progress: Progress) -> Stored:
         """Store ``objects`` (all valid STIX 2.1) and say what happened."""
+
+    @property
+    def markings(self) -> MarkingLookup | None:
+        """The ranks of the marking definitions the destination's store registered,
+        for the objects' TLP ranks (``None``: a remote server ranks them itself)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +232,7 @@ def publish_objects(
     """Validate ``objects``, compare them with what ``target`` holds, and store the
     new and changed ones there."""
     tell = progress or _silent
-    prepared = prepare_objects(objects, validator)
+    prepared = prepare_objects(objects, validator, target.markings)
     invalid = tuple(Failure(f.id, f.message or "invalid") for f in prepared.failures)
     valid = _deduplicated(prepared.valid)
     latest = target.latest(sorted({o.id for o in valid}), tell)
@@ -270,7 +276,12 @@ class LocalTarget:
 
     def __init__(self, storage: Storage, collection: Collection) -> None:
         self._storage = storage
+        self._markings = StoredMarkings(storage.marking_ranks)
         self._collection = collection
+
+    @property
+    def markings(self) -> MarkingLookup:
+        return self._markings
 
     def latest(self, ids: Sequence[str], progress: Progress) -> Mapping[str, bytes]:
         """The latest version of each id, at every TLP level (the publisher compares
@@ -309,9 +320,7 @@ class LocalTarget:
             for obj, result in zip(chunk, results, strict=True):
                 if result.outcome is AddOutcome.UNCHANGED:
                     unchanged.add(obj.id)
-                elif result.outcome is AddOutcome.CONFLICT:
-                    failures.append(Failure(obj.id, CONFLICT_MESSAGE))
-                elif result.outcome is AddOutcome.REFUSED:
-                    failures.append(Failure(obj.id, result.message or "refused"))
+                elif (message := result_message(result)) is not None:
+                    failures.append(Failure(obj.id, message))
             progress("store", start + len(chunk), len(objects))
         return Stored(frozenset(unchanged), tuple(failures))

@@ -9,9 +9,11 @@ Who may see what:
 * A collection is readable by admins, by users granted read, and by anyone when it is
   public; writable by admins and users granted write.
 * Clearance is per collection: admins and users granted read read at their own TLP
-  clearance; anyone else reading a public collection, signed in or not, reads its
-  TLP:CLEAR objects only.  Signing in never widens a public collection by itself: a
-  user needs a read grant to see what their clearance allows there.
+  clearance (an admin cleared for RED also reads what is admin-only: objects whose
+  markings cannot be ranked, :mod:`converters.tlp`); anyone else reading a public
+  collection, signed in or not, reads its TLP:CLEAR objects only.  Signing in never
+  widens a public collection by itself: a user needs a read grant to see what their
+  clearance allows there.
 * A collection the caller can neither read nor write does not exist for them (404,
   never 403), so a user of collection A learns nothing about collection B.  Anonymous
   callers get 401 instead, which tells them to authenticate and reveals nothing.
@@ -51,7 +53,13 @@ from taxii_server.errors import (
     quoted,
 )
 from taxii_server.gc_pause import gc_paused
-from taxii_server.ingest import ADD_CHUNK, check_identified, parse_envelope, prepare_objects
+from taxii_server.ingest import (
+    ADD_CHUNK,
+    StoredMarkings,
+    check_identified,
+    parse_envelope,
+    prepare_objects,
+)
 from taxii_server.query import (
     Endpoint,
     NextToken,
@@ -185,6 +193,7 @@ class TaxiiService:
         self.clock = clock
         self.validator = validator
         self.audit = Auditor(storage, clock, settings.audit_retain_days)
+        self.markings = StoredMarkings(storage.marking_ranks)
         self._last_purge: int | None = None
 
     # -- discovery and API roots (§4.1, §4.2) ------------------------------------------
@@ -463,7 +472,7 @@ class TaxiiService:
             )
         check_identified(objects)
         requested = self.clock()
-        prepared = prepare_objects(objects, self.validator())
+        prepared = prepare_objects(objects, self.validator(), self.markings)
         status_id = str(uuid.uuid4())
         self._purge_statuses(requested)
         # A status entry names a version (§4.3.1): an invalid object without a usable

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["configure"]
 
 _FORMATS = ("table", "json", "graphml", "svg")
-_LEVELS = ("clear", "green", "amber", "amber+strict", "red")
+_LEVELS = ("clear", "green", "amber", "amber+strict", "red", "all")
 _PAGE = 5000  # objects per store query
 
 
@@ -78,8 +78,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--clearance",
         choices=_LEVELS,
-        default="red",
-        help="map only what a reader of this TLP level may read (default red: everything)",
+        default="all",
+        help="map only what a reader of this TLP level may read (default all: everything, "
+        "objects whose markings cannot be ranked included)",
     )
     parser.add_argument(
         "--cluster-by",
@@ -210,13 +211,13 @@ def _render(
 
 
 def _run(args: argparse.Namespace) -> int:
-    from converters.tlp import rank_of_level
+    from converters.tlp import ADMIN_ONLY, rank_of_level
     from ecosystem import STRONG_TYPES, UnknownEntity, build_map, rank, simulate_removal
     from taxii_server.files import write_atomically
     from taxii_server.gc_pause import gc_paused
 
     _check(args)
-    clearance = rank_of_level(args.clearance)
+    clearance = ADMIN_ONLY if args.clearance == "all" else rank_of_level(args.clearance)
     strong = STRONG_TYPES
     if args.cluster_by is not None:
         strong = tuple(t.strip() for t in args.cluster_by.split(",") if t.strip())

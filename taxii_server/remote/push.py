@@ -114,6 +114,11 @@ class RemoteTarget:
         self._max_objects = max_objects
         self._sleep = sleep
 
+    @property
+    def markings(self) -> None:
+        """The remote server ranks the objects' markings itself."""
+        return None
+
     def latest(self, ids: Sequence[str], progress: Progress) -> dict[str, bytes] | None:
         """Latest versions by ``match[id]``; ``None`` when this user may not read."""
         if not self._collection.can_read:

@@ -19,8 +19,13 @@ Conventions every backend follows:
   :func:`taxii_server.storage.versions.canonical_json` (sorted keys), and served back
   without re-parsing.
 * TLP clearance is an integer rank (see :mod:`converters.tlp`): 0 clear, 1 green,
-  2 amber, 3 amber+strict, 4 red.  A stored version with ``tlp`` greater than a
-  query's ``clearance`` does not exist for that query.
+  2 amber, 3 amber+strict, 4 red, 5 admin-only (a marking the server cannot rank).
+  A stored version with ``tlp`` greater than a query's ``clearance`` does not exist
+  for that query.
+* Marking definitions are immutable (STIX 2.1 §7.2.1): the first body stored under a
+  marking-definition id (compared lower-cased) is registered server-wide, with the rank
+  it defines, in the write that stores it; a later object of that id with another body
+  is :attr:`AddOutcome.REDEFINED` in any collection, and not stored.
 * Version selection (``match[version]`` first/last) is answered per clearance: each
   stored version carries ``first_mask``/``latest_mask`` bit sets (bit *c* set when it
   is the first/latest version visible to clearance *c*), recomputed for an object id
@@ -203,6 +208,9 @@ class NewObject:
     ``created_by_ref`` is the object's, when it has one; ``origin`` says what must not
     change between its versions (STIX 2.1 §3.6: ``created`` and ``created_by_ref``,
     see :func:`taxii_server.storage.versions.origin_of`).
+    ``marking`` is, for a marking definition to register (every one but the built-in
+    TLP definitions), the rank it gives what it marks
+    (:func:`converters.tlp.definition_rank`); ``None`` for other objects.
     """
 
     id: str
@@ -216,6 +224,7 @@ class NewObject:
     #: One of the definitions the code ships, byte for byte
     #: (:func:`taxii_server.ingest.builtin_definitions`): anyone may post it.
     builtin: bool = False
+    marking: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +253,7 @@ class AddOutcome(enum.Enum):
     UNCHANGED = "unchanged"  # the same id and version with the same body was already stored
     CONFLICT = "conflict"  # the same id and version is stored with a different body
     REFUSED = "refused"  # another organization's object, or a changed created(_by_ref)
+    REDEFINED = "redefined"  # a marking definition of this id is registered with another body
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,6 +498,11 @@ class Storage(Protocol):
         storing nothing, for an unknown collection.
         """
 
+    def marking_ranks(self, ids: Sequence[str]) -> dict[str, int]:
+        """The rank each registered marking definition among ``ids`` (normalised,
+        lower-case ids) gives what it marks, in any collection; ids not registered are
+        left out.  One query however many ids."""
+
     def delete_objects(
         self,
         collection_id: str,
@@ -557,11 +572,13 @@ class Storage(Protocol):
     def list_grants(self, user: str) -> list[Grant]: ...
 
     # -- audit log ------------------------------------------------------------------------
-    def record_audit(self, record: AuditRecord) -> None:
-        """Append ``record`` (its ``seq`` is ignored) in its own transaction, durable
+    def record_audit(self, record: AuditRecord, *, durable: bool = True) -> None:
+        """Append ``record`` (its ``seq`` is ignored) in its own transaction, committed
         when this returns: the server answers a request only after its record is
-        stored.  Records are never changed, and are kept when their user or collection
-        is deleted; they are deleted only by :meth:`purge_audit`."""
+        stored.  ``durable=False`` (records of reads) need not wait for the disk: an OS
+        crash or power cut may lose the last such records, a process crash none (SQL
+        stores: ``Mode.RECORD``).  Records are never changed, and are kept when their
+        user or collection is deleted; they are deleted only by :meth:`purge_audit`."""
 
     def query_audit(self, query: AuditQuery) -> list[AuditRecord]:
         """The records ``query`` selects, each with its ``seq``, in ``seq`` order."""

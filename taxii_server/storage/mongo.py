@@ -30,6 +30,7 @@ import pymongo.errors
 from taxii_server.storage import (
     mongo_accounts,
     mongo_audit,
+    mongo_markings,
     mongo_objects,
     mongo_schema,
     mongo_status,
@@ -377,6 +378,10 @@ class MongoStorage:
         self.record_audit(audit)
         return self.add_objects(status.collection_id, objects, status_id=status.id, actor=actor)
 
+    def marking_ranks(self, ids: Sequence[str]) -> dict[str, int]:
+        with self._conn.translated():
+            return mongo_markings.ranks(self._conn.database, ids)
+
     def delete_objects(
         self,
         collection_id: str,
@@ -480,8 +485,10 @@ class MongoStorage:
 
     # -- audit log and failed logins -------------------------------------------------------
 
-    def record_audit(self, record: AuditRecord) -> None:
-        """Append ``record``, durable when this returns (its ``seq`` is assigned)."""
+    def record_audit(self, record: AuditRecord, *, durable: bool = True) -> None:
+        """Append ``record`` (its ``seq`` is assigned), under the connection's write
+        concern whatever ``durable`` says: MongoDB's acknowledgement is the store's
+        durability, set in the storage URL."""
         with self._conn.translated():
             mongo_audit.insert_audit(self._conn.database, record)
 

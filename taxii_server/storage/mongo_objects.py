@@ -31,6 +31,7 @@ import pymongo
 from pymongo import UpdateOne
 from pymongo.database import Database
 
+from taxii_server.storage import mongo_markings
 from taxii_server.storage.base import (
     Actor,
     AddResult,
@@ -45,6 +46,7 @@ from taxii_server.storage.versions import (
     VersionRow,
     add_results,
     assign_date_added,
+    claimable,
     clearance_bit,
     may_change,
     refresh_masks,
@@ -215,13 +217,16 @@ def add_objects(
     actor: Actor,
 ) -> list[AddResult]:
     """Store new versions of ``objects`` in a collection whose write turn ``writer``
-    holds; what each object is (added, unchanged, conflict, refused) is decided by
+    holds; what each object is (added, unchanged, conflict, refused, a redefined
+    marking definition) is decided by
     :func:`~taxii_server.storage.versions.resolve_additions`, with the owners read
     along with the stored versions."""
+    # A marking definition its poster may not create is not registered either.
+    refused = mongo_markings.claim(database, writer, claimable(objects, actor))
     versions = _stored_versions(
         database, writer, collection.seq, list(dict.fromkeys(o.id for o in objects))
     )
-    resolved, added = resolve_additions(objects, versions, actor)
+    resolved, added = resolve_additions(objects, versions, refused, actor)
     if added:
         # date_added as late as possible: right before the documents are written.
         writer.advance(collection, assign_date_added(added, collection.last_date_added))

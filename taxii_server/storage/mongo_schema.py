@@ -51,7 +51,12 @@ Collections (version 2):
 Version 3 (issue 9): ``request_counts``, anonymous requests per (window, address),
 indexed by window; statuses of users deleted before it lose their owner.
 
-Version 4 (issue 9, finding 2: only an object's creator changes it, STIX 2.1 §3.6):
+Version 4 (issue 9, finding 1): ``marking_definitions``, the registry of marking
+definitions (:mod:`.mongo_markings`), filled from the stored ones; every stored version
+re-ranked under the current rules (an unknown marking is admin-only, rank 5, where it
+was TLP:CLEAR) and the ``first``/``latest`` arrays given the admin-only level.
+
+Version 5 (issue 9, finding 2: only an object's creator changes it, STIX 2.1 §3.6):
 object documents gain ``owner`` (the STIX identity id of the organization that created
 the object; ``None``: admins only; ``user:NAME``: the user who posted its first version
 before this version, theirs once an admin sets their organization) and ``origin``
@@ -75,6 +80,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.database import Database
 
 from taxii_server.storage.base import SchemaTooNew, StorageError, StorageUnavailable
+from taxii_server.storage.mongo_markings import rerank_store
 from taxii_server.storage.versions import first_owner, origin_of
 from taxii_server.timestamps import format_timestamp, now_us
 
@@ -138,7 +144,7 @@ def _disown_statuses_of_removed_users(database: Database[dict[str, Any]]) -> Non
 
 
 def _own_objects(database: Database[dict[str, Any]]) -> None:
-    """Version 4: every object version gets its object's owner and its origin
+    """Version 5: every object version gets its object's owner and its origin
     (:func:`~taxii_server.storage.versions.first_owner`,
     :func:`~taxii_server.storage.versions.origin_of`): the poster of its first version
     where the audit log (the add's user and status) and the status's entries still
@@ -264,6 +270,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         "anonymous request counts, statuses of removed users (issue 9)",
         indexes=(Index("request_counts", (("window", _UP),), "request_counts_window"),),
         steps=(_disown_statuses_of_removed_users,),
+    ),
+    Migration(
+        "marking-definition registry; unknown markings admin-only, stored versions re-ranked",
+        steps=(rerank_store,),
     ),
     Migration(
         "object owners and organizations (issue 9, finding 2)",

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from taxii_server.storage import sql_audit, sql_objects, sql_schema, sql_status
+from taxii_server.storage import sql_audit, sql_markings, sql_objects, sql_schema, sql_status
 from taxii_server.storage.base import (
     OPERATOR,
     Actor,
@@ -349,6 +349,10 @@ class SqlStorage:
         self._audit_names.remember(written)  # committed: the ids exist
         return results
 
+    def marking_ranks(self, ids: Sequence[str]) -> dict[str, int]:
+        with self._db.transaction(Mode.READ) as tx:
+            return sql_markings.ranks(tx, ids)
+
     def delete_objects(
         self,
         collection_id: str,
@@ -510,9 +514,9 @@ class SqlStorage:
 
     # -- audit log and failed logins (see sql_audit) ------------------------------------
 
-    def record_audit(self, record: AuditRecord) -> None:
-        """Append one audit record, durable when this returns."""
-        with self._db.transaction(Mode.WRITE) as tx:
+    def record_audit(self, record: AuditRecord, *, durable: bool = True) -> None:
+        """Append one audit record (see :meth:`Storage.record_audit`)."""
+        with self._db.transaction(Mode.WRITE if durable else Mode.RECORD) as tx:
             written = sql_audit.insert_audit(tx, record, self._audit_names)
         self._audit_names.remember(written)  # committed: the ids exist
 
@@ -525,7 +529,7 @@ class SqlStorage:
             return sql_audit.purge_audit(tx, older_than, limit)
 
     def record_login_failure(self, address: str, time: int, *, forget_before: int) -> None:
-        with self._db.transaction(Mode.WRITE) as tx:
+        with self._db.transaction(Mode.RECORD) as tx:
             sql_audit.record_login_failure(tx, address, time, forget_before)
 
     def login_failures(self, address: str, since: int) -> list[int]:
@@ -533,7 +537,7 @@ class SqlStorage:
             return sql_audit.login_failures(tx, address, since)
 
     def count_request(self, address: str, window: int) -> None:
-        with self._db.transaction(Mode.WRITE) as tx:
+        with self._db.transaction(Mode.RECORD) as tx:
             sql_audit.count_request(tx, address, window)
 
     def request_counts(self, address: str, window: int) -> tuple[int, int]:

@@ -31,6 +31,16 @@ class Mode(enum.Enum):
     #: A read-write transaction; SQLite takes the database write lock at once
     #: (``BEGIN IMMEDIATE``) so a reader never has to be upgraded to a writer.
     WRITE = "write"
+    #: A write that is a record of something already answered (an audit record of a
+    #: read, a failed login, a request count): committed and visible to every process
+    #: when the block ends, but not waited onto the disk.  SQLite commits it with
+    #: ``synchronous = NORMAL`` (in WAL mode: not fsynced; the next ``FULL`` commit or
+    #: checkpoint syncs it), PostgreSQL with ``synchronous_commit = off`` (flushed by
+    #: the WAL writer within ``3 × wal_writer_delay``).  A crash of the process loses
+    #: nothing; an OS crash or power cut may lose the last such records, never a
+    #: stored object or status, and never leaves the database inconsistent.  The wait
+    #: it saves is the largest single part of a poll: an fsync, 1-4 ms here.
+    RECORD = "record"
 
 
 class DbCursor(Protocol):

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from taxii_server.storage import sql_markings
 from taxii_server.storage.base import (
     Actor,
     AddResult,
@@ -36,6 +37,7 @@ from taxii_server.storage.versions import (
     VersionRow,
     add_results,
     assign_date_added,
+    claimable,
     clearance_bit,
     may_change,
     refresh_masks,
@@ -209,12 +211,14 @@ def add_objects(
     tx: Transaction, collection: LockedCollection, objects: Sequence[NewObject], actor: Actor
 ) -> list[AddResult]:
     """Store new versions of ``objects`` in a collection locked by this transaction;
-    what each object is (added, unchanged, conflict, refused) is decided by
-    :func:`~taxii_server.storage.versions.resolve_additions`, with the owners read
-    along with the stored versions."""
+    what each object is (added, unchanged, conflict, refused, a redefined marking
+    definition) is decided by :func:`~taxii_server.storage.versions.resolve_additions`,
+    with the owners read along with the stored versions."""
     seq = collection.seq
+    # A marking definition its poster may not create is not registered either.
+    refused = sql_markings.claim(tx, claimable(objects, actor))
     versions = _stored_versions(tx, seq, list(dict.fromkeys(o.id for o in objects)))
-    resolved, added = resolve_additions(objects, versions, actor)
+    resolved, added = resolve_additions(objects, versions, refused, actor)
     if added:
         # date_added as late as possible: right before the rows are written.
         last = assign_date_added(added, collection.last_date_added)

@@ -262,6 +262,9 @@ class PostgresDatabase:
         try:
             if mode is Mode.WRITE:
                 cursor.execute("BEGIN")
+            elif mode is Mode.RECORD:
+                cursor.execute("BEGIN")
+                cursor.execute("SET LOCAL synchronous_commit TO off")  # see Mode.RECORD
             elif mode is Mode.SNAPSHOT:
                 cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             try:

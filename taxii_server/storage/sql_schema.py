@@ -75,7 +75,16 @@ Tables (version 5, one step: issue 9, items 6 and 10):
     Statuses of users deleted before this version lose their owner (admins still read
     them; a later user of the same name does not).
 
-Version 6 (issue 9, finding 2: only an object's creator changes it, STIX 2.1 §3.6):
+Tables (version 6, issue 9, finding 1):
+
+``marking_definitions``
+    The registry of marking definitions (:mod:`.sql_markings`): one row per id
+    (lower-cased) with the rank it gives what it marks (``tlp``) and the digest of its
+    only allowed body.  The migration registers the stored ones, re-ranks every stored
+    version under the current rules (an unknown marking is admin-only, rank 5, where
+    it was TLP:CLEAR) and recomputes the masks, which gain the admin-only bit.
+
+Version 7 (issue 9, finding 2: only an object's creator changes it, STIX 2.1 §3.6):
 
 ``objects.owner`` / ``objects.origin``
     Every version carries its object's owner, the STIX identity id of the organization
@@ -100,6 +109,7 @@ import orjson
 
 from taxii_server.storage.base import SchemaTooNew, StorageError
 from taxii_server.storage.sql_dialect import Database, Mode, Transaction
+from taxii_server.storage.sql_markings import rerank_store
 from taxii_server.storage.versions import first_owner, origin_of
 from taxii_server.timestamps import format_timestamp
 
@@ -116,13 +126,13 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """One schema step: DDL templates whose ``{slots}`` the dialect fills; a slot may
-    expand to nothing, and an empty statement is skipped."""
+    """One schema step: DDL templates whose ``{slots}`` the dialect fills (a slot may
+    expand to nothing, and an empty statement is skipped), then ``steps`` that rework
+    data in Python, in the same transaction."""
 
     summary: str
     statements: tuple[str, ...]
-    #: Run after the statements, in the same transaction (data no SQL can derive).
-    after: Callable[[Transaction], None] | None = None
+    steps: tuple[Callable[[Transaction], None], ...] = ()
 
 
 #: The rows whose owner is a user waiting for an organization (``user:NAME``), as
@@ -153,7 +163,7 @@ def _posters(tx: Transaction) -> dict[tuple[int, str, str], str]:
 
 
 def _own_objects(tx: Transaction) -> None:
-    """Version 6: every stored version gets its object's owner and its origin
+    """Version 7: every stored version gets its object's owner and its origin
     (:func:`~taxii_server.storage.versions.first_owner`,
     :func:`~taxii_server.storage.versions.origin_of`), page by page in
     ``(collection, id, version)`` order."""
@@ -410,6 +420,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(
+        "marking-definition registry; unknown markings admin-only, stored versions re-ranked",
+        (
+            """CREATE TABLE marking_definitions (
+                id TEXT PRIMARY KEY,
+                tlp INTEGER NOT NULL,
+                digest {bytes} NOT NULL
+            )""",
+        ),
+        steps=(rerank_store,),
+    ),
+    Migration(
         "object owners and organizations (issue 9, finding 2)",
         (
             "ALTER TABLE objects ADD COLUMN owner TEXT",
@@ -419,7 +440,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             # and removing a user find them without reading every object.
             f"CREATE INDEX objects_pending_owner ON objects (owner) WHERE {PENDING_OWNERS}",
         ),
-        after=_own_objects,
+        steps=(_own_objects,),
     ),
 )
 
@@ -460,8 +481,8 @@ def upgrade(db: Database) -> int:
                 statement = tx.dialect.ddl(template).strip()
                 if statement:
                     tx.script(statement)
-            if migration.after is not None:
-                migration.after(tx)
+            for step in migration.steps:
+                step(tx)
             tx.run("UPDATE schema_version SET version = ?", (version + 1,))
 
 

@@ -37,6 +37,10 @@ __all__ = ["BUSY_TIMEOUT", "SQLITE", "SqliteDatabase"]
 #: timeout (120 s by default) bounds the wait from above.
 BUSY_TIMEOUT = 30.0
 
+# FULL: an add the client was told succeeded survives a power cut (Mode.RECORD
+# transactions relax it for themselves).
+_SYNCHRONOUS = "FULL"
+
 # Pages in the WAL before a commit copies them back into the database file.
 _CHECKPOINT_PAGES = 10_000
 
@@ -135,8 +139,7 @@ class SqliteDatabase:
         try:
             if not self._memory:
                 connection.execute("PRAGMA journal_mode = WAL")
-                # FULL: an add the client was told succeeded survives a power cut.
-                connection.execute("PRAGMA synchronous = FULL")
+                connection.execute(f"PRAGMA synchronous = {_SYNCHRONOUS}")
                 # Copy the WAL back into the database every 40 MB rather than 4 MB (the
                 # default): a bulk load rewrites the same index pages in chunk after
                 # chunk, and each checkpoint copies a page once however often it was
@@ -182,8 +185,11 @@ class SqliteDatabase:
 
     def _run(self, connection: sqlite3.Connection, mode: Mode) -> Iterator[Transaction]:
         cursor = connection.cursor()
+        relaxed = mode is Mode.RECORD and not self._memory
         try:
-            if mode is Mode.WRITE:
+            if relaxed:
+                cursor.execute("PRAGMA synchronous = NORMAL")  # see Mode.RECORD
+            if mode is Mode.WRITE or mode is Mode.RECORD:
                 cursor.execute("BEGIN IMMEDIATE")
             elif mode is Mode.SNAPSHOT:
                 cursor.execute("BEGIN")
@@ -196,7 +202,11 @@ class SqliteDatabase:
             if connection.in_transaction:
                 cursor.execute("COMMIT")
         finally:
-            cursor.close()
+            try:
+                if relaxed:
+                    cursor.execute(f"PRAGMA synchronous = {_SYNCHRONOUS}")
+            finally:
+                cursor.close()
 
     def close(self) -> None:
         """Close the connections this process opened.

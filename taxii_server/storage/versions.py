@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
+from converters.tlp import ADMIN_ONLY, normalise_id
 from taxii_server.storage.base import (
     OPERATOR,
     Actor,
@@ -28,32 +29,46 @@ __all__ = [
     "ALL_CLEARANCES",
     "CONFLICT_MESSAGE",
     "NOT_OWNER_MESSAGE",
+    "REDEFINED_MESSAGE",
     "DATE_ADDED_GRANULE",
     "StatusMoves",
     "VersionRow",
-    "add_results",
     "assign_date_added",
     "canonical_json",
+    "claimable",
     "clearance_bit",
+    "add_results",
+    "failure_message",
     "first_owner",
+    "marking_claims",
     "may_change",
     "origin_of",
     "owner_of",
     "pending_owner",
     "pending_entries",
+    "redefinitions",
     "refresh_masks",
     "resolve_additions",
+    "result_message",
     "same_origin",
     "status_entry",
     "version_masks",
 ]
 
-#: Number of clearance levels (TLP ranks 0..4).
-ALL_CLEARANCES = 5
+#: Number of clearance levels: TLP ranks 0..4 and admin-only (5,
+#: :data:`converters.tlp.ADMIN_ONLY`).
+ALL_CLEARANCES = ADMIN_ONLY + 1
 
 CONFLICT_MESSAGE = (
     "an object with this id and modified timestamp is already stored with different "
     "content; STIX 2.1 §3.6 requires a new modified timestamp for a changed object"
+)
+
+
+REDEFINED_MESSAGE = (
+    "a marking definition with this id is already stored with different content (or "
+    "is an official TLP definition built into this server); STIX 2.1 §7.2.1: a marking "
+    "definition cannot be changed or versioned, so new content needs a new id"
 )
 
 
@@ -137,23 +152,46 @@ def owner_of(obj: NewObject, actor: Actor) -> str | None:
     return actor.organization
 
 
+def _creator_refusal(obj: NewObject, actor: Actor) -> str | None:
+    """Why ``actor`` may not be the creator of ``obj`` whatever is stored, or ``None``.
+    A definition the code ships is anyone's to post: its content is the code's."""
+    if obj.builtin or actor.admin:
+        return None
+    if actor.organization is None:
+        return _NO_ORGANIZATION
+    if obj.created_by_ref is not None and obj.created_by_ref != actor.organization:
+        return (
+            f"created_by_ref {obj.created_by_ref} is not your organization's identity "
+            f"{actor.organization}: the creator of an object is the organization that "
+            "posts it (STIX 2.1 §3.6)"
+        )
+    return None
+
+
+def claimable(objects: Sequence[NewObject], actor: Actor) -> Sequence[NewObject]:
+    """``objects`` with the marking definitions ``actor`` may not create made plain
+    objects (``marking`` ``None``), so that a store does not register them in the
+    marking registry (:func:`marking_claims`) before :func:`resolve_additions`
+    refuses them."""
+    if all(o.marking is None for o in objects):
+        return objects
+    return [
+        replace(o, marking=None)
+        if o.marking is not None and _creator_refusal(o, actor) is not None
+        else o
+        for o in objects
+    ]
+
+
 def _refusal(obj: NewObject, known: list[VersionRow], actor: Actor) -> str | None:
     """Why ``actor`` may not add ``obj`` as a new version of an object whose stored
     versions are ``known``, or ``None``.  A definition the code ships is anyone's to
     post: its content is the code's, not the poster's."""
     if obj.builtin:
         return None
-    if not actor.admin:
-        if actor.organization is None:
-            return _NO_ORGANIZATION
-        if obj.created_by_ref is not None and obj.created_by_ref != actor.organization:
-            return (
-                f"created_by_ref {obj.created_by_ref} is not your organization's identity "
-                f"{actor.organization}: the creator of an object is the organization that "
-                "posts it (STIX 2.1 §3.6)"
-            )
-    if not known:
-        return None
+    refusal = _creator_refusal(obj, actor)
+    if refusal is not None or not known:
+        return refusal
     first = min(known, key=lambda row: row.version)
     if not may_change(actor, first.owner):
         return NOT_OWNER_MESSAGE
@@ -230,16 +268,54 @@ def pending_entries(objects: Sequence[NewObject], received: int) -> tuple[Status
     )
 
 
+def failure_message(outcome: AddOutcome) -> str | None:
+    """Why an object with this outcome was not stored; ``None`` when it is stored
+    (a refused object's reason is in its :class:`AddResult`'s ``message``)."""
+    if outcome is AddOutcome.CONFLICT:
+        return CONFLICT_MESSAGE
+    if outcome is AddOutcome.REDEFINED:
+        return REDEFINED_MESSAGE
+    return None
+
+
+def result_message(result: AddResult) -> str | None:
+    """Why the object of ``result`` was not stored (a refusal's own reason, else the
+    outcome's); ``None`` when it is stored."""
+    return result.message or failure_message(result.outcome)
+
+
 def status_entry(object_id: str, result: AddResult) -> tuple[str, StatusDetail]:
     """Which status list (``"successes"`` or ``"failures"``) an add result goes to,
     with the entry to record there.  Re-posting an identical object is a success
     (TAXII 2.1 §5.5: the server must not treat it as an error)."""
     version = format_timestamp(result.version)
-    if result.outcome is AddOutcome.CONFLICT:
-        return "failures", StatusDetail(object_id, version, CONFLICT_MESSAGE)
-    if result.outcome is AddOutcome.REFUSED:
-        return "failures", StatusDetail(object_id, version, result.message)
+    message = result_message(result)
+    if message is not None:
+        return "failures", StatusDetail(object_id, version, message)
     return "successes", StatusDetail(object_id, version)
+
+
+def marking_claims(objects: Sequence[NewObject]) -> list[tuple[str, int, bytes]]:
+    """``(normalised id, rank, digest)`` of each marking definition among ``objects``
+    to register (those with a ``marking`` rank), in order; a store inserts each unless
+    its id is registered, in the write that stores the objects."""
+    return [
+        (normalise_id(o.id), o.marking, hashlib.sha256(o.data).digest())
+        for o in objects
+        if o.marking is not None
+    ]
+
+
+def redefinitions(objects: Sequence[NewObject], registered: dict[str, bytes]) -> set[int]:
+    """Positions of the marking definitions among ``objects`` whose id is registered
+    (``registered``: normalised id -> digest, read after this write's inserts) with
+    another body: :attr:`AddOutcome.REDEFINED` (STIX 2.1 §7.2.1)."""
+    return {
+        index
+        for index, o in enumerate(objects)
+        if o.marking is not None
+        and registered.get(normalise_id(o.id), b"") != hashlib.sha256(o.data).digest()
+    }
 
 
 @dataclass(slots=True)
@@ -272,6 +348,7 @@ def add_results(resolved: Sequence[tuple[VersionRow, AddOutcome]]) -> list[AddRe
 def resolve_additions(
     objects: Sequence[NewObject],
     versions: dict[str, list[VersionRow]],
+    refused: set[int] | frozenset[int] = frozenset(),
     actor: Actor = OPERATOR,
 ) -> tuple[list[tuple[VersionRow, AddOutcome]], list[VersionRow]]:
     """Decide, for each object to add, what it is against the stored ``versions`` of
@@ -281,7 +358,10 @@ def resolve_additions(
     Same id and version with the same body is :attr:`AddOutcome.UNCHANGED`, with a
     different body :attr:`AddOutcome.CONFLICT` (STIX 2.1 §3.6); an object without
     ``modified``/``created`` whose body is already stored under its id is unchanged,
-    otherwise a new version whose ``version`` will be its ``date_added``.
+    otherwise a new version whose ``version`` will be its ``date_added``.  New versions
+    are appended to ``versions`` (so a later duplicate in the same batch is unchanged)
+    and returned, in order, as the second element.  The objects at the positions in
+    ``refused`` (:func:`redefinitions`) are :attr:`AddOutcome.REDEFINED`, not stored.
 
     Anything else is a new version, or a new object, and is
     :attr:`AddOutcome.REFUSED` (STIX 2.1 §3.6, only the creator makes new versions)
@@ -289,14 +369,17 @@ def resolve_additions(
     organization, when the object is stored and owned by another organization (or by
     none: admins only), or when its ``created``/``created_by_ref`` differ from its
     first stored version's.  A new object gets the owner :func:`owner_of` gives; a
-    new version keeps the object's.  New versions are appended to ``versions`` (so a
-    later duplicate in the same batch is unchanged) and returned, in order, as the
-    second element.
+    new version keeps the object's.
     """
     resolved: list[tuple[VersionRow, AddOutcome]] = []
     added: list[VersionRow] = []
-    for obj in objects:
+    for index, obj in enumerate(objects):
         digest = hashlib.sha256(obj.data).digest()
+        if index in refused:
+            stamp = 0 if obj.version is None else obj.version
+            row = VersionRow(stamp, obj.tlp, obj.version is None, digest, new=obj)
+            resolved.append((row, AddOutcome.REDEFINED))
+            continue
         known = versions[obj.id]
         if obj.version is not None:
             match = next((v for v in known if v.version == obj.version), None)
@@ -312,8 +395,8 @@ def resolve_additions(
         refusal = _refusal(obj, known, actor)
         if refusal is not None:
             version = now_us() if obj.version is None else obj.version
-            refused = VersionRow(version, obj.tlp, obj.version is None, digest, refusal=refusal)
-            resolved.append((refused, AddOutcome.REFUSED))
+            refused_row = VersionRow(version, obj.tlp, obj.version is None, digest, refusal=refusal)
+            resolved.append((refused_row, AddOutcome.REFUSED))
             continue
         owner = min(known, key=lambda v: v.version).owner if known else owner_of(obj, actor)
         row = VersionRow(

@@ -59,13 +59,29 @@ def test_the_value_column(obj: dict[str, Any], value: str) -> None:
 def test_context_columns_and_what_is_left_out() -> None:
     producer = {"type": "identity", "id": "identity--1", "created": "x", "name": "Example FIU"}
     report = {"type": "report", "id": "report--1", "created": "x", "name": "r"}
-    (row,) = rows([producer, report, INDICATOR])
+    statement = {
+        "type": "marking-definition",
+        "id": "marking-definition--not-tlp",
+        "created": "2024-01-01T00:00:00.000Z",
+        "definition_type": "statement",
+        "definition": {"statement": "Copyright Example FIU"},
+    }
+    (row,) = rows([producer, report, statement, INDICATOR])
     assert row["tlp"] == "TLP:GREEN"
     assert row["labels"] == "a;b"
     assert row["created_by"] == "Example FIU"
     assert row["collection"] == "Cases"
     (unknown,) = rows([dict(INDICATOR, created_by_ref="identity--2", object_marking_refs=[])])
     assert (unknown["created_by"], unknown["tlp"]) == ("identity--2", "")
+
+
+def test_a_marking_the_server_cannot_rank_is_admin_only_as_on_the_server() -> None:
+    """Without its definition in the pulled data, ``marking-definition--not-tlp`` may
+    restrict more than RED (docs/security.md, Markings)."""
+    (row,) = rows([INDICATOR])
+    assert row["tlp"] == "ADMIN-ONLY"
+    upper = dict(INDICATOR, object_marking_refs=[MARKING_IDS["amber"].upper()])
+    assert rows([upper])[0]["tlp"] == "TLP:AMBER"
 
 
 @pytest.mark.parametrize(

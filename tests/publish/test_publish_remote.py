@@ -211,3 +211,36 @@ def test_a_read_only_collection_is_refused_before_posting(cli: Runner, server: S
     result = publish(cli, server, "seeded", str(EXAMPLE))
     assert result.status == 2
     assert "this user may not write to collection 'Seeded'" in result.err
+
+
+def test_a_revision_keeps_created_over_http(cli: Runner, server: Server, tmp_path: Path) -> None:
+    """As a local publish does (test_publish_local): a package without
+    `first_published` converts with `created` following `published`; the revision
+    posted over TAXII keeps the first version's `created` (and an indicator's
+    `valid_from` with it), so the server accepts it as a new version (STIX 2.1 §3.6)."""
+    text = EXAMPLE.read_text("utf-8").replace("first_published: 2024-05-02T09:00:00Z\n", "")
+    changed_point = '{ref: d2, type: url, value: "hxxps://verify-examplebank[.]top/otp/relay.php",'
+    assert changed_point in text
+    one, two = tmp_path / "RP-2024-0007.yaml", tmp_path / "RP-2024-0007-r3.yaml"
+    one.write_text(text, "utf-8")
+    two.write_text(
+        text.replace("revision: 2", "revision: 3")
+        .replace("published: 2024-06-11T09:00:00Z", "published: 2024-07-01T09:00:00Z")
+        .replace(changed_point, changed_point + " confidence: 40,"),
+        "utf-8",
+    )
+    collection = server.new_collection()
+    assert publish(cli, server, collection, str(one)).status == 0
+
+    result = publish(cli, server, collection, str(two))
+
+    assert result.status == 0, result.err
+    stored = parsed(server.versions(collection))
+    revised = {i: versions for i, versions in stored.items() if len(versions) > 1}
+    assert sorted(v[0]["type"] for v in revised.values()) == ["indicator", "report"]
+    for old, new in revised.values():
+        assert new["created"] == old["created"]
+        assert new["modified"] == "2024-07-01T09:00:00.000Z"
+        if new["type"] == "indicator":
+            assert (old["confidence"], new["confidence"]) == (80, 40)
+            assert new["valid_from"] == old["valid_from"] == old["created"]

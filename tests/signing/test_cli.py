@@ -146,6 +146,34 @@ def test_verify_with_the_configured_keys_and_revocation(
     )
 
 
+def test_rotation_several_trusted_keys_each_verify_their_own(
+    tmp_path: Path, cli: Runner, signer: Path
+) -> None:
+    """A key rotated out (revoked from a later date) still verifies what it signed
+    before; its successor, trusted beside it, verifies its own signatures; once the
+    old key's revocation date has passed its signatures fail, the new key's do not."""
+    successor = tmp_path / "successor.jwk"
+    assert cli("keys", "create", "--out", str(successor), "--identity", IDENTITY).status == 0
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    assert cli("convert", str(PACKAGE), "-o", str(old), "--sign", str(signer)).status == 0
+    assert cli("convert", str(PACKAGE), "-o", str(new), "--sign", str(successor)).status == 0
+
+    def trusting(revoked: str) -> Path:
+        return _config(
+            tmp_path,
+            f'[[trusted_keys]]\nfile = "{signer.name}"\nrevoked = "{revoked}"\n'
+            f'reason = "rotated"\n\n[[trusted_keys]]\nfile = "{successor.name}"\n',
+        )
+
+    later = trusting("2099-01-01T00:00:00Z")
+    assert cli("verify", str(old), "--config", str(later)).status == 0
+    assert cli("verify", str(new), "--config", str(later)).status == 0
+    past = trusting("2020-01-01T00:00:00Z")
+    refused = cli("verify", str(old), "--config", str(past))
+    assert refused.status == 1 and "was revoked at 2020-01-01T00:00:00Z (rotated)" in refused.out
+    assert cli("verify", str(new), "--config", str(past)).status == 0
+
+
 def test_verify_failures_and_bad_input(tmp_path: Path, cli: Runner, signer: Path) -> None:
     output = tmp_path / "bundle.json"
     assert cli("convert", str(PACKAGE), "-o", str(output), "--sign", str(signer)).status == 0

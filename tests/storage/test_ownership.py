@@ -262,3 +262,31 @@ def test_set_organization_is_the_users(storage: Storage) -> None:
     assert [u.organization for u in storage.list_users()] == ["Example Bank FIU"]
     with pytest.raises(StorageNotFound):
         storage.set_organization("nobody", "Example Bank FIU", BANK)
+
+
+def test_a_refused_marking_definition_is_not_registered(
+    storage: Storage, collection: Collection
+) -> None:
+    """The marking registry (issue 9, finding 1) must not keep what ownership refused:
+    else a forged definition would block the real one under its id."""
+    from converters.tlp import TLP_EXTENSION_ID
+
+    def definition(level: str) -> dict[str, Any]:
+        return {
+            "type": "marking-definition",
+            "spec_version": "2.1",
+            "id": "marking-definition--2d1c5b1b-8b5a-4a3e-9e5a-1f0b9c8d7e6f",
+            "created": "2024-01-01T00:00:00.000Z",
+            "created_by_ref": BANK,
+            "extensions": {
+                TLP_EXTENSION_ID: {"extension_type": "property-extension", "tlp_2_0": level}
+            },
+        }
+
+    forged = _new(definition("clear"))
+    assert forged[0].marking is not None  # a marking definition to register
+    (result,) = storage.add_objects(collection.id, forged, actor=AS_EXCHANGE)
+    assert result.outcome is AddOutcome.REFUSED
+    (real,) = storage.add_objects(collection.id, _new(definition("red")), actor=AS_BANK)
+    assert real.outcome is AddOutcome.ADDED
+    assert storage.marking_ranks([forged[0].id]) == {forged[0].id: 4}

@@ -1,4 +1,4 @@
-"""The upgrade that gives stored objects their owners (SQL schema 6, MongoDB 4; issue
+"""The upgrade that gives stored objects their owners (SQL schema 7, MongoDB 5; issue
 9, finding 2), from a store at the schema version before it: an object belongs to the
 user who posted its first version where the audit log and its status still tell
 (pending until that user has an organization), else to the organization its first
@@ -152,11 +152,11 @@ def upgraded(
     """A store written at the previous schema version, then upgraded."""
     with monkeypatch.context() as old_code:
         if backend == "mongodb":
-            old_code.setattr(mongo_schema, "MIGRATIONS", mongo_schema.MIGRATIONS[:3])
-            old_code.setattr(mongo_schema, "LATEST", 3)
+            old_code.setattr(mongo_schema, "MIGRATIONS", mongo_schema.MIGRATIONS[:4])
+            old_code.setattr(mongo_schema, "LATEST", 4)
         else:
-            old_code.setattr(sql_schema, "MIGRATIONS", sql_schema.MIGRATIONS[:5])
-            old_code.setattr(sql_schema, "LATEST", 5)
+            old_code.setattr(sql_schema, "MIGRATIONS", sql_schema.MIGRATIONS[:6])
+            old_code.setattr(sql_schema, "LATEST", 6)
         old = open_storage(blank_url, migrate=True)
         old.put_api_root(ApiRoot("r", "R"))
         collection = Collection(str(uuid.uuid4()), "r", "C")

@@ -41,6 +41,8 @@ def test_masks_follow_the_definition(versions: list[tuple[int, int]]) -> None:
 
 
 def test_an_only_version_is_first_and_latest_from_its_level_up() -> None:
-    assert version_masks([(5, 0)]) == [(0b11111, 0b11111)]
-    assert version_masks([(5, 2)]) == [(0b11100, 0b11100)]
-    assert version_masks([(5, 4)]) == [(0b10000, 0b10000)]
+    assert version_masks([(5, 0)]) == [(0b111111, 0b111111)]
+    assert version_masks([(5, 2)]) == [(0b111100, 0b111100)]
+    assert version_masks([(5, 4)]) == [(0b110000, 0b110000)]
+    # Admin-only (a marking the server cannot rank): the admin-only clearance alone.
+    assert version_masks([(5, 5)]) == [(0b100000, 0b100000)]
