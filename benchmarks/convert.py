@@ -15,10 +15,10 @@ seen twice so they merge) and measures, in one process:
   ``Bundle(...).serialize()``.  Its input is our output, so it does none of the
   reading, checking or mapping: it is the cost of building and serialising alone.
 
-Objects per second count every object in the bundle.  Wall times are the best of
-``--repeat`` runs; peak memory is measured in a separate run under tracemalloc
-(which slows it down).  Results go to ``benchmarks/results/convert.json``.  Compare
-rows of one run, not runs: the machine is shared.
+Objects per second count every object in the bundle.  Wall and CPU times (of this
+process: the machine is shared) are the best of ``--repeat`` runs; peak memory is
+measured in a separate run under tracemalloc (which slows it down).  Results go to
+``benchmarks/results/convert.json``.  Compare rows of one run, not runs.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import argparse
 import csv
 import gc
 import json
+import os
 import platform
 import random
 import string
@@ -211,14 +212,16 @@ def _inline(row: dict[str, str]) -> dict[str, Any]:
     return item
 
 
-def _best(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
-    best, result = float("inf"), None
+def _best(runs: int, work: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Best wall and best CPU seconds (of this process) of ``runs`` runs, and a result."""
+    best, cpu, result = float("inf"), float("inf"), None
     for _ in range(runs):
         gc.collect()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = work()
         best = min(best, time.perf_counter() - start)
-    return best, result
+        cpu = min(cpu, time.process_time() - start_cpu)
+    return best, cpu, result
 
 
 def _ours(path: Path) -> tuple[bytes, dict[str, float]]:
@@ -284,20 +287,26 @@ def run(args: argparse.Namespace) -> int:
     from converters.validation import get_validator
 
     get_validator()  # compiled once per process, like a long-running converter
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as scratch:
         path = generate_package(Path(scratch), args.data_points, args.seed)
-        ours_s, (data, stages) = _best(args.repeat, lambda: _ours(path))
+        ours_s, ours_cpu, (data, stages) = _best(args.repeat, lambda: _ours(path))
         objects = json.loads(data)["objects"]
         count = len(objects)
         ours_peak = _peak(lambda: _ours(path))
-        rows = [("atlas-taxii", ours_s, ours_peak)]
+        rows = [("atlas-taxii", ours_s, ours_cpu, ours_peak)]
         if args.peer:
-            peer_s, _ = _best(1, lambda: _peer(objects))
-            rows.append(("stix2 (peer)", peer_s, _peak(lambda: _peer(objects))))
+            peer_s, peer_cpu, _ = _best(1, lambda: _peer(objects))
+            rows.append(("stix2 (peer)", peer_s, peer_cpu, _peak(lambda: _peer(objects))))
+    load_after = os.getloadavg()
     print(f"{args.data_points} data points -> {count} STIX objects (seed {args.seed})")
-    print(f"{'':14} {'wall s':>8} {'objects/s':>11} {'peak MiB':>9}")
-    for name, seconds, peak in rows:
-        print(f"{name:14} {seconds:8.3f} {count / seconds:11,.0f} {peak / 2**20:9.1f}")
+    print(f"{'':14} {'wall s':>8} {'objects/s':>11} {'CPU s':>7} {'objects/CPU s':>14} "
+          f"{'peak MiB':>9}")  # fmt: skip
+    for name, seconds, cpu, peak in rows:
+        print(f"{name:14} {seconds:8.3f} {count / seconds:11,.0f} {cpu:7.3f} "
+              f"{count / cpu:14,.0f} {peak / 2**20:9.1f}")  # fmt: skip
+    print(f"load average: {load_before[0]:.2f} before, {load_after[0]:.2f} after "
+          f"({os.cpu_count()} CPUs)")  # fmt: skip
     print("atlas-taxii stages (s): " + ", ".join(f"{k} {v:.3f}" for k, v in stages.items()))
     result = {
         "suite": "convert",
@@ -306,9 +315,17 @@ def run(args: argparse.Namespace) -> int:
         "objects": count,
         "python": platform.python_version(),
         "rows": [
-            {"name": n, "wall_s": round(s, 4), "objects_per_s": round(count / s), "peak_bytes": p}
-            for n, s, p in rows
+            {
+                "name": n,
+                "wall_s": round(s, 4),
+                "objects_per_s": round(count / s),
+                "cpu_s": round(c, 4),
+                "objects_per_cpu_s": round(count / c),
+                "peak_bytes": p,
+            }
+            for n, s, c, p in rows
         ],
+        "load_average": {"before": load_before, "after": load_after},
         "stages_s": {k: round(v, 4) for k, v in stages.items()},
     }
     RESULTS.parent.mkdir(exist_ok=True)

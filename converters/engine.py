@@ -145,22 +145,29 @@ class _Engine:
         rank_of = self._rank_rule(rule)
         owned = spec.kind in ("item", "package")
         registry, package_id, root = self.registry, self.package.id, self.root
+        by_id, drafts, id_kind, tag, where = (
+            registry.by_id,
+            self.drafts,
+            spec.kind,
+            rule.tag,
+            rule.where,
+        )
 
         def step(element: Element) -> None:
             if when is not None and not when(element):
                 return
             props = _properties(values, element)
-            if spec.kind == "sco":
+            if id_kind == "sco":
                 if new_sco is not None:
                     props["extensions"] = new_sco
                 try:
                     new_id = sco_id({"type": kind, **props})
                 except ValueError as exc:
                     raise TransformError(str(exc)) from None
-            elif spec.kind == "item":
+            elif id_kind == "item":
                 assert element.item is not None  # checked when the mapping was loaded
                 new_id = object_id(kind, package_id, element.item.ref)
-            elif spec.kind == "package":
+            elif id_kind == "package":
                 new_id = object_id(kind, package_id)
             else:
                 assert spec.key is not None
@@ -169,18 +176,18 @@ class _Engine:
                     raise TransformError(f"no value at {spec.key.text} for the shared id of {kind}")
                 new_id = object_id(kind, *((spec.key_kind,) if spec.key_kind else ()), key)
             rank = rank_of(element)
-            draft = registry.by_id.get(new_id)
+            draft = by_id.get(new_id)
             if draft is None:
-                draft = Draft(kind, new_id, props, rank, owned, rule.where)
-                registry.by_id[new_id] = draft
-                self.drafts.append(draft)
-                self.deferred += [(draft, name) for name in deferred]
+                draft = Draft(kind, new_id, props, rank, owned, where)
+                by_id[new_id] = draft
+                drafts.append(draft)
+                if deferred:
+                    self.deferred += [(draft, name) for name in deferred]
             elif draft.props != props or draft.rank != rank:
                 raise TransformError(
-                    f"{new_id} is made twice with different content "
-                    f"(by {draft.where} and {rule.where})"
+                    f"{new_id} is made twice with different content (by {draft.where} and {where})"
                 )
-            registry.file(draft, rule.tag, element)
+            registry.file(draft, tag, element)
 
         return step
 
@@ -209,12 +216,16 @@ class _Engine:
 
     def _extension_step(self, rule: ExtensionRule) -> Callable[[Element], None]:
         when, values, find = self._when(rule), self._values(rule.properties), self.registry.find
+        on = rule.on
 
         def step(element: Element) -> None:
             if when is not None and not when(element):
                 return
-            target = next((d for d in (find(tag, element) for tag in rule.on) if d), None)
-            if target is None:
+            for tag in on:  # the first of the tags present
+                target = find(tag, element)
+                if target is not None:
+                    break
+            else:
                 return
             props = _properties(values, element)
             if rule.copy_custom and isinstance(element.value, dict):
@@ -263,7 +274,7 @@ class _Engine:
                 return
             for source in self._ends(rule.source, element):
                 for target in self._ends(rule.target, element):
-                    if any(
+                    if on_ends and any(
                         ((source if c.endpoint == "source" else target).type in c.values)
                         != (c.test == "type_in")
                         for c in on_ends
@@ -302,26 +313,33 @@ class _Engine:
         markings = [tlp.MARKING_IDS[level] for level in tlp.LEVELS]
         ranks: set[int] = set()
         extensions: set[str] = set()
-        objects = []
+        objects: list[dict[str, Any]] = []
+        append = objects.append
+        deferred = {draft.id for draft, _ in self.deferred}
         made: dict[str, dict[str, Any]] = {}
         for draft in self.drafts:
-            ranks.add(draft.rank)
+            rank, props = draft.rank, draft.props
+            ranks.add(rank)
             obj: dict[str, Any] = {"type": draft.type, "spec_version": "2.1", "id": draft.id}
             if draft.type not in SCO_ID_PROPERTIES:
-                if draft.owned and draft.id != creator:
-                    obj["created_by_ref"] = creator
-                obj["created"] = created if draft.owned else PROJECT_EPOCH
-                obj["modified"] = modified if draft.owned else PROJECT_EPOCH
-            obj.update(draft.props)
-            merged = obj.pop("extensions", None)  # an SCO's new-sco extension
-            obj["object_marking_refs"] = [markings[draft.rank]]
+                if draft.owned:
+                    if draft.id != creator:
+                        obj["created_by_ref"] = creator
+                    obj["created"], obj["modified"] = created, modified
+                else:
+                    obj["created"] = obj["modified"] = PROJECT_EPOCH
+            obj.update(props)
+            # an SCO's new-sco extension, moved after the marking
+            merged = obj.pop("extensions", None) if "extensions" in props else None
+            obj["object_marking_refs"] = [markings[rank]]
             if draft.extension is not None:
                 merged = {**(merged or {}), ATLAS_EXTENSION_ID: draft.extension}
             if merged:
                 obj["extensions"] = merged
                 extensions.update(merged)
-            objects.append(obj)
-            made[draft.id] = obj
+            append(obj)
+            if draft.id in deferred:
+                made[draft.id] = obj
         for draft, name in self.deferred:  # objects: all
             assert made[draft.id][name] is ALL_OBJECTS
             made[draft.id][name] = [d.id for d in self.drafts if d is not draft]

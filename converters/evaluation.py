@@ -100,6 +100,16 @@ def compile_value(
 def _source(spec: ValueSpec, root: Mapping[str, Any], registry: Registry) -> Getter:
     if spec.source == "from":
         paths = [path.get for path in spec.paths]
+        only = spec.paths[0] if len(spec.paths) == 1 else None
+        if only is not None and only.scope == "element" and len(only.keys) == 1:
+            (key,) = only.keys
+
+            def field(element: Element) -> Any:  # the common case, in one call
+                value = element.value
+                found = value.get(key) if isinstance(value, dict) else None
+                return None if found is None or found in _EMPTY else found
+
+            return field
         if len(paths) == 1:
             (get,) = paths
             return lambda element: _present(get(element, root))

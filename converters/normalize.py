@@ -48,6 +48,8 @@ def refang(text: str) -> str:
     Repeated until nothing changes, so that nested forms such as ``[[.]]`` refang
     completely and the function is idempotent.
     """
+    if "[" not in text and "(." not in text and text[:4].lower() != "hxxp":
+        return text  # nothing defanged (most values): what the loop below would return
     while True:
         result = _SCHEME.sub(lambda m: "http" + m.group(1), text)
         for defanged, plain in _BRACKETS:

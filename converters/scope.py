@@ -57,25 +57,32 @@ class Registry:
 
     def file(self, draft: Draft, tag: str, element: Element) -> None:
         """File ``draft`` under ``tag`` at the element and its item, or the package."""
-        owner = item_path(element)
-        scopes = [element.path]
-        if owner is None:
-            if element.path:
-                scopes.append(())
-        elif owner != element.path:
-            scopes.append(owner)
-        self._everywhere.setdefault(tag, {})[draft.id] = draft
-        for scope in scopes:
-            filed = self._tagged.setdefault((scope, tag), [])
-            if not filed or filed[-1] is not draft:
-                filed.append(draft)
+        path = element.path
+        everywhere = self._everywhere.get(tag)
+        if everywhere is None:
+            everywhere = self._everywhere[tag] = {}
+        everywhere[draft.id] = draft
+        self._put((path, tag), draft)
+        if element.item is None:
+            if path:
+                self._put(((), tag), draft)
+        elif len(path) > 2:  # filed at its item too
+            self._put((path[:2], tag), draft)
+
+    def _put(self, key: tuple[tuple[str | int, ...], str], draft: Draft) -> None:
+        filed = self._tagged.get(key)
+        if filed is None:
+            self._tagged[key] = [draft]
+        elif filed[-1] is not draft:
+            filed.append(draft)
 
     def find(self, tag: str, element: Element) -> Draft | None:
         """The object with ``tag`` nearest to ``element`` (element, item, package)."""
         tagged = self._tagged
-        filed = tagged.get((element.path, tag))
-        if filed is None and element.item is not None:
-            filed = tagged.get((element.path[:2], tag))
+        path = element.path
+        filed = tagged.get((path, tag))
+        if filed is None and element.item is not None and len(path) > 2:
+            filed = tagged.get((path[:2], tag))
         if filed is None:
             filed = tagged.get(((), tag))
             if filed is None:

@@ -179,11 +179,14 @@ EXTENSION_DEFINITION: Final[Mapping[str, Any]] = {
 }
 
 
+_RANK_OF_LEVEL: Final[Mapping[str, int]] = {level: rank for rank, level in enumerate(LEVELS)}
+
+
 def rank_of_level(level: str) -> int:
     """Rank of a TLP 2.0 level name (``clear`` … ``red``); raises ``KeyError`` if unknown."""
     try:
-        return LEVELS.index(level)
-    except ValueError:
+        return _RANK_OF_LEVEL[level]
+    except (KeyError, TypeError):
         expected = ", ".join(LEVELS)
         raise KeyError(f"unknown TLP level {level!r}; expected one of {expected}") from None
 

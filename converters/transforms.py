@@ -162,13 +162,22 @@ def stix_pattern(value: Any, args: Mapping[str, Any], context: TransformContext)
     ``[domain-name:value = 'x']``; ``[file:hashes.'SHA-256' = '…']``; several
     properties are joined with ``AND`` (``user-account``), several hashes with ``OR``.
     """
-    if not isinstance(value, Mapping) or value.get("type") not in SCO_ID_PROPERTIES:
+    # A draft's view is a dict: the cheap check first (this runs once per indicator).
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise TransformError("stix_pattern needs an SCO of a known type (use object: TAG)")
-    kind = value["type"]
+    kind = value.get("type")
+    if not isinstance(kind, str) or kind not in SCO_ID_PROPERTIES:
+        raise TransformError("stix_pattern needs an SCO of a known type (use object: TAG)")
     terms = []
     for name in SCO_ID_PROPERTIES[kind]:
         prop = value.get(name)
-        if isinstance(prop, Mapping) and name == "hashes":
+        if prop is None:
+            continue
+        if type(prop) is str:  # the common case: one value
+            if not name.endswith("_ref"):
+                escaped = prop.replace("\\", "\\\\").replace("'", "\\'")
+                terms.append(f"{kind}:{name} = '{escaped}'")
+        elif isinstance(prop, Mapping) and name == "hashes":
             hashes = [f"{kind}:hashes.{_key(a)} = {_literal(h)}" for a, h in prop.items()]
             terms.append(" OR ".join(hashes) if len(hashes) == 1 else f"({' OR '.join(hashes)})")
         elif isinstance(prop, str | int) and not name.endswith("_ref"):

@@ -61,21 +61,7 @@ class StixValidator:
         """
         if not isinstance(obj, dict):
             return [Problem(None, path, f"expected a STIX object, got {kind_name(obj)}")]
-        if obj.get("type") == "bundle":
-            message = "a bundle is a container, not a STIX object: check it with check_bundle"
-            return _problems(obj, path, [Failure(("type",), message)])
-        schema, musts = self._entry(obj, sco=False)
-        failures: list[Failure] = []
-        for must in musts:
-            must(obj, failures)
-        for name, must in BY_PROPERTY.items():
-            if name in obj:
-                must(obj, failures)
-        embedded = obj.get("objects") if obj.get("type") == "observed-data" else None
-        if isinstance(embedded, dict):
-            self._check_embedded(embedded, failures)
-        if not _fits(schema, obj):
-            failures[:0] = self._explain(schema, obj)
+        failures = self._failures(obj)
         return _problems(obj, path, failures) if failures else []
 
     def check_bundle(self, bundle: object, path: str = "$") -> list[Problem]:
@@ -87,9 +73,45 @@ class StixValidator:
             problems = _problems(bundle, path, self._explain(self._bundle, bundle))
         objects = bundle.get("objects")
         if isinstance(objects, list):
+            # One loop over (often) a hundred thousand objects: an object's path is
+            # only spelt out when it has problems.
+            failures_of = self._failures
             for index, obj in enumerate(objects):
-                problems += self.check_object(obj, f"{path}.objects[{index}]")
+                if not isinstance(obj, dict):
+                    problems += self.check_object(obj, f"{path}.objects[{index}]")
+                    continue
+                failures = failures_of(obj)
+                if failures:
+                    problems += _problems(obj, f"{path}.objects[{index}]", failures)
         return problems
+
+    def _failures(self, obj: dict[str, Any]) -> list[Failure]:
+        """Everything wrong with one STIX object (a dict): schema first, then MUST rules."""
+        stix_type = obj.get("type")
+        entry = self._entries.get(stix_type) if isinstance(stix_type, str) else None
+        if entry is None:
+            if stix_type == "bundle":
+                message = "a bundle is a container, not a STIX object: check it with check_bundle"
+                return [Failure(("type",), message)]
+            entry = self._entry(obj, sco=False)
+        schema, musts = entry
+        failures: list[Failure] = []
+        for must in musts:
+            must(obj, failures)
+        for name, must in BY_PROPERTY.items():
+            if name in obj:
+                must(obj, failures)
+        if stix_type == "observed-data":
+            embedded = obj.get("objects")
+            if isinstance(embedded, dict):
+                self._check_embedded(embedded, failures)
+        try:
+            valid = schema.is_valid(obj)
+        except ValueError:  # not JSON: explained by _explain
+            valid = False
+        if not valid:
+            failures[:0] = self._explain(schema, obj)
+        return failures
 
     def _entry(self, obj: dict[str, Any], *, sco: bool) -> _Entry:
         stix_type = obj.get("type")
