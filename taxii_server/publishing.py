@@ -25,6 +25,13 @@ can be compared and every valid object is sent: those are counted as **posted**.
 
 The destination is a :class:`Target`: :class:`LocalTarget` writes into a store;
 :class:`taxii_server.remote.push.RemoteTarget` posts to another TAXII server.
+
+Whose the objects are (STIX 2.1 §3.6): posted to a server, the user's organization's,
+under the server's rules.  Written to the local store, the operator acts as an admin
+(:data:`~taxii_server.storage.base.OPERATOR`, they hold the database's credentials):
+each object belongs to the organization its ``created_by_ref`` names (a package's
+author), and a new version of an object keeps its owner; ``created`` and
+``created_by_ref`` still never change.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from taxii_server.storage.base import (
     Storage,
     VersionSelector,
 )
-from taxii_server.storage.versions import canonical_json, failure_message
+from taxii_server.storage.versions import canonical_json, origin_of, result_message
 from taxii_server.timestamps import TimestampError, parse_timestamp
 
 __all__ = [
@@ -165,7 +172,7 @@ def _plan(valid: Sequence[NewObject], latest: Mapping[str, bytes] | None) -> _Pl
         body = orjson.loads(obj.data)
         created = first_created.get(obj.id)
         if created is not None and _keep_created(body, created):
-            obj = replace(obj, data=canonical_json(body))
+            obj = replace(obj, data=canonical_json(body), origin=origin_of(body))
         key = content_key(body)
         seen = known.get(obj.id)
         if seen is None:
@@ -313,7 +320,7 @@ class LocalTarget:
             for obj, result in zip(chunk, results, strict=True):
                 if result.outcome is AddOutcome.UNCHANGED:
                     unchanged.add(obj.id)
-                elif (message := failure_message(result.outcome)) is not None:
+                elif (message := result_message(result)) is not None:
                     failures.append(Failure(obj.id, message))
             progress("store", start + len(chunk), len(objects))
         return Stored(frozenset(unchanged), tuple(failures))
