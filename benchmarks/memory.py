@@ -28,7 +28,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ import requests
 
 from benchmarks.machine import load_average, machine_info, peak_rss_bytes, rss_bytes
 from benchmarks.servers import Target, launch_atlas
+from converters.ids import sco_id
 
 __all__ = ["configure", "run"]
 
@@ -69,7 +69,8 @@ def _envelope(index: int, count: int) -> bytes:
         {
             "type": "domain-name",
             "spec_version": "2.1",
-            "id": f"domain-name--{uuid.uuid5(uuid.NAMESPACE_DNS, f'{index}-{n}.example.org')}",
+            # STIX 2.1 §2.9: the id its value gives (the server checks it).
+            "id": sco_id({"type": "domain-name", "value": f"{index}-{n}.example.org"}),
             "value": f"{index}-{n}.example.org",
         }
         for n in range(count)

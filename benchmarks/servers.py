@@ -204,7 +204,20 @@ def launch_atlas(
     command = list(command) if command is not None else _atlas_command()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_TAXII_")}
     for argv, stdin in (
-        (["users", "add", "bench", "--clearance", "red", "--password-stdin"], PASSWORD + "\n"),
+        (
+            [
+                "users",
+                "add",
+                "bench",
+                "--clearance",
+                "red",
+                # The generated objects name many creators (created_by_ref): the
+                # loading account acts for all of them, as an admin does (STIX 2.1 §3.6).
+                "--admin",
+                "--password-stdin",
+            ],
+            PASSWORD + "\n",
+        ),
         (["users", "grant", "bench", collection, "--read", "--write"], None),
     ):
         done = subprocess.run(

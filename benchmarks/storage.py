@@ -45,6 +45,7 @@ from typing import Any
 
 import orjson
 
+from converters.ids import sco_id
 from converters.tlp import MARKING_IDS, object_rank
 from taxii_server.storage import open_storage
 from taxii_server.storage.base import (
@@ -76,14 +77,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(run=run)
 
 
+def _ip(n: int) -> str:
+    return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+
+
 def _body(n: int, salt: str, version: int = 0) -> dict[str, Any]:
     oid = uuid.uuid5(uuid.NAMESPACE_OID, f"{salt}.{n}")
     if n % 5 == 4:
         return {
             "type": "ipv4-addr",
             "spec_version": "2.1",
-            "id": f"ipv4-addr--{oid}",
-            "value": f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}",
+            "id": sco_id({"type": "ipv4-addr", "value": _ip(n)}),  # STIX 2.1 §2.9
+            "value": _ip(n),
         }
     kind = "malware" if n % 10 == 3 else "indicator"
     body: dict[str, Any] = {

@@ -21,13 +21,16 @@ from typing import Any, Final
 import orjson
 
 __all__ = [
+    "ORGANISATION_KEY_KIND",
     "PROJECT_NAMESPACE",
     "SCO_ID_PROPERTIES",
     "SCO_NAMESPACE",
     "canonical_json",
     "object_id",
+    "organization_identity_id",
     "relationship_id",
     "sco_id",
+    "sco_id_problem",
     "uuid5",
 ]
 
@@ -136,3 +139,60 @@ def object_id(kind: str, *key: str | int) -> str:
 def relationship_id(source_ref: str, relationship_type: str, target_ref: str) -> str:
     """Id of a relationship from its source, type and target."""
     return object_id("relationship", source_ref, relationship_type, target_ref)
+
+
+#: The key kind the mapping gives organisations' identities (``id: {shared: name,
+#: kind: organisation}`` in ``mappings/atlas-package-1.yaml``): a package's authors.
+ORGANISATION_KEY_KIND: Final = "organisation"
+
+
+def organization_identity_id(name: str) -> str:
+    """The STIX identity id of the organisation called ``name``, exactly as a package
+    naming it as an author gets it (``object_id("identity", "organisation", name)``,
+    the shared id of the mapping's producer and author rules): a partner's account
+    and the ``created_by_ref`` of its packages agree."""
+    return object_id("identity", ORGANISATION_KEY_KIND, name)
+
+
+def _uuid_version(object_id: str) -> str:
+    """The version digit of an identifier's UUID (``"5"`` for UUIDv5)."""
+    uuid_part = object_id.partition("--")[2]
+    return uuid_part[14:15]
+
+
+def sco_id_problem(obj: Mapping[str, Any]) -> str | None:
+    """Why an SCO's ``id`` does not fit its id-contributing properties, or ``None``.
+
+    STIX 2.1 §2.9: an SCO's UUIDv5 is derived from its id-contributing properties, so
+    a UUIDv5 must be the one they give (else another value's object could be posted
+    under this value's id).  A UUIDv4 is what §2.9 requires when none of them is
+    present and still permits otherwise (the UUIDv5 is a SHOULD); it cannot collide
+    with a derived id.  Types without known id-contributing properties (custom SCOs)
+    are not checked.
+    """
+    kind = obj.get("type")
+    object_id = obj.get("id")
+    if not isinstance(kind, str) or kind not in SCO_ID_PROPERTIES:
+        return None
+    if not isinstance(object_id, str):
+        return None
+    version = _uuid_version(object_id)
+    try:
+        expected: str | None = sco_id(obj)
+    except ValueError:
+        expected = None
+    except (TypeError, AttributeError, StopIteration):  # malformed hashes and the like
+        return f"{kind} id cannot be derived from its id-contributing properties"
+    if expected == object_id or version == "4":
+        return None
+    contributing = ", ".join(SCO_ID_PROPERTIES[kind])
+    if expected is None:
+        return (
+            f"{object_id} is a UUIDv{version or '?'} id but the object has none of its "
+            f"id-contributing properties ({contributing}): STIX 2.1 §2.9 then requires a "
+            "UUIDv4"
+        )
+    return (
+        f"{object_id} does not match the object's id-contributing properties "
+        f"({contributing}): STIX 2.1 §2.9 derives {expected} from them (or use a UUIDv4)"
+    )

@@ -9,6 +9,12 @@ two users:
   gets; it does not see the TLP:AMBER+STRICT and TLP:RED objects of the collection;
 * ``demo-red``, cleared for TLP:RED, with read and write access: sees everything.
 
+Both write for :data:`DEMO_ORGANIZATION`, the author of the example packages
+``RP-2024-0007``, ``RP-2024-0052`` and ``RP-2024-0075``: those packages' objects are
+theirs to change (STIX 2.1 §3.6); the other bundles' belong to their own authors (the
+demo loads the bundles as an operator, an admin, so each object belongs to the
+organization its ``created_by_ref`` names).
+
 Secrets: each start of the demo gives both users a new random password and a new API
 key and prints them.  Plaintext secrets are never written anywhere (the store keeps
 scrypt hashes, as for any user), so the only way to "show them again" is to issue new
@@ -37,7 +43,7 @@ from taxii_server.settings import (
     load_settings,
 )
 from taxii_server.storage.base import AddOutcome, ApiKey, Collection, Grant, Storage, User
-from taxii_server.storage.versions import failure_message
+from taxii_server.storage.versions import result_message
 from taxii_server.timestamps import now_us
 
 __all__ = [
@@ -60,6 +66,9 @@ DEMO_API_ROOT = "demo"
 DEMO_COLLECTION_ID = "6a1f7c0e-5b2d-4e8a-9c3f-0d4b8e2a7f15"
 DEMO_COLLECTION_ALIAS = "demo"
 DEMO_COLLECTION_TITLE = "Demo"
+
+#: The organization the demo users write for: the example packages' author.
+DEMO_ORGANIZATION = "Example Bank FIU"
 
 # (user name, clearance level): a typical partner, and someone who sees everything.
 _DEMO_USERS: tuple[tuple[str, str], ...] = (("demo", "amber"), ("demo-red", "red"))
@@ -171,7 +180,7 @@ def set_up_demo(storage: Storage, settings: Settings, bundles: Sequence[Path]) -
 def _reset_user(storage: Storage, collection: Collection, name: str, level: str) -> DemoUser:
     password = new_api_key().secret  # 192 random bits, URL-safe: easy to paste
     clearance = rank_of_level(level)
-    storage.put_user(User(name, clearance, hash_secret(password)))
+    storage.put_user(User(name, clearance, hash_secret(password), organization=DEMO_ORGANIZATION))
     for old in storage.list_api_keys(name):
         storage.delete_api_key(old.key_id)
     token = new_api_key()
@@ -205,5 +214,5 @@ def load_bundle(storage: Storage, collection: Collection, path: Path) -> LoadOut
             elif result.outcome is AddOutcome.UNCHANGED:
                 unchanged += 1
             else:
-                rejected.append(f"{path}: {new.id}: {failure_message(result.outcome)}")
+                rejected.append(f"{path}: {new.id}: {result_message(result)}")
     return LoadOutcome(added, unchanged, tuple(rejected))

@@ -9,8 +9,10 @@ time, then :func:`check_identified`): a status entry must name
 each object by its identifier (§4.3.1, status details), which an item that is not an
 object, or has no usable ``id``, does not give.
 Within a well-formed envelope each object is judged on its own: one that fails STIX
-2.1 validation becomes a status failure whose message says why, and never stops the
-others (§5.5: the status lists successes and failures).
+2.1 validation, or an SCO whose UUIDv5 id is not the one its id-contributing properties
+give (STIX 2.1 §2.9, :func:`converters.ids.sco_id_problem`), becomes a status failure
+whose message says why, and never stops the others (§5.5: the status lists successes
+and failures).
 
 Each object's TLP rank is fixed here, once, when it is written
 (:func:`converters.tlp.object_rank`): a marking that is not built in ranks as the
@@ -22,6 +24,7 @@ under an official TLP id must be the official one (:func:`converters.tlp.is_genu
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,7 +33,11 @@ from typing import Any
 
 import orjson
 
+from converters.extensions import atlas_extension_definition, new_sco_definitions
+from converters.ids import sco_id_problem
 from converters.tlp import (
+    EXTENSION_DEFINITION,
+    MARKING_DEFINITIONS,
     RANK_BY_MARKING_ID,
     definition_rank,
     is_built_in,
@@ -44,7 +51,7 @@ from taxii_server.envelope import parse_envelope
 from taxii_server.errors import BadRequest, quoted
 from taxii_server.query import ID_PATTERN
 from taxii_server.storage.base import STIX_21, NewObject, StatusDetail
-from taxii_server.storage.versions import canonical_json
+from taxii_server.storage.versions import canonical_json, origin_of
 from taxii_server.timestamps import TimestampError, format_timestamp, parse_timestamp
 
 __all__ = [
@@ -52,6 +59,7 @@ __all__ = [
     "MarkingLookup",
     "Prepared",
     "StoredMarkings",
+    "builtin_definitions",
     "check_identified",
     "parse_envelope",
     "prepare_objects",
@@ -193,6 +201,27 @@ def _integer_out_of_range(value: Any, path: str) -> tuple[str, int] | None:
     return None
 
 
+#: The types of the objects :func:`builtin_definitions` holds.
+_DEFINITION_TYPES = frozenset({"extension-definition", "marking-definition"})
+
+
+@functools.cache
+def builtin_definitions() -> frozenset[bytes]:
+    """The stored form of the definitions this code ships and the converter puts in
+    every bundle: the TLP 2.0 marking definitions and their extension definition
+    (OASIS's), the community SCO extension definitions (stix2extensions') and the
+    project's own.  Their content is fixed by the code, not by whoever posts them, so
+    anyone may post them and nobody owns them (STIX 2.1 §3.6, see
+    :func:`taxii_server.storage.versions.resolve_additions`)."""
+    definitions = [
+        *MARKING_DEFINITIONS.values(),
+        EXTENSION_DEFINITION,
+        atlas_extension_definition(),
+        *new_sco_definitions().values(),
+    ]
+    return frozenset(canonical_json(dict(d)) for d in definitions)
+
+
 def _version(obj: dict[str, Any]) -> int | None:
     stamp = obj.get("modified", obj.get("created"))
     return None if stamp is None else parse_timestamp(stamp)
@@ -258,7 +287,12 @@ def _rank_unresolved(
     another body in this envelope is refused), then the envelope's, else admin-only."""
     if not unresolved and not envelope:
         return
-    wanted = dict.fromkeys(r for _, refs in unresolved for r in refs if r not in envelope)
+    wanted = dict.fromkeys(
+        r
+        for _, refs in unresolved
+        for r in refs
+        if r and r not in envelope and r not in RANK_BY_MARKING_ID
+    )
     wanted.update(dict.fromkeys(envelope))
     known = dict(stored(list(wanted))) if stored is not None and wanted else {}
     defined = {**envelope, **known}
@@ -271,7 +305,16 @@ def _rank_unresolved(
         o = valid[position]
         if rank != o.tlp:
             valid[position] = NewObject(
-                o.id, o.type, o.spec_version, o.version, rank, o.data, o.marking
+                o.id,
+                o.type,
+                o.spec_version,
+                o.version,
+                rank,
+                o.data,
+                o.created_by_ref,
+                o.origin,
+                o.builtin,
+                o.marking,
             )
     for position, obj in enumerate(valid):
         if obj.marking is not None:
@@ -312,16 +355,25 @@ def prepare_objects(
             defines, problem = _defined_rank(obj, path)
             problems = [] if problem is None else [problem]
         if not problems:
+            mismatch = sco_id_problem(obj)
+            if mismatch is not None:
+                problems = [Problem(obj.get("id"), f"{path}.id", mismatch)]
+        if not problems:
+            creator = obj.get("created_by_ref")
             try:
                 refs = marking_refs(obj)
                 pending = any(r not in RANK_BY_MARKING_ID for r in refs)
+                data = canonical_json(obj)
                 record = NewObject(
                     id=obj["id"],
                     type=obj["type"],
                     spec_version=STIX_21,
                     version=_version(obj),
                     tlp=marking_rank(refs),
-                    data=canonical_json(obj),
+                    data=data,
+                    created_by_ref=creator if isinstance(creator, str) else None,
+                    origin=origin_of(obj),
+                    builtin=obj["type"] in _DEFINITION_TYPES and data in builtin_definitions(),
                     marking=defines,
                 )
                 if pending:

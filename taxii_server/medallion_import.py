@@ -30,6 +30,11 @@ What is imported, and how:
   ``date_added`` (from the manifest), in writes whose TLP levels do not decrease (a
   write is stamped least restricted first), so their relative order is kept; the
   absolute values become the time of the import.
+* **Owners** (STIX 2.1 §3.6): the import is an operator's, made with the store's
+  credentials, so it acts as an admin (:data:`~taxii_server.storage.base.OPERATOR`):
+  an object that names its creator in ``created_by_ref`` belongs to that
+  organization (whose users make its later versions), any other to nobody (admins
+  only).  SCO ids are checked as a POST's are (STIX 2.1 §2.9).
 
 Not imported: the discovery title and default API root (server settings in our
 configuration file), status resources (short-lived), and ``can_read``/``can_write``
@@ -59,7 +64,7 @@ from taxii_server.storage.base import (
     Storage,
     StorageConflict,
 )
-from taxii_server.storage.versions import failure_message
+from taxii_server.storage.versions import result_message
 from taxii_server.timestamps import TimestampError, parse_timestamp
 
 __all__ = [
@@ -351,7 +356,7 @@ def _store(
             elif result.outcome is AddOutcome.UNCHANGED:
                 counts.unchanged += 1
             else:
-                message = failure_message(result.outcome) or "not stored"
+                message = result_message(result) or "not stored"
                 counts.refusals.append(Refusal(entry.location, new.id, message))
         tell(len(chunk))
     return counts

@@ -25,6 +25,13 @@ can be compared and every valid object is sent: those are counted as **posted**.
 
 The destination is a :class:`Target`: :class:`LocalTarget` writes into a store;
 :class:`taxii_server.remote.push.RemoteTarget` posts to another TAXII server.
+
+Whose the objects are (STIX 2.1 §3.6): posted to a server, the user's organization's,
+under the server's rules.  Written to the local store, the operator acts as an admin
+(:data:`~taxii_server.storage.base.OPERATOR`, they hold the database's credentials):
+each object belongs to the organization its ``created_by_ref`` names (a package's
+author), and a new version of an object keeps its owner; ``created`` and
+``created_by_ref`` still never change.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ from converters.tlp import ADMIN_ONLY
 from converters.validation import StixValidator
 from taxii_server.ingest import ADD_CHUNK, MarkingLookup, StoredMarkings, prepare_objects
 from taxii_server.storage.base import (
+    OPERATOR,
+    Actor,
     AddOutcome,
     Collection,
     NewObject,
@@ -46,7 +55,7 @@ from taxii_server.storage.base import (
     Storage,
     VersionSelector,
 )
-from taxii_server.storage.versions import canonical_json, failure_message
+from taxii_server.storage.versions import canonical_json, origin_of, result_message
 from taxii_server.timestamps import TimestampError, parse_timestamp
 
 __all__ = [
@@ -165,7 +174,7 @@ def _plan(valid: Sequence[NewObject], latest: Mapping[str, bytes] | None) -> _Pl
         body = orjson.loads(obj.data)
         created = first_created.get(obj.id)
         if created is not None and _keep_created(body, created):
-            obj = replace(obj, data=canonical_json(body))
+            obj = replace(obj, data=canonical_json(body), origin=origin_of(body))
         key = content_key(body)
         seen = known.get(obj.id)
         if seen is None:
@@ -268,11 +277,19 @@ class LocalTarget:
     """A collection in this installation's store."""
 
     def __init__(
-        self, storage: Storage, collection: Collection, *, clearance: int = _ALL_LEVELS
+        self,
+        storage: Storage,
+        collection: Collection,
+        *,
+        clearance: int = _ALL_LEVELS,
+        actor: Actor = OPERATOR,
     ) -> None:
         """``clearance``: the TLP rank compared at; every level by default (an operator
-        publishing from the command line), a user's own in the workbench."""
+        publishing from the command line), a user's own in the workbench.  ``actor``:
+        whom the writes are made for (the operator by default; a user's organization
+        in the workbench, under the ownership rules of a TAXII POST)."""
         self._storage = storage
+        self._actor = actor
         self._markings = StoredMarkings(storage.marking_ranks)
         self._collection = collection
         self._clearance = clearance
@@ -314,11 +331,11 @@ class LocalTarget:
         failures: list[Failure] = []
         for start in range(0, len(objects), ADD_CHUNK):
             chunk = objects[start : start + ADD_CHUNK]
-            results = self._storage.add_objects(self._collection.id, chunk)
+            results = self._storage.add_objects(self._collection.id, chunk, actor=self._actor)
             for obj, result in zip(chunk, results, strict=True):
                 if result.outcome is AddOutcome.UNCHANGED:
                     unchanged.add(obj.id)
-                elif (message := failure_message(result.outcome)) is not None:
+                elif (message := result_message(result)) is not None:
                     failures.append(Failure(obj.id, message))
             progress("store", start + len(chunk), len(objects))
         return Stored(frozenset(unchanged), tuple(failures))

@@ -21,6 +21,14 @@ Who may see what:
   exist for them in any endpoint (objects, manifest, object, versions, delete, counts
   and headers).
 * A status resource is visible only to the user who posted it, and to admins.
+
+Who may change what (STIX 2.1 §3.6, only an object's creator makes new versions): every
+user writes for their organization (:func:`actor_of`); the first version of an object
+fixes its owner, and later versions, revocations and deletes are the owner's (admins
+act for every organization, and the audit log names the admin).  The rules are
+:func:`taxii_server.storage.versions.resolve_additions` and ``may_change``, applied
+by each store inside its write transaction; a refused object is a status failure
+saying why, a refused delete of an object the caller can see is 403.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Generic, Protocol, TypeVar
 
+from converters.ids import organization_identity_id
 from converters.validation import StixValidator
 from taxii_server.audit import Auditor
 from taxii_server.auth import Principal
@@ -62,10 +71,12 @@ from taxii_server.query import (
 )
 from taxii_server.settings import Settings
 from taxii_server.storage.base import (
+    Actor,
     ApiRoot,
     Collection,
     Grant,
     ManifestEntry,
+    NotOwner,
     ObjectQuery,
     Status,
     StatusDetail,
@@ -76,7 +87,16 @@ from taxii_server.storage.base import (
 from taxii_server.storage.versions import pending_entries
 from taxii_server.timestamps import format_timestamp
 
-__all__ = ["ABANDONED_MESSAGE", "CollectionAccess", "RequestBody", "ResultPage", "TaxiiService"]
+__all__ = [
+    "ABANDONED_MESSAGE",
+    "CollectionAccess",
+    "actor_of",
+    "require_organization",
+    "RequestBody",
+    "ResultPage",
+    "TaxiiService",
+    "actor_of",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -102,6 +122,25 @@ class CollectionAccess:
     can_read: bool
     can_write: bool
     clearance: int = 0
+
+
+def actor_of(caller: Principal) -> Actor:
+    """Whom ``caller``'s writes are made for: their organization's STIX identity (the
+    id a package naming it as author gives it), as an admin or not."""
+    organization = caller.user.organization if caller.user is not None else None
+    identity = organization_identity_id(organization) if organization is not None else None
+    return Actor(identity, admin=caller.admin)
+
+
+def require_organization(caller: Principal) -> None:
+    """403 for a user who is not an admin and belongs to no organization: what they
+    would store could have no owner (docs/security.md, Ownership)."""
+    if not caller.admin and (caller.user is None or caller.user.organization is None):
+        raise Forbidden(
+            f"user {caller.name!r} belongs to no organization, and objects are written for "
+            "an organization (STIX 2.1 §3.6: only an object's creator changes it); an "
+            "admin sets it with `atlas-taxii users set-organization`"
+        )
 
 
 def _access(caller: Principal, collection: Collection, grant: Grant | None) -> CollectionAccess:
@@ -274,15 +313,24 @@ class TaxiiService:
         self, caller: Principal, api_root: str, collection_id: str, object_id: str, args: Args
     ) -> int:
         """Delete an Object (§5.7): every visible version, or those ``match[version]``
-        and ``match[spec_version]`` select; needs read and write.  404 when none matched."""
+        and ``match[spec_version]`` select; needs read and write.  404 when none matched;
+        403 when the object is another organization's (STIX 2.1 §3.6)."""
         access = self.writable(caller, api_root, collection_id)
         if not access.can_read:
             raise Forbidden(f"deleting from collection {collection_id!r} needs read access too")
         check_object_id(object_id)
+        require_organization(caller)
         query = build_query(
             parse_delete_filters(args), endpoint=None, clearance=access.clearance, limit=1
         )
-        deleted = self.storage.delete_objects(access.collection.id, object_id, query)
+        try:
+            deleted = self.storage.delete_objects(
+                access.collection.id, object_id, query, actor=actor_of(caller)
+            )
+        except NotOwner as exc:
+            # Raised only when versions visible to the caller were selected: 403 tells
+            # them nothing they cannot read.
+            raise Forbidden(str(exc)) from None
         if not deleted:
             raise NotFound(f"no version of {object_id!r} matches in this collection")
         self.audit.deleted(
@@ -403,6 +451,8 @@ class TaxiiService:
         self, caller: Principal, api_root: str, collection_id: str, body: RequestBody
     ) -> Status:
         access = self.writable(caller, api_root, collection_id)
+        require_organization(caller)
+        actor = actor_of(caller)
         limit = self.api_root(api_root).max_content_length
         too_large = PayloadTooLarge(
             f"the body exceeds this API root's max_content_length of {limit} bytes; "
@@ -443,7 +493,7 @@ class TaxiiService:
         audit = self.audit.addition(caller, api_root, access.collection.id, status_id, len(objects))
         if len(prepared.valid) <= ADD_CHUNK:
             # One transaction: the status, its audit record and the objects, or nothing.
-            self.storage.add_envelope(status, prepared.valid, audit)
+            self.storage.add_envelope(status, prepared.valid, audit, actor=actor)
         else:
             # The status and the audit record first: a worker killed half-way leaves
             # them, and the status says what was stored.
@@ -453,7 +503,9 @@ class TaxiiService:
             self.storage.record_audit(audit)
             for start in range(0, len(prepared.valid), ADD_CHUNK):
                 chunk = prepared.valid[start : start + ADD_CHUNK]
-                self.storage.add_objects(access.collection.id, chunk, status_id=status_id)
+                self.storage.add_objects(
+                    access.collection.id, chunk, status_id=status_id, actor=actor
+                )
         stored = self.storage.get_status(api_root, status_id)
         if stored is None:
             raise ServiceUnavailable(f"the store lost status {status_id!r} while processing")

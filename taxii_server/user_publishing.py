@@ -5,7 +5,11 @@ compares with every version held.  The workbench publishes for a user, so the sa
 :func:`~taxii_server.publishing.publish_objects` runs behind the service's checks:
 
 * the collection must be writable by the user (:meth:`TaxiiService.writable`, as for
-  Add Objects, TAXII 2.1 §5.5), or the answer is 404/403;
+  Add Objects, TAXII 2.1 §5.5), or the answer is 404/403, and the user must belong to
+  an organization (or be an admin);
+* objects are written for the user's organization, under the ownership rules of a
+  TAXII POST (STIX 2.1 §3.6: a package authored by another organization is refused
+  object by object, each failure saying why; a preview says so already);
 * objects are compared with what the user may read there, at their clearance (an
   object above it is not looked at, so a preview reveals nothing about it); a user
   who may write but not read gets every valid object sent, as ``posted``;
@@ -27,6 +31,7 @@ from typing import Any
 from taxii_server.auth import Principal
 from taxii_server.ingest import MarkingLookup
 from taxii_server.publishing import (
+    Failure,
     LocalTarget,
     Progress,
     PublishReport,
@@ -34,8 +39,9 @@ from taxii_server.publishing import (
     Target,
     publish_objects,
 )
-from taxii_server.service import TaxiiService
-from taxii_server.storage.base import NewObject
+from taxii_server.service import TaxiiService, actor_of, require_organization
+from taxii_server.storage.base import Actor, NewObject
+from taxii_server.storage.versions import creator_refusal
 
 __all__ = ["publish_as"]
 
@@ -79,10 +85,13 @@ class _Cleared:
 
 
 class _Preview:
-    """Compares like the target it wraps, and stores nothing."""
+    """Compares like the target it wraps, and stores nothing; names the objects the
+    user could not be the creator of, whatever is stored (the store would refuse
+    them; what it would refuse for stored versions it alone can say)."""
 
-    def __init__(self, inner: Target) -> None:
+    def __init__(self, inner: Target, actor: Actor) -> None:
         self._inner = inner
+        self._actor = actor
 
     @property
     def markings(self) -> MarkingLookup | None:
@@ -92,7 +101,8 @@ class _Preview:
         return self._inner.latest(ids, progress)
 
     def store(self, objects: Sequence[NewObject], progress: Progress) -> Stored:
-        return Stored()
+        refused = ((obj.id, creator_refusal(obj, self._actor)) for obj in objects)
+        return Stored(failures=tuple(Failure(i, why) for i, why in refused if why is not None))
 
 
 def publish_as(
@@ -107,10 +117,12 @@ def publish_as(
     """Publish ``objects`` (parsed STIX) into a collection ``caller`` may write; with
     ``dry_run``, only say what would be new, changed and unchanged."""
     access = service.writable(caller, api_root, collection_id)
-    local = LocalTarget(service.storage, access.collection, clearance=access.clearance)
+    require_organization(caller)
+    actor = actor_of(caller)
+    local = LocalTarget(service.storage, access.collection, clearance=access.clearance, actor=actor)
     target: Target = _Cleared(local) if access.can_read else _Blind(local)
     if dry_run:
-        target = _Preview(target)
+        target = _Preview(target, actor)
     else:
         service.audit.published(caller, api_root, access.collection.id, len(objects))
     return publish_objects(objects, target, service.validator())

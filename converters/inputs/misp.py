@@ -47,20 +47,21 @@ def is_misp(document: object) -> bool:
 
 
 def _events(document: object) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(JSON path, event dict)`` of each event in a MISP export."""
+    """``(JSON path, event dict)`` of each event in a MISP export: one event, wrapped
+    in ``{"Event": …}`` or bare, a list of them, or a REST search's ``{"response": […]}``."""
     if isinstance(document, dict) and isinstance(document.get("response"), list):
         document, base = document["response"], "$.response"
     else:
         base = "$"
-    if isinstance(document, list):
-        for index, entry in enumerate(document):
-            if isinstance(entry, dict) and isinstance(entry.get("Event"), dict):
-                yield f"{base}[{index}].Event", entry["Event"]
-    elif isinstance(document, dict):
-        if isinstance(document.get("Event"), dict):
-            yield f"{base}.Event", document["Event"]
-        elif "info" in document and ("Attribute" in document or "Object" in document):
-            yield base, document
+    entries = enumerate(document) if isinstance(document, list) else [(None, document)]
+    for index, entry in entries:
+        where = base if index is None else f"{base}[{index}]"
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("Event"), dict):
+            yield f"{where}.Event", entry["Event"]
+        elif "info" in entry and ("Attribute" in entry or "Object" in entry):
+            yield where, entry
 
 
 def read_misp(source: Path, document: object, mapping: MispMapping | None = None) -> list[Imported]:

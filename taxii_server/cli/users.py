@@ -7,13 +7,22 @@ clearance is the highest TLP 2.0 level they receive (``clear`` < ``green`` < ``a
 < ``amber+strict`` < ``red``): objects marked above it do not exist for them.  A grant
 gives read and/or write access to one collection, read at the user's clearance; a
 public collection's TLP:CLEAR objects are readable without one.
+
+Every user who writes belongs to an organization (``users add NAME --organization
+ORG``, ``users set-organization NAME ORG``): the objects they add are its, and only its
+users change them later (STIX 2.1 §3.6).  Its STIX identity id is the one a research
+package naming ORG as its author gets (:func:`converters.ids.organization_identity_id`),
+so a partner's packages and its account agree.  Users without one read but cannot
+write; admins act for every organization.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+from dataclasses import replace
 
+from converters.ids import organization_identity_id
 from converters.tlp import LEVELS, level_of_rank, rank_of_level
 from taxii_server.cli.errors import CommandError, Run, guarded
 from taxii_server.cli.passwords import prompt_password, read_password_stdin
@@ -23,7 +32,7 @@ from taxii_server.credentials import hash_api_key, hash_secret, new_api_key, par
 from taxii_server.storage.base import ApiKey, Grant, Storage, User
 from taxii_server.timestamps import format_timestamp, now_us
 
-__all__ = ["configure", "parse_clearance"]
+__all__ = ["configure", "parse_clearance", "parse_organization"]
 
 # Letters, digits and a few separators; never ':' (HTTP Basic splits on it, RFC 7617).
 _USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}")
@@ -38,6 +47,23 @@ def parse_clearance(text: str) -> int:
         raise CommandError(
             f"unknown TLP level {text!r}; valid levels: {', '.join(LEVELS)}"
         ) from None
+
+
+# An organization's name as its packages spell their author: letters (any script),
+# digits, spaces and a little punctuation; no control characters, no space at either end.
+_ORGANIZATION = re.compile(r"[^\W_](?:[\w .,&'()+/@-]{0,126}(?:[^\W_]|[.)]))?")
+
+
+def parse_organization(text: str) -> str:
+    """An organization name, checked whole (``fullmatch``: a trailing newline is not
+    silently accepted)."""
+    if not _ORGANIZATION.fullmatch(text) or "  " in text:
+        raise CommandError(
+            f"{text!r} is not a valid organization name: use up to 128 letters, digits, "
+            "single spaces and . , & ' ( ) + / @ -, starting with a letter or digit, as "
+            "your research packages name their author"
+        )
+    return text
 
 
 def _user_name(text: str) -> str:
@@ -71,6 +97,7 @@ def _new_password(args: argparse.Namespace, name: str) -> str | None:
 def _add(args: argparse.Namespace) -> int:
     name = _user_name(args.name)
     clearance = parse_clearance(args.clearance)
+    organization = None if args.organization is None else parse_organization(args.organization)
     # Read (and check) the password before touching the store: a typo in the prompt
     # must not leave a half-created user behind.
     password = _new_password(args, name)
@@ -81,10 +108,19 @@ def _add(args: argparse.Namespace) -> int:
                 "or `users passwd`"
             )
         password_hash = hash_secret(password) if password is not None else None
-        ctx.storage.put_user(User(name, clearance, password_hash, admin=args.admin))
+        ctx.storage.put_user(
+            User(name, clearance, password_hash, admin=args.admin, organization=organization)
+        )
     how = "with a password" if password is not None else "without a password (API keys only)"
     role = " (admin)" if args.admin else ""
     print(f"added user {name}{role} at clearance {level_of_rank(clearance)}, {how}")
+    if organization is not None:
+        print(f"{name} writes for {organization} ({organization_identity_id(organization)})")
+    elif not args.admin:
+        print(
+            f"{name} belongs to no organization: they can read but not write until you run "
+            f"`atlas-taxii users set-organization {name} ORG`"
+        )
     return 0
 
 
@@ -106,6 +142,7 @@ def _list(args: argparse.Namespace) -> int:
                 [
                     user.name,
                     level_of_rank(user.clearance),
+                    user.organization or "-",
                     "yes" if user.admin else "no",
                     "yes" if user.password_hash else "no",
                     str(len(storage.list_api_keys(user.name))),
@@ -113,7 +150,11 @@ def _list(args: argparse.Namespace) -> int:
                 ]
             )
     if rows:
-        print(format_table(["NAME", "CLEARANCE", "ADMIN", "PASSWORD", "KEYS", "GRANTS"], rows))
+        print(
+            format_table(
+                ["NAME", "CLEARANCE", "ORGANIZATION", "ADMIN", "PASSWORD", "KEYS", "GRANTS"], rows
+            )
+        )
     else:
         print("no users yet: add one with `atlas-taxii users add NAME`")
     return 0
@@ -135,8 +176,23 @@ def _set_clearance(args: argparse.Namespace) -> int:
     clearance = parse_clearance(args.level)
     with open_store(args) as ctx:
         user = _existing_user(ctx.storage, args.name)
-        ctx.storage.put_user(User(user.name, clearance, user.password_hash, user.admin))
+        ctx.storage.put_user(replace(user, clearance=clearance))
     print(f"{args.name} now receives objects up to TLP:{level_of_rank(clearance).upper()}")
+    return 0
+
+
+def _set_organization(args: argparse.Namespace) -> int:
+    organization = parse_organization(args.organization)
+    identity = organization_identity_id(organization)
+    with open_store(args) as ctx:
+        _existing_user(ctx.storage, args.name)
+        claimed = ctx.storage.set_organization(args.name, organization, identity)
+    print(f"{args.name} now writes for {organization} ({identity})")
+    if claimed:
+        print(
+            f"{organization} now owns {claimed} object version(s) whose first version "
+            f"{args.name} posted before objects had owners"
+        )
     return 0
 
 
@@ -144,7 +200,7 @@ def _passwd(args: argparse.Namespace) -> int:
     with open_store(args) as ctx:
         user = _existing_user(ctx.storage, args.name)
         password = read_password_stdin() if args.password_stdin else prompt_password(args.name)
-        ctx.storage.put_user(User(user.name, user.clearance, hash_secret(password), user.admin))
+        ctx.storage.put_user(replace(user, password_hash=hash_secret(password)))
     print(f"changed the password of {args.name}")
     return 0
 
@@ -268,9 +324,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     password.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    p.add_argument("--admin", action="store_true", help="may read every status resource")
+    p.add_argument(
+        "--admin",
+        action="store_true",
+        help="may read every status resource and act for every organization",
+    )
+    p.add_argument(
+        "--organization",
+        metavar="ORG",
+        help="the organization the user writes for, as its packages name their author "
+        "(without one the user cannot write)",
+    )
 
-    action("list", "list users with their clearance, keys and grants", _list)
+    action("list", "list users with their clearance, organization, keys and grants", _list)
 
     p = action("remove", "remove a user with their API keys and grants", _remove)
     p.add_argument("name", metavar="NAME", help="the user's name")
@@ -278,6 +344,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p = action("set-clearance", "change the highest TLP level a user receives", _set_clearance)
     p.add_argument("name", metavar="NAME", help="the user's name")
     p.add_argument("level", metavar="LEVEL", help=levels)
+
+    p = action(
+        "set-organization",
+        "set the organization a user writes for (objects they add are its)",
+        _set_organization,
+    )
+    p.add_argument("name", metavar="NAME", help="the user's name")
+    p.add_argument(
+        "organization", metavar="ORG", help="the organization's name, as packages name the author"
+    )
 
     p = action("passwd", "set a user's password (prompted, or --password-stdin)", _passwd)
     p.add_argument("name", metavar="NAME", help="the user's name")

@@ -42,6 +42,8 @@ from typing import Generic, Protocol, TypeVar
 
 __all__ = [
     "AUDIT_ACTIONS",
+    "OPERATOR",
+    "Actor",
     "AddOutcome",
     "AddResult",
     "AuditQuery",
@@ -61,6 +63,7 @@ __all__ = [
     "StorageConflict",
     "StorageError",
     "StorageNotFound",
+    "NotOwner",
     "StorageUnavailable",
     "StoredObject",
     "User",
@@ -90,6 +93,11 @@ class StorageNotFound(StorageError):
 
 class StorageConflict(StorageError):
     """A uniqueness rule was broken (duplicate collection title, user name, key id)."""
+
+
+class NotOwner(StorageError):
+    """A write the caller's organization may not make: the object belongs to another
+    (STIX 2.1 §3.6, only the creator makes new versions).  Nothing was changed."""
 
 
 class SchemaTooNew(StorageError):
@@ -197,6 +205,9 @@ class NewObject:
     ``None`` for objects with neither (most SCOs): those are versioned by content,
     taking their ``date_added`` as version, and an identical body is not stored again.
     ``tlp`` is the highest TLP rank among the object's markings (0 when unmarked).
+    ``created_by_ref`` is the object's, when it has one; ``origin`` says what must not
+    change between its versions (STIX 2.1 §3.6: ``created`` and ``created_by_ref``,
+    see :func:`taxii_server.storage.versions.origin_of`).
     ``marking`` is, for a marking definition to register (every one but the built-in
     TLP definitions), the rank it gives what it marks
     (:func:`converters.tlp.definition_rank`); ``None`` for other objects.
@@ -208,7 +219,31 @@ class NewObject:
     version: int | None
     tlp: int
     data: bytes
+    created_by_ref: str | None = None
+    origin: str = ""
+    #: One of the definitions the code ships, byte for byte
+    #: (:func:`taxii_server.ingest.builtin_definitions`): anyone may post it.
+    builtin: bool = False
     marking: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who a write is made for (STIX 2.1 §3.6: only an object's creator makes new
+    versions of it, revokes or deletes it).
+
+    ``organization`` is the STIX identity id of the writer's organization (``None``
+    when they have none); ``admin`` writers act for any organization.  See
+    :func:`taxii_server.storage.versions.resolve_additions` for the rules.
+    """
+
+    organization: str | None
+    admin: bool = False
+
+
+#: Writes made with direct access to the store (``atlas-taxii publish`` to the local
+#: store, ``import-medallion``): whoever holds the database credentials is an admin.
+OPERATOR = Actor(None, admin=True)
 
 
 class AddOutcome(enum.Enum):
@@ -217,6 +252,7 @@ class AddOutcome(enum.Enum):
     ADDED = "added"  # stored as a new version
     UNCHANGED = "unchanged"  # the same id and version with the same body was already stored
     CONFLICT = "conflict"  # the same id and version is stored with a different body
+    REFUSED = "refused"  # another organization's object, or a changed created(_by_ref)
     REDEFINED = "redefined"  # a marking definition of this id is registered with another body
 
 
@@ -224,10 +260,11 @@ class AddOutcome(enum.Enum):
 class AddResult:
     """The outcome for one object, with the version it has in the store (for objects
     without ``modified``/``created``: the ``date_added`` it got, or had when it was
-    first stored)."""
+    first stored); ``message`` says why a refused object was refused."""
 
     outcome: AddOutcome
     version: int
+    message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,12 +318,15 @@ class Status:
 @dataclass(frozen=True, slots=True)
 class User:
     """A user.  ``password_hash`` is a slow salted hash (see ``taxii_server.auth``) or
-    ``None`` for key-only users; ``clearance`` is the highest TLP rank they receive."""
+    ``None`` for key-only users; ``clearance`` is the highest TLP rank they receive;
+    ``organization`` the name of the organization they write for (``None``: they
+    cannot write until an admin sets one, see docs/security.md, Ownership)."""
 
     name: str
     clearance: int
     password_hash: str | None = None
     admin: bool = False
+    organization: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,8 +460,14 @@ class Storage(Protocol):
         objects: Sequence[NewObject],
         *,
         status_id: str | None = None,
+        actor: Actor = OPERATOR,
     ) -> list[AddResult]:
         """Store ``objects`` in one transaction and return one result per object.
+
+        Whether ``actor`` may add each one (owner, ``created``/``created_by_ref``) is
+        decided by :func:`taxii_server.storage.versions.resolve_additions` against the
+        owner stored with the object's versions; a new object is stored with the owner
+        it gives.
 
         Assigns each added version a fresh, strictly increasing ``date_added`` and
         recomputes version masks for the touched ids.  When ``status_id`` is given, the
@@ -433,7 +479,12 @@ class Storage(Protocol):
         """
 
     def add_envelope(
-        self, status: Status, objects: Sequence[NewObject], audit: AuditRecord
+        self,
+        status: Status,
+        objects: Sequence[NewObject],
+        audit: AuditRecord,
+        *,
+        actor: Actor = OPERATOR,
     ) -> list[AddResult]:
         """Create ``status``, append ``audit`` and store ``objects`` in
         ``status.collection_id``, all or nothing, as :meth:`create_status`,
@@ -457,10 +508,14 @@ class Storage(Protocol):
         collection_id: str,
         object_id: str,
         query: ObjectQuery,
+        *,
+        actor: Actor = OPERATOR,
     ) -> int:
         """Delete the versions of ``object_id`` that ``query`` selects (its
         ``versions``, ``spec_versions`` and ``clearance``; ``limit`` and ``after`` are
-        ignored) and return how many were deleted."""
+        ignored) and return how many were deleted.  Raises :class:`NotOwner`, deleting
+        nothing, when some are selected and the object is not ``actor``'s
+        (:func:`taxii_server.storage.versions.may_change`)."""
 
     # -- status (TAXII 2.1 §4.3) ----------------------------------------------------
     def create_status(self, status: Status) -> None:
@@ -480,6 +535,12 @@ class Storage(Protocol):
 
     def put_user(self, user: User) -> None:
         """Create or replace a user."""
+
+    def set_organization(self, name: str, organization: str, identity: str) -> int:
+        """Set the organization of user ``name`` (``identity``: its STIX identity id)
+        and give that identity the objects a schema upgrade left waiting for this user
+        (their first version's poster, see docs/security.md, Ownership); return how
+        many object versions it got.  :class:`StorageNotFound` for an unknown user."""
 
     def delete_user(self, name: str) -> None:
         """Delete a user with their keys and grants, and disown their statuses (their

@@ -36,6 +36,8 @@ from taxii_server.storage import (
     mongo_status,
 )
 from taxii_server.storage.base import (
+    OPERATOR,
+    Actor,
     AddResult,
     ApiKey,
     ApiRoot,
@@ -337,6 +339,7 @@ class MongoStorage:
         objects: Sequence[NewObject],
         *,
         status_id: str | None = None,
+        actor: Actor = OPERATOR,
     ) -> list[AddResult]:
         """Store ``objects`` under the collection's write turn; see the protocol and
         :mod:`.mongo_objects` for what a standalone server guarantees."""
@@ -351,7 +354,7 @@ class MongoStorage:
                 if status_id is None
                 else mongo_status.take_pending(database, writer, status_id, objects)
             )
-            results = mongo_objects.add_objects(database, writer, locked, objects)
+            results = mongo_objects.add_objects(database, writer, locked, objects, actor)
             if moves is not None:
                 mongo_status.record_results(database, writer, moves, objects, results)
             return results
@@ -359,7 +362,12 @@ class MongoStorage:
         return run_write(self._conn, work)
 
     def add_envelope(
-        self, status: Status, objects: Sequence[NewObject], audit: AuditRecord
+        self,
+        status: Status,
+        objects: Sequence[NewObject],
+        audit: AuditRecord,
+        *,
+        actor: Actor = OPERATOR,
     ) -> list[AddResult]:
         """Create ``status``, append ``audit`` and store ``objects``, in three steps as a
         multi-chunk POST does: not all or nothing, but the status tells what was stored
@@ -368,18 +376,25 @@ class MongoStorage:
             replace(status, pendings=pending_entries(objects, status.request_timestamp))
         )
         self.record_audit(audit)
-        return self.add_objects(status.collection_id, objects, status_id=status.id)
+        return self.add_objects(status.collection_id, objects, status_id=status.id, actor=actor)
 
     def marking_ranks(self, ids: Sequence[str]) -> dict[str, int]:
         with self._conn.translated():
             return mongo_markings.ranks(self._conn.database, ids)
 
-    def delete_objects(self, collection_id: str, object_id: str, query: ObjectQuery) -> int:
+    def delete_objects(
+        self,
+        collection_id: str,
+        object_id: str,
+        query: ObjectQuery,
+        *,
+        actor: Actor = OPERATOR,
+    ) -> int:
         """Delete the versions of ``object_id`` that ``query`` selects; return how many."""
         return run_write(
             self._conn,
             lambda writer: mongo_objects.delete_objects(
-                self._conn.database, writer, collection_id, object_id, query
+                self._conn.database, writer, collection_id, object_id, query, actor
             ),
         )
 
@@ -418,6 +433,13 @@ class MongoStorage:
         """Create or replace a user (keeping their keys and grants)."""
         with self._conn.translated():
             mongo_accounts.put_user(self._conn.database, user)
+
+    def set_organization(self, name: str, organization: str, identity: str) -> int:
+        """Set a user's organization and hand it the objects waiting for this user."""
+        with self._conn.translated():
+            return mongo_accounts.set_organization(
+                self._conn.database, name, organization, identity
+            )
 
     def delete_user(self, name: str) -> None:
         """Delete a user with their keys and grants."""

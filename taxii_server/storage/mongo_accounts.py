@@ -30,7 +30,9 @@ from taxii_server.storage.base import (
     StorageNotFound,
     User,
 )
+from taxii_server.storage.mongo_objects import OBJECTS
 from taxii_server.storage.mongo_status import STATUSES
+from taxii_server.storage.versions import pending_owner
 
 __all__ = [
     "add_api_key",
@@ -55,7 +57,13 @@ _COLLECTIONS: Final = "collections"
 
 
 def _user(doc: dict[str, Any]) -> User:
-    return User(doc["_id"], doc["clearance"], doc["password_hash"], bool(doc["admin"]))
+    return User(
+        doc["_id"],
+        doc["clearance"],
+        doc["password_hash"],
+        bool(doc["admin"]),
+        doc.get("organization"),
+    )
 
 
 def _key(doc: dict[str, Any]) -> ApiKey:
@@ -79,8 +87,28 @@ def put_user(database: Database[dict[str, Any]], user: User) -> None:
     """Create or replace a user (keeping their keys and grants)."""
     database[USERS].replace_one(
         {"_id": user.name},
-        {"clearance": user.clearance, "password_hash": user.password_hash, "admin": user.admin},
+        {
+            "clearance": user.clearance,
+            "password_hash": user.password_hash,
+            "admin": user.admin,
+            "organization": user.organization,
+        },
         upsert=True,
+    )
+
+
+def set_organization(
+    database: Database[dict[str, Any]], name: str, organization: str, identity: str
+) -> int:
+    """Set a user's organization; the objects waiting for this user (their first
+    version's poster, before objects had owners) become its: how many versions."""
+    found = database[USERS].update_one({"_id": name}, {"$set": {"organization": organization}})
+    if found.matched_count == 0:
+        raise StorageNotFound(f"no user named {name!r}")
+    return (
+        database[OBJECTS]
+        .update_many({"owner": pending_owner(name)}, {"$set": {"owner": identity}})
+        .modified_count
     )
 
 
@@ -100,6 +128,8 @@ def _sweep(database: Database[dict[str, Any]], name: str) -> None:
     # Statuses outlive their poster, for admins: a later user of the name must not
     # read them (mongo_status.insert_status checks the other way round).
     database[STATUSES].update_many({"owner": name}, {"$set": {"owner": None}})
+    # Objects waiting for them become admins' (not a later user's of the same name).
+    database[OBJECTS].update_many({"owner": pending_owner(name)}, {"$set": {"owner": None}})
 
 
 def check_status_owner(

@@ -33,16 +33,22 @@ from pymongo.database import Database
 
 from taxii_server.storage import mongo_markings
 from taxii_server.storage.base import (
+    Actor,
     AddResult,
     NewObject,
+    NotOwner,
     ObjectQuery,
 )
 from taxii_server.storage.mongo_writes import LockedCollection, Writer
 from taxii_server.storage.versions import (
     ALL_CLEARANCES,
+    NOT_OWNER_MESSAGE,
     VersionRow,
+    add_results,
     assign_date_added,
+    claimable,
     clearance_bit,
+    may_change,
     refresh_masks,
     resolve_additions,
 )
@@ -87,6 +93,8 @@ _VERSION_FIELDS: Final = {
     "digest": True,
     "first": True,
     "latest": True,
+    "owner": True,
+    "origin": True,
 }
 
 
@@ -194,6 +202,8 @@ def _stored_versions(
                     bytes(doc["digest"]),
                     mask_of(doc["first"]),
                     mask_of(doc["latest"]),
+                    owner=doc.get("owner"),
+                    origin=doc.get("origin"),
                 )
             )
     return found
@@ -204,15 +214,19 @@ def add_objects(
     writer: Writer,
     collection: LockedCollection,
     objects: Sequence[NewObject],
+    actor: Actor,
 ) -> list[AddResult]:
     """Store new versions of ``objects`` in a collection whose write turn ``writer``
-    holds; what each object is (added, unchanged, conflict, a redefined marking
-    definition) is decided by :func:`~taxii_server.storage.versions.resolve_additions`."""
-    refused = mongo_markings.claim(database, writer, objects)
+    holds; what each object is (added, unchanged, conflict, refused, a redefined
+    marking definition) is decided by
+    :func:`~taxii_server.storage.versions.resolve_additions`, with the owners read
+    along with the stored versions."""
+    # A marking definition its poster may not create is not registered either.
+    refused = mongo_markings.claim(database, writer, claimable(objects, actor))
     versions = _stored_versions(
         database, writer, collection.seq, list(dict.fromkeys(o.id for o in objects))
     )
-    resolved, added = resolve_additions(objects, versions, refused)
+    resolved, added = resolve_additions(objects, versions, refused, actor)
     if added:
         # date_added as late as possible: right before the documents are written.
         writer.advance(collection, assign_date_added(added, collection.last_date_added))
@@ -228,7 +242,7 @@ def add_objects(
     if repairs:
         writer.renew(collection)
         database[OBJECTS].bulk_write(repairs, ordered=False, session=writer.session)
-    return [AddResult(outcome, row.version) for row, outcome in resolved]
+    return add_results(resolved)
 
 
 def _mask_updates(seq: int, versions: Iterable[tuple[str, list[VersionRow]]]) -> list[UpdateOne]:
@@ -261,6 +275,8 @@ def _document(seq: int, row: VersionRow) -> dict[str, Any]:
         "by_content": row.by_content,
         "digest": row.digest,
         "data": new.data,
+        "owner": row.owner,
+        "origin": row.origin,
     }
 
 
@@ -270,9 +286,11 @@ def delete_objects(
     collection_id: str,
     object_id: str,
     query: ObjectQuery,
+    actor: Actor,
 ) -> int:
     """Delete the versions of ``object_id`` that ``query`` selects, then recompute the
-    masks of the versions that remain."""
+    masks of the versions that remain.  Raises :class:`NotOwner` when some are
+    selected and the object is not ``actor``'s."""
     collection = writer.lock_collection(collection_id)
     if collection is None:
         return 0
@@ -281,14 +299,16 @@ def delete_objects(
         return 0
     where["id"] = object_id
     objects = database[OBJECTS]
-    doomed = [
-        doc["version"]
-        for doc in objects.find(
-            where, {"_id": False, "version": True}, session=writer.session
+    selected = list(
+        objects.find(
+            where, {"_id": False, "version": True, "owner": True}, session=writer.session
         ).hint(_VERSION_INDEX)
-    ]
-    if not doomed:
+    )
+    if not selected:
         return 0
+    if any(not may_change(actor, doc.get("owner")) for doc in selected):
+        raise NotOwner(f"{object_id}: {NOT_OWNER_MESSAGE}")
+    doomed = [doc["version"] for doc in selected]
     writer.renew(collection)
     deleted = objects.delete_many(
         {"collection": collection.seq, "id": object_id, "version": {"$in": doomed}},

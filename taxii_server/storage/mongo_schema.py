@@ -55,6 +55,14 @@ Version 4 (issue 9, finding 1): ``marking_definitions``, the registry of marking
 definitions (:mod:`.mongo_markings`), filled from the stored ones; every stored version
 re-ranked under the current rules (an unknown marking is admin-only, rank 5, where it
 was TLP:CLEAR) and the ``first``/``latest`` arrays given the admin-only level.
+
+Version 5 (issue 9, finding 2: only an object's creator changes it, STIX 2.1 §3.6):
+object documents gain ``owner`` (the STIX identity id of the organization that created
+the object; ``None``: admins only; ``user:NAME``: the user who posted its first version
+before this version, theirs once an admin sets their organization) and ``origin``
+(``created`` and ``created_by_ref``, which never change between versions); user
+documents gain ``organization``.  Filled by :func:`_own_objects`; the partial index
+``objects_pending_owner`` holds the ``user:NAME`` owners only.
 """
 
 from __future__ import annotations
@@ -66,13 +74,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import orjson
 import pymongo.errors
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.database import Database
 
 from taxii_server.storage.base import SchemaTooNew, StorageError, StorageUnavailable
 from taxii_server.storage.mongo_markings import rerank_store
-from taxii_server.timestamps import now_us
+from taxii_server.storage.versions import first_owner, origin_of
+from taxii_server.timestamps import format_timestamp, now_us
 
 __all__ = [
     "LATEST",
@@ -131,6 +141,61 @@ def _disown_statuses_of_removed_users(database: Database[dict[str, Any]]) -> Non
     them; a later user of the same name does not).  Idempotent."""
     users = [doc["_id"] for doc in database["users"].find({}, {"_id": True})]
     database["statuses"].update_many({"owner": {"$nin": [*users, None]}}, {"$set": {"owner": None}})
+
+
+def _own_objects(database: Database[dict[str, Any]]) -> None:
+    """Version 5: every object version gets its object's owner and its origin
+    (:func:`~taxii_server.storage.versions.first_owner`,
+    :func:`~taxii_server.storage.versions.origin_of`): the poster of its first version
+    where the audit log (the add's user and status) and the status's entries still
+    tell it, for users who still exist; else its ``created_by_ref``.  Idempotent."""
+    users = {doc["_id"] for doc in database["users"].find({}, {"_id": True})}
+    poster_of_status: dict[str, str] = {}
+    for record in (
+        database["audit_log"]
+        .find({"action": "add", "status_id": {"$ne": None}}, {"user": True, "status_id": True})
+        .sort("_id", pymongo.ASCENDING)
+    ):
+        if record.get("user") in users:
+            poster_of_status.setdefault(record["status_id"], record["user"])
+    seqs = {
+        doc["_id"]: doc["collection"]
+        for doc in database["statuses"].find(
+            {"_id": {"$in": list(poster_of_status)}}, {"collection": True}
+        )
+    }
+    posters: dict[tuple[int, str, str], str] = {}
+    for entry in database["status_entries"].find(
+        {"status": {"$in": list(seqs)}, "state": 1},
+        {"status": True, "object_id": True, "version": True},
+    ):
+        key = (seqs[entry["status"]], entry["object_id"], entry["version"])
+        posters.setdefault(key, poster_of_status[entry["status"]])
+    objects = database["objects"]
+    current: tuple[int, str] | None = None
+    owner: str | None = None
+    updates: list[UpdateOne] = []
+    for doc in (
+        objects.find({}, {"collection": True, "id": True, "version": True, "data": True})
+        .sort([("collection", _UP), ("id", _UP), ("version", _UP)])
+        .hint("objects_version")
+    ):
+        body = orjson.loads(bytes(doc["data"]))
+        if (doc["collection"], doc["id"]) != current:
+            current = (doc["collection"], doc["id"])
+            poster = posters.get((*current, format_timestamp(int(doc["version"]))))
+            owner = first_owner(poster, body)
+        updates.append(
+            UpdateOne({"_id": doc["_id"]}, {"$set": {"owner": owner, "origin": origin_of(body)}})
+        )
+        if len(updates) >= _MIGRATION_BATCH:
+            objects.bulk_write(updates, ordered=False)
+            updates = []
+    if updates:
+        objects.bulk_write(updates, ordered=False)
+
+
+_MIGRATION_BATCH: Final = 1000
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -209,6 +274,19 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "marking-definition registry; unknown markings admin-only, stored versions re-ranked",
         steps=(rerank_store,),
+    ),
+    Migration(
+        "object owners and organizations (issue 9, finding 2)",
+        indexes=(
+            # Only the objects an upgrade left waiting for a user (``user:NAME``).
+            Index(
+                "objects",
+                (("owner", _UP),),
+                "objects_pending_owner",
+                partial={"owner": {"$gte": "user:", "$lt": "user;"}},
+            ),
+        ),
+        steps=(_own_objects,),
     ),
 )
 

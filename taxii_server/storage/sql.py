@@ -25,6 +25,8 @@ import orjson
 
 from taxii_server.storage import sql_audit, sql_markings, sql_objects, sql_schema, sql_status
 from taxii_server.storage.base import (
+    OPERATOR,
+    Actor,
     AddResult,
     ApiKey,
     ApiRoot,
@@ -45,12 +47,12 @@ from taxii_server.storage.base import (
     User,
 )
 from taxii_server.storage.sql_dialect import Database, Mode, Transaction
-from taxii_server.storage.versions import StatusMoves
+from taxii_server.storage.versions import StatusMoves, pending_owner
 
 __all__ = ["SqlStorage", "inspect_schema", "open_database", "open_store"]
 
 _COLLECTION_COLUMNS = "c.id, c.api_root, c.title, c.description, c.alias, c.public, c.media_types"
-_USER_COLUMNS = "name, clearance, password_hash, admin"
+_USER_COLUMNS = "name, clearance, password_hash, admin, organization"
 _KEY_COLUMNS = "key_id, user_name, secret_hash, label, created"
 _GRANT_COLUMNS = "g.user_name, c.id, g.can_read, g.can_write"
 
@@ -114,8 +116,8 @@ def _collection(row: Sequence[Any]) -> Collection:
 
 
 def _user(row: Sequence[Any]) -> User:
-    name, clearance, password_hash, admin = row
-    return User(name, clearance, password_hash, bool(admin))
+    name, clearance, password_hash, admin, organization = row
+    return User(name, clearance, password_hash, bool(admin), organization)
 
 
 def _key(row: Sequence[Any]) -> ApiKey:
@@ -308,6 +310,7 @@ class SqlStorage:
         objects: Sequence[NewObject],
         *,
         status_id: str | None = None,
+        actor: Actor = OPERATOR,
     ) -> list[AddResult]:
         """Store ``objects`` in one transaction; see the protocol."""
         with self._db.transaction(Mode.WRITE) as tx:
@@ -317,13 +320,18 @@ class SqlStorage:
             # Status work that does not need the results comes before the add, so
             # little is left between assigning date_added and committing.
             moves = None if status_id is None else sql_status.take_pending(tx, status_id, objects)
-            results = sql_objects.add_objects(tx, locked, objects)
+            results = sql_objects.add_objects(tx, locked, objects, actor)
             if moves is not None:
                 sql_status.record_results(tx, moves, objects, results)
         return results
 
     def add_envelope(
-        self, status: Status, objects: Sequence[NewObject], audit: AuditRecord
+        self,
+        status: Status,
+        objects: Sequence[NewObject],
+        audit: AuditRecord,
+        *,
+        actor: Actor = OPERATOR,
     ) -> list[AddResult]:
         """Create ``status``, append ``audit`` and store ``objects`` in one transaction;
         see the protocol."""
@@ -333,7 +341,7 @@ class SqlStorage:
                 raise StorageNotFound(f"collection {status.collection_id} does not exist")
             sql_status.insert_status(tx, replace(status, pendings=()))
             written = sql_audit.insert_audit(tx, audit, self._audit_names)
-            results = sql_objects.add_objects(tx, locked, objects)
+            results = sql_objects.add_objects(tx, locked, objects, actor)
             # Each entry where its pending entry would have been: after the others.
             first = len(status.successes) + len(status.failures)
             moves = StatusMoves(status.id, tuple(range(first, first + len(objects))), 0)
@@ -345,10 +353,17 @@ class SqlStorage:
         with self._db.transaction(Mode.READ) as tx:
             return sql_markings.ranks(tx, ids)
 
-    def delete_objects(self, collection_id: str, object_id: str, query: ObjectQuery) -> int:
+    def delete_objects(
+        self,
+        collection_id: str,
+        object_id: str,
+        query: ObjectQuery,
+        *,
+        actor: Actor = OPERATOR,
+    ) -> int:
         """Delete the versions of ``object_id`` that ``query`` selects; return how many."""
         with self._db.transaction(Mode.WRITE) as tx:
-            return sql_objects.delete_objects(tx, collection_id, object_id, query)
+            return sql_objects.delete_objects(tx, collection_id, object_id, query, actor)
 
     # -- status (TAXII 2.1 §4.3) ---------------------------------------------------------
 
@@ -381,10 +396,21 @@ class SqlStorage:
         """Create or replace a user (keeping their keys and grants)."""
         with self._db.transaction(Mode.WRITE) as tx:
             tx.run(
-                f"INSERT INTO users ({_USER_COLUMNS}) VALUES (?, ?, ?, ?) "
+                f"INSERT INTO users ({_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET clearance = excluded.clearance, "
-                "password_hash = excluded.password_hash, admin = excluded.admin",
-                (user.name, user.clearance, user.password_hash, user.admin),
+                "password_hash = excluded.password_hash, admin = excluded.admin, "
+                "organization = excluded.organization",
+                (user.name, user.clearance, user.password_hash, user.admin, user.organization),
+            )
+
+    def set_organization(self, name: str, organization: str, identity: str) -> int:
+        """Set a user's organization and hand it the objects waiting for this user."""
+        with self._db.transaction(Mode.WRITE) as tx:
+            if not tx.run("UPDATE users SET organization = ? WHERE name = ?", (organization, name)):
+                raise StorageNotFound(f"no user named {name!r}")
+            return tx.run(
+                f"UPDATE objects SET owner = ? WHERE owner = ? AND {sql_schema.PENDING_OWNERS}",
+                (identity, pending_owner(name)),
             )
 
     def delete_user(self, name: str) -> None:
@@ -395,6 +421,13 @@ class SqlStorage:
             # under their name (sql_status.insert_status), which the update then sees.
             deleted = tx.run("DELETE FROM users WHERE name = ?", (name,))
             tx.run("UPDATE statuses SET owner = NULL WHERE owner = ?", (name,))
+            # Objects waiting for them become admins' (not a later user's of the name).
+            if deleted:
+                tx.run(
+                    "UPDATE objects SET owner = NULL "
+                    f"WHERE owner = ? AND {sql_schema.PENDING_OWNERS}",
+                    (pending_owner(name),),
+                )
         if not deleted:
             raise StorageNotFound(f"no user named {name!r}")
 

@@ -24,16 +24,22 @@ from typing import Any
 
 from taxii_server.storage import sql_markings
 from taxii_server.storage.base import (
+    Actor,
     AddResult,
     NewObject,
+    NotOwner,
     ObjectQuery,
 )
 from taxii_server.storage.sql_dialect import Transaction
 from taxii_server.storage.versions import (
     ALL_CLEARANCES,
+    NOT_OWNER_MESSAGE,
     VersionRow,
+    add_results,
     assign_date_added,
+    claimable,
     clearance_bit,
+    may_change,
     refresh_masks,
     resolve_additions,
 )
@@ -71,6 +77,8 @@ _OBJECT_ROW = (
     "by_content",
     "digest",
     "data",
+    "owner",
+    "origin",
 )
 _UPDATE_MASKS = (
     "UPDATE objects SET first_mask = ?, latest_mask = ? "
@@ -179,33 +187,44 @@ def _stored_versions(tx: Transaction, seq: int, ids: Sequence[str]) -> dict[str,
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         where = tx.dialect.objects_with_ids.format(marks=_marks(len(chunk)))
-        for object_id, version, tlp, by_content, digest, first, latest in tx.rows(
-            "SELECT o.id, o.version, o.tlp, o.by_content, o.digest, o.first_mask, o.latest_mask "
-            f"FROM {where}",
+        for object_id, version, tlp, by_content, digest, first, latest, owner, origin in tx.rows(
+            "SELECT o.id, o.version, o.tlp, o.by_content, o.digest, o.first_mask, "
+            f"o.latest_mask, o.owner, o.origin FROM {where}",
             [seq, *chunk],
         ):
             found[object_id].append(
-                VersionRow(int(version), tlp, bool(by_content), bytes(digest), first, latest)
+                VersionRow(
+                    int(version),
+                    tlp,
+                    bool(by_content),
+                    bytes(digest),
+                    first,
+                    latest,
+                    owner=owner,
+                    origin=origin,
+                )
             )
     return found
 
 
 def add_objects(
-    tx: Transaction, collection: LockedCollection, objects: Sequence[NewObject]
+    tx: Transaction, collection: LockedCollection, objects: Sequence[NewObject], actor: Actor
 ) -> list[AddResult]:
     """Store new versions of ``objects`` in a collection locked by this transaction;
-    what each object is (added, unchanged, conflict, a redefined marking definition) is
-    decided by :func:`~taxii_server.storage.versions.resolve_additions`."""
+    what each object is (added, unchanged, conflict, refused, a redefined marking
+    definition) is decided by :func:`~taxii_server.storage.versions.resolve_additions`,
+    with the owners read along with the stored versions."""
     seq = collection.seq
-    refused = sql_markings.claim(tx, objects)
+    # A marking definition its poster may not create is not registered either.
+    refused = sql_markings.claim(tx, claimable(objects, actor))
     versions = _stored_versions(tx, seq, list(dict.fromkeys(o.id for o in objects)))
-    resolved, added = resolve_additions(objects, versions, refused)
+    resolved, added = resolve_additions(objects, versions, refused, actor)
     if added:
         # date_added as late as possible: right before the rows are written.
         last = assign_date_added(added, collection.last_date_added)
         _write_versions(tx, seq, versions, added)
         tx.run("UPDATE collections SET last_date_added = ? WHERE seq = ?", (last, seq))
-    return [AddResult(outcome, row.version) for row, outcome in resolved]
+    return add_results(resolved)
 
 
 def _write_versions(
@@ -235,6 +254,8 @@ def _write_versions(
                 row.by_content,
                 row.digest,
                 row.new.data,
+                row.owner,
+                row.origin,
             )
             for row in added
             if row.new is not None
@@ -242,21 +263,24 @@ def _write_versions(
     )
 
 
-def delete_objects(tx: Transaction, collection_id: str, object_id: str, query: ObjectQuery) -> int:
+def delete_objects(
+    tx: Transaction, collection_id: str, object_id: str, query: ObjectQuery, actor: Actor
+) -> int:
     """Delete the versions of ``object_id`` that ``query`` selects and recompute the
-    masks of the versions that remain; must run in a write transaction."""
+    masks of the versions that remain; must run in a write transaction.  Raises
+    :class:`NotOwner` when some are selected and the object is not ``actor``'s."""
     locked = lock_collection(tx, collection_id)
     if locked is None:
         return 0
     seq = locked.seq
     clauses, params = _filters(query)
     where = " AND ".join(["o.collection = ?", "o.id = ?", *clauses])
-    doomed = [
-        row[0]
-        for row in tx.rows(
-            f"SELECT o.version FROM objects o WHERE {where}", [seq, object_id, *params]
-        )
-    ]
+    selected = tx.rows(
+        f"SELECT o.version, o.owner FROM objects o WHERE {where}", [seq, object_id, *params]
+    )
+    if any(not may_change(actor, owner) for _, owner in selected):
+        raise NotOwner(f"{object_id}: {NOT_OWNER_MESSAGE}")
+    doomed = [version for version, _ in selected]
     deleted = 0
     for start in range(0, len(doomed), _CHUNK):
         chunk = doomed[start : start + _CHUNK]

@@ -83,18 +83,45 @@ Tables (version 6, issue 9, finding 1):
     only allowed body.  The migration registers the stored ones, re-ranks every stored
     version under the current rules (an unknown marking is admin-only, rank 5, where
     it was TLP:CLEAR) and recomputes the masks, which gain the admin-only bit.
+
+Version 7 (issue 9, finding 2: only an object's creator changes it, STIX 2.1 §3.6):
+
+``objects.owner`` / ``objects.origin``
+    Every version carries its object's owner, the STIX identity id of the organization
+    that created it (``NULL``: admins only; ``user:NAME``: the user who posted the
+    first version before this version, theirs once an admin sets their organization),
+    and its origin (``created`` and ``created_by_ref``, which never change between
+    versions).  Read with the stored versions an add already looks up, so the checks
+    cost no query of their own.  Filled by :func:`_own_objects` from the poster the
+    audit log and statuses still know, else the first version's ``created_by_ref``.
+    ``objects_pending_owner`` indexes the ``user:NAME`` owners only.
+``users.organization``
+    The organization a user writes for (``NULL``: none yet, they cannot write).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+import orjson
 
 from taxii_server.storage.base import SchemaTooNew, StorageError
 from taxii_server.storage.sql_dialect import Database, Mode, Transaction
 from taxii_server.storage.sql_markings import rerank_store
+from taxii_server.storage.versions import first_owner, origin_of
+from taxii_server.timestamps import format_timestamp
 
-__all__ = ["LATEST", "MIGRATIONS", "Migration", "check_schema", "read_version", "upgrade"]
+__all__ = [
+    "LATEST",
+    "MIGRATIONS",
+    "PENDING_OWNERS",
+    "Migration",
+    "check_schema",
+    "read_version",
+    "upgrade",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +133,67 @@ class Migration:
     summary: str
     statements: tuple[str, ...]
     steps: tuple[Callable[[Transaction], None], ...] = ()
+
+
+#: The rows whose owner is a user waiting for an organization (``user:NAME``), as
+#: the partial index ``objects_pending_owner`` and the statements using it say it.
+PENDING_OWNERS = "owner >= 'user:' AND owner < 'user;'"
+
+# Rows per page of the ownership upgrade.
+_PAGE = 1000
+
+
+def _posters(tx: Transaction) -> dict[tuple[int, str, str], str]:
+    """``(collection, object id, version)`` -> the user who first stored that version,
+    as the audit log (the add's user and status) and its status's entries still tell,
+    for users who still exist."""
+    posters: dict[tuple[int, str, str], str] = {}
+    for seq, object_id, version, user in tx.rows(
+        """SELECT s.collection, e.object_id, e.version, n.name
+            FROM status_entries e
+            JOIN statuses s ON s.id = e.status
+            JOIN audit_log a ON a.status_id = s.id
+            JOIN audit_names n ON n.id = a.user_ref
+            JOIN users u ON u.name = n.name
+            WHERE e.state = 1
+            ORDER BY a.seq"""
+    ):
+        posters.setdefault((int(seq), object_id, version), user)
+    return posters
+
+
+def _own_objects(tx: Transaction) -> None:
+    """Version 7: every stored version gets its object's owner and its origin
+    (:func:`~taxii_server.storage.versions.first_owner`,
+    :func:`~taxii_server.storage.versions.origin_of`), page by page in
+    ``(collection, id, version)`` order."""
+    posters = _posters(tx)
+    current: tuple[int, str] | None = None
+    owner: str | None = None
+    after: tuple[Any, ...] = (-1, "", -(2**62))
+    while True:
+        rows = tx.rows(
+            "SELECT collection, id, version, data FROM objects "
+            "WHERE (collection, id, version) > (?, ?, ?) "
+            "ORDER BY collection, id, version LIMIT ?",
+            [*after, _PAGE],
+        )
+        if not rows:
+            return
+        updates = []
+        for seq, object_id, version, data in rows:
+            body = orjson.loads(bytes(data))
+            if (seq, object_id) != current:
+                current = (seq, object_id)
+                poster = posters.get((int(seq), object_id, format_timestamp(int(version))))
+                owner = first_owner(poster, body)
+            updates.append((owner, origin_of(body), seq, object_id, version))
+        tx.run_many(
+            "UPDATE objects SET owner = ?, origin = ? "
+            "WHERE collection = ? AND id = ? AND version = ?",
+            updates,
+        )
+        after = tuple(rows[-1][:3])
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -342,6 +430,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         steps=(rerank_store,),
     ),
+    Migration(
+        "object owners and organizations (issue 9, finding 2)",
+        (
+            "ALTER TABLE objects ADD COLUMN owner TEXT",
+            "ALTER TABLE objects ADD COLUMN origin TEXT",
+            "ALTER TABLE users ADD COLUMN organization TEXT",
+            # Only the objects an upgrade left waiting for a user: set-organization
+            # and removing a user find them without reading every object.
+            f"CREATE INDEX objects_pending_owner ON objects (owner) WHERE {PENDING_OWNERS}",
+        ),
+        steps=(_own_objects,),
+    ),
 )
 
 #: The schema version this code reads and writes.
@@ -376,11 +476,12 @@ def upgrade(db: Database) -> int:
                 raise _too_new(db.location, version)
             if version == LATEST:
                 return version
-            for template in MIGRATIONS[version].statements:
+            migration = MIGRATIONS[version]
+            for template in migration.statements:
                 statement = tx.dialect.ddl(template).strip()
                 if statement:
                     tx.script(statement)
-            for step in MIGRATIONS[version].steps:
+            for step in migration.steps:
                 step(tx)
             tx.run("UPDATE schema_version SET version = ?", (version + 1,))
 

@@ -9,31 +9,49 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 
 from converters.tlp import ADMIN_ONLY, normalise_id
-from taxii_server.storage.base import AddOutcome, AddResult, NewObject, StatusDetail
-from taxii_server.timestamps import format_timestamp, now_us
+from taxii_server.storage.base import (
+    OPERATOR,
+    Actor,
+    AddOutcome,
+    AddResult,
+    NewObject,
+    StatusDetail,
+)
+from taxii_server.timestamps import TimestampError, format_timestamp, now_us, parse_timestamp
 
 __all__ = [
     "ALL_CLEARANCES",
     "CONFLICT_MESSAGE",
+    "NOT_OWNER_MESSAGE",
     "REDEFINED_MESSAGE",
     "DATE_ADDED_GRANULE",
     "StatusMoves",
     "VersionRow",
     "assign_date_added",
     "canonical_json",
+    "claimable",
     "clearance_bit",
+    "creator_refusal",
+    "add_results",
     "failure_message",
+    "first_owner",
     "marking_claims",
+    "may_change",
+    "origin_of",
+    "owner_of",
+    "pending_owner",
     "pending_entries",
     "redefinitions",
     "refresh_masks",
     "resolve_additions",
+    "result_message",
+    "same_origin",
     "status_entry",
     "version_masks",
 ]
@@ -53,6 +71,134 @@ REDEFINED_MESSAGE = (
     "is an official TLP definition built into this server); STIX 2.1 §7.2.1: a marking "
     "definition cannot be changed or versioned, so new content needs a new id"
 )
+
+
+NOT_OWNER_MESSAGE = (
+    "this object belongs to another organization: only the organization that created "
+    "it makes new versions of it, revokes or deletes it (STIX 2.1 §3.6)"
+)
+_NO_ORGANIZATION = (
+    "your account belongs to no organization, so nothing you post can have an owner; "
+    "an admin sets one with `atlas-taxii users set-organization`"
+)
+_ORIGIN_CHANGED = (
+    "created and created_by_ref must stay those of the object's first stored version "
+    "(STIX 2.1 §3.6: they never change between versions)"
+)
+_PENDING = "user:"
+
+
+def pending_owner(user: str) -> str:
+    """The owner a schema upgrade stores for objects whose first version ``user``
+    posted before objects had owners: theirs once an admin sets their organization
+    (:meth:`~taxii_server.storage.base.Storage.set_organization`); until then only
+    admins change them."""
+    return f"{_PENDING}{user}"
+
+
+def origin_of(obj: dict[str, Any]) -> str:
+    """What must not change between an object's versions (STIX 2.1 §3.6): its
+    ``created`` and ``created_by_ref`` as written, in one string (empty parts when
+    absent); compared by :func:`same_origin`.  Nothing is parsed here: this runs for
+    every object of every POST, the comparison only for new versions."""
+    created = obj.get("created")
+    creator = obj.get("created_by_ref")
+    created_text = created if isinstance(created, str) else ""
+    return f"{created_text}|{creator if isinstance(creator, str) else ''}"
+
+
+def same_origin(new: str, stored: str) -> bool:
+    """Whether two :func:`origin_of` strings say the same: the same ``created_by_ref``
+    and the same ``created`` instant (``…00Z`` and ``…00.000Z`` are one)."""
+    if new == stored:
+        return True
+    new_created, _, new_creator = new.rpartition("|")
+    old_created, _, old_creator = stored.rpartition("|")
+    if new_creator != old_creator or not new_created or not old_created:
+        return False
+    try:
+        return parse_timestamp(new_created) == parse_timestamp(old_created)
+    except TimestampError:
+        return False
+
+
+def first_owner(poster: str | None, first: dict[str, Any]) -> str | None:
+    """The owner a schema upgrade gives an object stored before objects had owners:
+    the user who posted its first version, where the store still knows it (pending
+    until that user has an organization, :func:`pending_owner`), else the
+    ``created_by_ref`` of its first version, else none (admins only)."""
+    if poster is not None:
+        return pending_owner(poster)
+    creator = first.get("created_by_ref")
+    if isinstance(creator, str) and creator.startswith("identity--"):
+        return creator
+    return None
+
+
+def may_change(actor: Actor, owner: str | None) -> bool:
+    """Whether ``actor`` may add a version of, revoke or delete an object owned by
+    ``owner`` (an organization's identity id; ``None`` or a pending owner: admins
+    only).  Admins act for every organization."""
+    return actor.admin or (actor.organization is not None and owner == actor.organization)
+
+
+def owner_of(obj: NewObject, actor: Actor) -> str | None:
+    """The owner a new object gets: the poster's organization; an admin acts for the
+    organization the object names as ``created_by_ref`` (else their own, else none:
+    admins only).  A definition the code ships belongs to nobody."""
+    if obj.builtin:
+        return None
+    if actor.admin and obj.created_by_ref is not None:
+        return obj.created_by_ref
+    return actor.organization
+
+
+def creator_refusal(obj: NewObject, actor: Actor) -> str | None:
+    """Why ``actor`` may not be the creator of ``obj`` whatever is stored, or ``None``.
+    A definition the code ships is anyone's to post: its content is the code's."""
+    if obj.builtin or actor.admin:
+        return None
+    if actor.organization is None:
+        return _NO_ORGANIZATION
+    if obj.created_by_ref is not None and obj.created_by_ref != actor.organization:
+        return (
+            f"created_by_ref {obj.created_by_ref} is not your organization's identity "
+            f"{actor.organization}: the creator of an object is the organization that "
+            "posts it (STIX 2.1 §3.6)"
+        )
+    return None
+
+
+def claimable(objects: Sequence[NewObject], actor: Actor) -> Sequence[NewObject]:
+    """``objects`` with the marking definitions ``actor`` may not create made plain
+    objects (``marking`` ``None``), so that a store does not register them in the
+    marking registry (:func:`marking_claims`) before :func:`resolve_additions`
+    refuses them."""
+    if all(o.marking is None for o in objects):
+        return objects
+    return [
+        replace(o, marking=None)
+        if o.marking is not None and creator_refusal(o, actor) is not None
+        else o
+        for o in objects
+    ]
+
+
+def _refusal(obj: NewObject, known: list[VersionRow], actor: Actor) -> str | None:
+    """Why ``actor`` may not add ``obj`` as a new version of an object whose stored
+    versions are ``known``, or ``None``.  A definition the code ships is anyone's to
+    post: its content is the code's, not the poster's."""
+    if obj.builtin:
+        return None
+    refusal = creator_refusal(obj, actor)
+    if refusal is not None or not known:
+        return refusal
+    first = min(known, key=lambda row: row.version)
+    if not may_change(actor, first.owner):
+        return NOT_OWNER_MESSAGE
+    if first.origin is not None and not same_origin(obj.origin, first.origin):
+        return _ORIGIN_CHANGED
+    return None
 
 
 def clearance_bit(clearance: int) -> int:
@@ -124,7 +270,8 @@ def pending_entries(objects: Sequence[NewObject], received: int) -> tuple[Status
 
 
 def failure_message(outcome: AddOutcome) -> str | None:
-    """Why an object with this outcome was not stored; ``None`` when it is stored."""
+    """Why an object with this outcome was not stored; ``None`` when it is stored
+    (a refused object's reason is in its :class:`AddResult`'s ``message``)."""
     if outcome is AddOutcome.CONFLICT:
         return CONFLICT_MESSAGE
     if outcome is AddOutcome.REDEFINED:
@@ -132,12 +279,18 @@ def failure_message(outcome: AddOutcome) -> str | None:
     return None
 
 
+def result_message(result: AddResult) -> str | None:
+    """Why the object of ``result`` was not stored (a refusal's own reason, else the
+    outcome's); ``None`` when it is stored."""
+    return result.message or failure_message(result.outcome)
+
+
 def status_entry(object_id: str, result: AddResult) -> tuple[str, StatusDetail]:
     """Which status list (``"successes"`` or ``"failures"``) an add result goes to,
     with the entry to record there.  Re-posting an identical object is a success
     (TAXII 2.1 §5.5: the server must not treat it as an error)."""
     version = format_timestamp(result.version)
-    message = failure_message(result.outcome)
+    message = result_message(result)
     if message is not None:
         return "failures", StatusDetail(object_id, version, message)
     return "successes", StatusDetail(object_id, version)
@@ -179,15 +332,29 @@ class VersionRow:
     latest_mask: int = -1
     new: NewObject | None = None
     date_added: int = 0
+    #: The organization identity that owns the object (same on every version),
+    #: ``None`` for admins only; see :func:`may_change`.
+    owner: str | None = None
+    #: :func:`origin_of` its body (``None``: not known, for rows read without it).
+    origin: str | None = None
+    #: Why the object was refused (a row standing for a refused object, never stored).
+    refusal: str | None = None
+
+
+def add_results(resolved: Sequence[tuple[VersionRow, AddOutcome]]) -> list[AddResult]:
+    """The results of :func:`resolve_additions`, once ``date_added`` is assigned."""
+    return [AddResult(outcome, row.version, row.refusal) for row, outcome in resolved]
 
 
 def resolve_additions(
     objects: Sequence[NewObject],
     versions: dict[str, list[VersionRow]],
     refused: set[int] | frozenset[int] = frozenset(),
+    actor: Actor = OPERATOR,
 ) -> tuple[list[tuple[VersionRow, AddOutcome]], list[VersionRow]]:
     """Decide, for each object to add, what it is against the stored ``versions`` of
-    its id (which every object's id must have an entry in, maybe empty).
+    its id (which every object's id must have an entry in, maybe empty), when
+    ``actor`` adds it.
 
     Same id and version with the same body is :attr:`AddOutcome.UNCHANGED`, with a
     different body :attr:`AddOutcome.CONFLICT` (STIX 2.1 §3.6); an object without
@@ -196,6 +363,14 @@ def resolve_additions(
     are appended to ``versions`` (so a later duplicate in the same batch is unchanged)
     and returned, in order, as the second element.  The objects at the positions in
     ``refused`` (:func:`redefinitions`) are :attr:`AddOutcome.REDEFINED`, not stored.
+
+    Anything else is a new version, or a new object, and is
+    :attr:`AddOutcome.REFUSED` (STIX 2.1 §3.6, only the creator makes new versions)
+    when ``actor`` is not an admin and the object's ``created_by_ref`` is not their
+    organization, when the object is stored and owned by another organization (or by
+    none: admins only), or when its ``created``/``created_by_ref`` differ from its
+    first stored version's.  A new object gets the owner :func:`owner_of` gives; a
+    new version keeps the object's.
     """
     resolved: list[tuple[VersionRow, AddOutcome]] = []
     added: list[VersionRow] = []
@@ -218,8 +393,21 @@ def resolve_additions(
             if match is not None:
                 resolved.append((match, AddOutcome.UNCHANGED))
                 continue
+        refusal = _refusal(obj, known, actor)
+        if refusal is not None:
+            version = now_us() if obj.version is None else obj.version
+            refused_row = VersionRow(version, obj.tlp, obj.version is None, digest, refusal=refusal)
+            resolved.append((refused_row, AddOutcome.REFUSED))
+            continue
+        owner = min(known, key=lambda v: v.version).owner if known else owner_of(obj, actor)
         row = VersionRow(
-            0 if obj.version is None else obj.version, obj.tlp, obj.version is None, digest, new=obj
+            0 if obj.version is None else obj.version,
+            obj.tlp,
+            obj.version is None,
+            digest,
+            new=obj,
+            owner=owner,
+            origin=obj.origin,
         )
         known.append(row)
         added.append(row)

@@ -201,7 +201,7 @@ def test_list_and_remove(cli: Runner, store: Storage) -> None:
     listed = cli("users", "list")
     assert listed.status == 0
     row = next(line for line in listed.out.splitlines() if line.startswith("alice"))
-    assert row.split()[:5] == ["alice", "green", "no", "yes", "1"]
+    assert row.split()[:6] == ["alice", "green", "-", "no", "yes", "1"]
     assert "Indicators(rw)" in row
 
     assert cli("users", "remove", "alice").status == 0
@@ -285,3 +285,91 @@ def test_an_unreachable_store_is_exit_1_with_the_reason(
     assert store == "store: postgresql://atlas@127.0.0.1:1/atlas"
     assert err.startswith("atlas-taxii: error: ") and "Connection refused" in err
     assert "Traceback" not in err
+
+
+# -- organizations (issue 9, finding 2) -------------------------------------------------
+
+
+def test_a_user_is_added_with_their_organization_and_its_identity(
+    cli: Runner, store: Storage
+) -> None:
+    from converters import convert_package
+    from converters.ids import organization_identity_id
+
+    result = cli("users", "add", "fiu", "--organization", "Example Bank FIU")
+    assert result.status == 0, result.err
+    identity = organization_identity_id("Example Bank FIU")
+    assert f"fiu writes for Example Bank FIU ({identity})" in result.out
+    user = store.get_user("fiu")
+    assert user is not None and user.organization == "Example Bank FIU"
+    # The identity is the one a package by that author names as creator.
+    example = Path(__file__).resolve().parents[2] / "fixtures/packages/RP-2024-0007.yaml"
+    creators = {o.get("created_by_ref") for o in convert_package(example)["objects"]}
+    assert identity in creators
+    listed = cli("users", "list").out.splitlines()
+    assert "ORGANIZATION" in listed[0]
+    assert any(line.startswith("fiu ") and "Example Bank FIU" in line for line in listed)
+
+
+def test_a_user_without_one_is_told_they_cannot_write(cli: Runner, store: Storage) -> None:
+    result = cli("users", "add", "reader")
+    assert result.status == 0
+    assert "can read but not write" in result.out
+    assert "users set-organization reader ORG" in result.out
+
+
+def test_set_organization(cli: Runner, store: Storage) -> None:
+    from converters.ids import organization_identity_id
+
+    cli("users", "add", "bob", "--clearance", "green", "--password-stdin", stdin=PASSWORD + "\n")
+    before = store.get_user("bob")
+    result = cli("users", "set-organization", "bob", "Northsea Bank FIU")
+    assert result.status == 0, result.err
+    identity = organization_identity_id("Northsea Bank FIU")
+    assert f"bob now writes for Northsea Bank FIU ({identity})" in result.out
+    after = store.get_user("bob")
+    assert before is not None and after is not None
+    assert after.organization == "Northsea Bank FIU"
+    assert (after.clearance, after.password_hash) == (before.clearance, before.password_hash)
+    # Other changes keep it.
+    assert cli("users", "set-clearance", "bob", "red").status == 0
+    changed = store.get_user("bob")
+    assert changed is not None and changed.organization == "Northsea Bank FIU"
+    unknown = cli("users", "set-organization", "nobody", "Northsea Bank FIU")
+    assert unknown.status == 2 and "unknown user 'nobody'" in unknown.err
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("Example Bank FIU\n", id="trailing-newline"),
+        pytest.param(" Example", id="leading-space"),
+        pytest.param("Example ", id="trailing-space"),
+        pytest.param("Example  Bank", id="double-space"),
+        pytest.param("Bank\tFIU", id="tab"),
+        pytest.param("Bank\u202eUIF", id="bidi-override"),
+        pytest.param("", id="empty"),
+        pytest.param("x" * 129, id="too-long"),
+        pytest.param("<script>", id="markup"),
+    ],
+)
+def test_organization_names_are_checked_whole(cli: Runner, store: Storage, name: str) -> None:
+    for argv in (
+        ["users", "add", "eve", "--organization", name],
+        ["users", "set-organization", "eve", name],
+    ):
+        result = cli(*argv)
+        assert result.status == 2, argv
+        assert "is not a valid organization name" in result.err
+    assert store.get_user("eve") is None
+
+
+@pytest.mark.parametrize(
+    "name", ["Example Bank FIU", "Société Générale CERT", "O'Neil & Co.", "A", "x" * 128]
+)
+def test_organization_names_as_packages_spell_authors(
+    cli: Runner, store: Storage, name: str
+) -> None:
+    assert cli("users", "add", "ok", "--organization", name).status == 0
+    user = store.get_user("ok")
+    assert user is not None and user.organization == name

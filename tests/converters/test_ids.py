@@ -17,8 +17,10 @@ from converters.ids import (
     SCO_NAMESPACE,
     canonical_json,
     object_id,
+    organization_identity_id,
     relationship_id,
     sco_id,
+    sco_id_problem,
     uuid5,
 )
 
@@ -129,3 +131,65 @@ def test_relationship_ids_depend_on_source_type_and_target() -> None:
     assert relationship_id(a, "located-at", b) == relationship_id(a, "located-at", b)
     assert relationship_id(a, "located-at", b) != relationship_id(b, "located-at", a)
     assert relationship_id(a, "located-at", b) != relationship_id(a, "targets", b)
+
+
+# -- checking posted SCO ids (STIX 2.1 §2.9; issue 9, finding 2) --------------------------
+
+
+def test_an_sco_id_its_properties_give_passes() -> None:
+    domain = {"type": "domain-name", "value": "bank.example"}
+    assert sco_id_problem({**domain, "id": sco_id(domain)}) is None
+    wallet = {
+        "type": "cryptocurrency-wallet",
+        "value": "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+    }
+    assert sco_id_problem({**wallet, "id": sco_id(wallet)}) is None
+
+
+def test_another_values_uuid5_is_refused_naming_the_right_one() -> None:
+    squat = {
+        "type": "domain-name",
+        "value": "attacker.example",
+        "id": sco_id({"type": "domain-name", "value": "bank.example"}),
+    }
+    problem = sco_id_problem(squat)
+    assert problem is not None
+    assert sco_id({"type": "domain-name", "value": "attacker.example"}) in problem
+
+
+def test_a_uuid4_is_allowed_and_custom_types_are_not_checked() -> None:
+    assert (
+        sco_id_problem(
+            {"type": "domain-name", "value": "x.example", "id": f"domain-name--{uuid.uuid4()}"}
+        )
+        is None
+    )
+    assert (
+        sco_id_problem(
+            {
+                "type": "x-thing",
+                "value": "x",
+                "id": f"x-thing--{uuid.uuid5(uuid.NAMESPACE_DNS, 'y')}",
+            }
+        )
+        is None
+    )
+
+
+def test_a_uuid5_without_id_contributing_properties_is_refused() -> None:
+    bare = {"type": "file", "id": f"file--{uuid.uuid5(uuid.NAMESPACE_DNS, 'x')}", "size": 10}
+    problem = sco_id_problem(bare)
+    assert problem is not None and "requires a UUIDv4" in problem
+
+
+def test_an_organizations_identity_is_its_authors() -> None:
+    from pathlib import Path
+
+    from converters import convert_package
+
+    package = Path(__file__).resolve().parents[2] / "fixtures/packages/NSB-2024-0412.yaml"
+    objects = convert_package(package)["objects"]
+    producer = organization_identity_id("Northsea Bank FIU")
+    (identity,) = [o for o in objects if o["id"] == producer]
+    assert identity["name"] == "Northsea Bank FIU"
+    assert {o["created_by_ref"] for o in objects if "created_by_ref" in o} >= {producer}

@@ -147,7 +147,7 @@ class LiveTaxii:
 def _account(storage: Storage, name: str, clearance: int) -> Account:
     password = f"{name}-pw-{new_api_key().secret[:12]}"
     key = new_api_key()
-    storage.put_user(User(name, clearance, hash_secret(password)))
+    storage.put_user(User(name, clearance, hash_secret(password), organization="Hardening Org"))
     storage.add_api_key(ApiKey(key.key_id, name, hash_api_key(key.secret), "hardening tests"))
     return Account(name, password, key.token)
 

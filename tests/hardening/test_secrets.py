@@ -41,8 +41,9 @@ from taxii_server import credentials
 from taxii_server.auth import Authenticator
 from taxii_server.cli import main
 from taxii_server.credentials import hash_api_key, hash_secret, new_api_key
-from taxii_server.storage import inspect_schema, open_storage, sql_schema
+from taxii_server.storage import inspect_schema, open_storage, sql, sql_schema
 from taxii_server.storage.base import ApiKey, Storage, User
+from taxii_server.storage.sql_dialect import Mode
 from tests.pg import PgCluster
 from tests.server.conftest import SHARED, Caller, World, basic, password_of, url
 
@@ -253,7 +254,15 @@ def test_a_key_made_before_the_upgrade_still_works(
         old_code.setattr(sql_schema, "MIGRATIONS", sql_schema.MIGRATIONS[:3])
         old_code.setattr(sql_schema, "LATEST", 3)
         storage = open_storage(store_url, migrate=True)
-        storage.put_user(User("sentinel", 1, None))
+        storage.close()
+        database = sql.open_database(store_url, create=False)
+        with database.transaction(Mode.WRITE) as tx:  # a user as schema 3 stored them
+            tx.run(
+                "INSERT INTO users (name, clearance, password_hash, admin) VALUES (?, ?, ?, ?)",
+                ("sentinel", 1, None, False),
+            )
+        database.close()
+        storage = open_storage(store_url, migrate=True)
         token = new_api_key()
         storage.add_api_key(ApiKey(token.key_id, "sentinel", hash_secret(token.secret)))
         storage.close()

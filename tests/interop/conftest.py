@@ -117,7 +117,7 @@ def _account(name: str, clearance: int) -> tuple[Account, User, ApiKey]:
     password = f"{name}-password-{new_api_key().secret[:8]}"
     token = new_api_key()
     account = Account(name, clearance, password, token.token)
-    user = User(name, clearance, hash_secret(password))
+    user = User(name, clearance, hash_secret(password), organization="Interop Org")
     key = ApiKey(token.key_id, name, hash_api_key(token.secret), "interop tests")
     return account, user, key
 

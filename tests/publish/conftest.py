@@ -36,6 +36,8 @@ from tests.live_server import ServerProcess, free_port, python_module
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLE = ROOT / "fixtures" / "packages" / "RP-2024-0007.yaml"
+#: Its first author: the organization whose identity its objects name as creator.
+EXAMPLE_AUTHOR = "Example Bank FIU"
 SEEDED_ID = "5b7e3c1a-9d2f-4e8b-a6c4-1f3e5d7b9a2c"
 SEEDED_COUNT = 240
 #: Small enough that the example package (about 60 KB of objects) needs several POSTs.
@@ -141,7 +143,8 @@ class Server:
 def _account(storage: Storage, name: str, clearance: int) -> Account:
     password = f"{name}-{new_api_key().secret[:12]}"
     token = new_api_key()
-    storage.put_user(User(name, clearance, hash_secret(password)))
+    # The organization of the example package's author (fixtures/packages/RP-2024-0007).
+    storage.put_user(User(name, clearance, hash_secret(password), organization=EXAMPLE_AUTHOR))
     storage.add_api_key(ApiKey(token.key_id, name, hash_api_key(token.secret), "tests"))
     return Account(name, password, token.token)
 

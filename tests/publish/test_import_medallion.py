@@ -184,7 +184,7 @@ def test_edge_cases(cli: Runner, config: Path) -> None:
     indicator = "indicator--0b5c3a1e-7d2f-4c8a-9e6b-1f3d5a7c9e2b"
     assert order == [
         (indicator, "2024-03-01T00:00:00.000Z"),
-        ("domain-name--4e0c1f9a-6b2d-5d3e-8a7f-0c1b2d3e4f5a", None),
+        ("domain-name--ce99d92d-f062-5ef3-9e4a-a54d5cf8a54e", None),
         (indicator, "2024-05-01T00:00:00.000Z"),  # added before the April version
         (indicator, "2024-04-01T00:00:00.000Z"),
         ("identity--8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d", "2024-02-01T00:00:00.000Z"),  # unlisted

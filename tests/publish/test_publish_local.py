@@ -312,3 +312,21 @@ def test_a_revision_changing_one_data_point_republishes_only_it_and_the_report(
     assert (old["confidence"], new["confidence"]) == (80, 40)
     assert new["valid_from"] == old["valid_from"] == old["created"]
     assert stored[report][1]["published"] == "2024-07-01T09:00:00.000Z"
+
+
+def test_a_misp_event_is_published_as_it_converts(
+    cli: Runner, config: Path, tmp_path: Path
+) -> None:
+    """publish reads every input convert reads (here a MISP event PyMISP wrote, told
+    by its content) and stores exactly the converted bundle's objects."""
+    from converters import convert_packages
+    from tests.converters.inputs.misp_events import harbour_line_event, write_event
+
+    event = write_event(harbour_line_event(), tmp_path / "event.json")
+    expected = {o["id"]: o for o in convert_packages([event], kind="auto").bundle["objects"]}
+
+    result = cli("publish", str(event), "--collection", "indicators", "--config", str(config))
+
+    assert result.status == 0, result.err
+    assert summary(result.out) == f"{len(expected)} new, 0 changed, 0 unchanged, 0 failed"
+    assert {i: v[-1] for i, v in stored_versions(config).items()} == expected

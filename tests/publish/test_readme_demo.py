@@ -46,6 +46,7 @@ def test_the_readme_demonstration(cli: Runner, tmp_path: Path) -> None:
         "pull",
     ):
         assert f"atlas-taxii {command}" in steps
+    assert '--organization "Example Bank FIU"' in steps  # the package's author
 
     added = cli(
         "users",
@@ -53,6 +54,8 @@ def test_the_readme_demonstration(cli: Runner, tmp_path: Path) -> None:
         "analyst",
         "--clearance",
         "red",
+        "--organization",
+        "Example Bank FIU",
         "--password-stdin",
         "--config",
         str(config),

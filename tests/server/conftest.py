@@ -27,6 +27,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from converters.ids import organization_identity_id
 from converters.validation import get_validator
 from taxii_server import service as service_module
 from taxii_server.app import create_app
@@ -36,6 +37,7 @@ from taxii_server.media import MEDIA_TYPE_TAXII_V21
 from taxii_server.settings import ApiRootConfig, Settings, load_settings
 from taxii_server.storage import open_storage
 from taxii_server.storage.base import (
+    Actor,
     ApiKey,
     ApiRoot,
     Collection,
@@ -69,6 +71,17 @@ USERS: Mapping[str, tuple[int, bool, Mapping[str, tuple[bool, bool]]]] = {
     "root": (4, True, {}),
 }
 KEY_ONLY_USER = "kim"  # green, read on SHARED, no password: API keys only
+
+#: The organization each user writes for (root, an admin, and kim have none).  The seed
+#: objects are alice's organization's.
+ORGANIZATIONS: Mapping[str, str] = {
+    "alice": "Atlas Research",
+    "amy": "Atlas Research",
+    "bob": "Bank of Bob",
+    "carol": "Carol Exchange",
+    "walt": "Walt Payments",
+}
+SEED_OWNER = Actor(organization_identity_id(ORGANIZATIONS["alice"]))
 
 #: The stores every HTTP test runs on.
 STORES = [
@@ -152,7 +165,15 @@ def _seed(storage: Storage) -> World:
     ):
         storage.create_collection(collection)
     for name, (clearance, admin, grants) in USERS.items():
-        storage.put_user(User(name, clearance, cheap_hash(password_of(name)), admin=admin))
+        storage.put_user(
+            User(
+                name,
+                clearance,
+                cheap_hash(password_of(name)),
+                admin=admin,
+                organization=ORGANIZATIONS.get(name),
+            )
+        )
         for collection_id, (read, write) in grants.items():
             storage.set_grant(Grant(name, collection_id, read, write))
     storage.put_user(User(KEY_ONLY_USER, 1, None))
@@ -168,11 +189,12 @@ def _seed(storage: Storage) -> World:
 
 
 def store(storage: Storage, collection_id: str, objects: Sequence[dict[str, Any]]) -> None:
-    """Add objects straight to the store, one transaction each (one date_added each)."""
+    """Add objects straight to the store, one transaction each (one date_added each),
+    as alice's organization's."""
     prepared = prepare_objects(list(objects), get_validator())
     assert not prepared.failures, prepared.failures
     for record in prepared.valid:
-        storage.add_objects(collection_id, [record])
+        storage.add_objects(collection_id, [record], actor=SEED_OWNER)
 
 
 @pytest.fixture

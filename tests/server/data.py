@@ -96,7 +96,7 @@ MALWARE_V3 = marked({**_MALWARE, "modified": "2024-03-03T00:00:00.000Z"}, "red")
 IP_SCO: dict[str, Any] = {
     "type": "ipv4-addr",
     "spec_version": "2.1",
-    "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
+    "id": "ipv4-addr--12592121-be4c-5a93-a813-5a5af16e50db",  # STIX 2.1 §2.9, its value
     "value": "198.51.100.7",
 }
 

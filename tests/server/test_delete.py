@@ -8,11 +8,12 @@ from collections.abc import Callable
 import orjson
 import pytest
 
+from converters.ids import organization_identity_id
 from taxii_server.media import MEDIA_TYPE_TAXII_V21
 from taxii_server.storage.base import Grant
 
 from . import data
-from .conftest import SHARED, Caller, World, objects_of, url
+from .conftest import ORGANIZATIONS, SHARED, Caller, World, objects_of, url
 from .test_negotiation import assert_taxii_error
 
 MALWARE = data.MALWARE_V1["id"]
@@ -101,6 +102,9 @@ def test_delete_only_reaches_what_the_caller_can_see(
     taxii: Callable[..., Caller], world: World
 ) -> None:
     world.storage.set_grant(Grant("bob", SHARED, True, True))
+    # bob joins the seed objects' organization: what he may delete is its objects.
+    atlas = ORGANIZATIONS["alice"]
+    world.storage.set_organization("bob", atlas, organization_identity_id(atlas))
     assert_taxii_error(taxii("bob").delete(obj(data.IND_RED["id"])), 404)
     assert objects_of(taxii("alice").get(obj(data.IND_RED["id"]))) == [data.IND_RED]
     assert taxii("bob").delete(obj(MALWARE)).status_code == 200  # V1 and V2 only

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from converters.ids import sco_id
 from taxii_server import ingest
 from taxii_server import service as service_module
 from taxii_server.media import MEDIA_TYPE_TAXII_V21
@@ -63,7 +64,7 @@ def test_valid_objects_are_stored_and_reported(taxii: Callable[..., Caller]) -> 
         data.indicator("n1", "green"),
         data.indicator("n2"),
         data.IP_SCO
-        | {"value": "192.0.2.9", "id": "ipv4-addr--4b6f0a5e-0f35-5f2a-8e0e-3b3d9a6f1c20"},
+        | {"value": "192.0.2.9", "id": sco_id({"type": "ipv4-addr", "value": "192.0.2.9"})},
     ]
     status = post(taxii("alice"), new)
     assert status["status"] == "complete"

@@ -9,11 +9,11 @@ stayed a dictionary until the end), and each object's stored JSON kept orjson's
 from __future__ import annotations
 
 import tracemalloc
-import uuid
 from collections.abc import Callable
 
 import orjson
 
+from converters.ids import sco_id
 from taxii_server.storage.versions import canonical_json
 
 from .conftest import SHARED, Caller, url
@@ -26,7 +26,8 @@ def _domains(count: int) -> list[dict[str, str]]:
         {
             "type": "domain-name",
             "spec_version": "2.1",
-            "id": f"domain-name--{uuid.uuid5(uuid.NAMESPACE_DNS, f'm{n}.example.org')}",
+            # STIX 2.1 §2.9: the id its value gives (the server checks it).
+            "id": sco_id({"type": "domain-name", "value": f"m{n}.example.org"}),
             "value": f"m{n}.example.org",
         }
         for n in range(count)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -252,7 +253,16 @@ def test_a_package_problem_is_shown_at_its_line(client: FlaskClient) -> None:
     assert "atlas-upload-" not in response.text  # no temporary folder named
 
 
+def _join_the_author(world: World, name: str = "alice") -> None:
+    """Make ``name`` a member of the example packages' author (STIX 2.1 §3.6: only the
+    creator publishes an object)."""
+    user = world.storage.get_user(name)
+    assert user is not None
+    world.storage.put_user(replace(user, organization="Example Bank FIU"))
+
+
 def test_preview_publish_and_audit(client: FlaskClient, world: World) -> None:
+    _join_the_author(world)
     sign_in(client, "alice")
     package = (FIXTURES / "RP-2024-0007.yaml").read_text()
     preview = _upload(client, f"{ROOT}/{EMPTY}", package)
@@ -274,6 +284,30 @@ def test_preview_publish_and_audit(client: FlaskClient, world: World) -> None:
     client.get(f"/ui/roots/{ROOT}/collections/{EMPTY}/")
     reads = _audit(world.storage, "objects")
     assert reads and reads[-1].user == "alice"
+
+
+def test_a_package_of_another_organization_would_fail_and_fails(
+    client: FlaskClient, world: World
+) -> None:
+    sign_in(client, "alice")  # Atlas Research; the package is Example Bank FIU's
+    package = (FIXTURES / "RP-2024-0007.yaml").read_text()
+    preview = _upload(client, f"{ROOT}/{EMPTY}", package)
+    failing = int(re.search(r"<b>(\d+)</b><span>would fail", preview.text).group(1))  # type: ignore[union-attr]
+    assert failing > 10 and "is not your organization" in preview.text
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', preview.text))
+    form = {**{k: _unescape(v) for k, v in hidden.items()}, "csrf_token": _token(preview)}
+    done = client.post("/ui/publish/commit", data=form)
+    assert f"{failing} failed" in done.text and "is not your organization" in done.text
+
+
+def test_a_user_of_no_organization_cannot_publish(client: FlaskClient, world: World) -> None:
+    user = world.storage.get_user("alice")
+    assert user is not None
+    world.storage.put_user(replace(user, organization=None))
+    sign_in(client, "alice")
+    package = (FIXTURES / "RP-2024-0007.yaml").read_text()
+    refused = _upload(client, f"{ROOT}/{EMPTY}", package)
+    assert refused.status_code == 403 and "belongs to no organization" in refused.text
 
 
 def test_publishing_needs_write_access(client: FlaskClient) -> None:

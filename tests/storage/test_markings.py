@@ -184,6 +184,11 @@ def _old_store(blank_url: str, backend: str) -> tuple[Collection, Collection, di
                 "UPDATE objects SET first_mask = first_mask & 31, latest_mask = latest_mask & 31"
             )
             tx.script("DROP TABLE marking_definitions")
+            # And what the later schema version (object owners) added.
+            tx.script("DROP INDEX objects_pending_owner")
+            for table, column in (("objects", "owner"), ("objects", "origin")):
+                tx.script(f"ALTER TABLE {table} DROP COLUMN {column}")
+            tx.script("ALTER TABLE users DROP COLUMN organization")
             tx.run("UPDATE schema_version SET version = ?", (_SQL_BEFORE,))
         database.close()
     names = {

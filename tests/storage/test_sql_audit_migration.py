@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from taxii_server.storage import open_storage, sql, sql_schema
-from taxii_server.storage.base import ApiRoot, AuditQuery, AuditRecord, Collection, User
+from taxii_server.storage.base import ApiRoot, AuditQuery, AuditRecord, Collection
 from taxii_server.storage.sql_dialect import Mode
 from tests.storage.stix import T0
 
@@ -45,10 +45,14 @@ def test_audit_records_and_statuses_survive_the_upgrade(
     old.put_api_root(ApiRoot("r", "R"))
     collection = Collection(str(uuid.uuid4()), "r", "C")
     old.create_collection(collection)
-    old.put_user(User("kept", 1))
     old.close()
     database = sql.open_database(blank_url, create=False)
     with database.transaction(Mode.WRITE) as tx:
+        # As version 3 wrote users (this code writes an organization too).
+        tx.run(
+            "INSERT INTO users (name, clearance, password_hash, admin) VALUES (?, ?, ?, ?)",
+            ("kept", 1, None, False),
+        )
         for r in _OLD:  # as version 3 wrote them (seq 3, 4, 6-8 were never written)
             tx.run(
                 "INSERT INTO audit_log (seq, time_us, user_name, address, api_root, "

@@ -46,6 +46,7 @@ COLLECTION_ID = "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
 DROP_ID = "0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d"
 ANALYST, GREEN_USER = "analyst", "greenie"
 PASSWORD = "a long enough password"
+AUTHOR = "Example Bank FIU"
 HOSTILE_NAME = '<img src=x onerror="window.__pwned=1">'
 HOSTILE_URL = "javascript:window.__pwned=2"
 HOSTILE_ID = "threat-actor--5b1c0e52-1d8f-4c43-9a83-3e0b8f6c2a11"
@@ -170,7 +171,9 @@ def _seed(db: Path, config: Path) -> None:
         assert not prepared.failures, prepared.failures
         storage.add_objects(COLLECTION_ID, prepared.valid)
         for name, clearance, write in ((ANALYST, 2, True), (GREEN_USER, 1, False)):
-            storage.put_user(User(name, clearance, cheap_hash(PASSWORD)))
+            # The fixture packages' author: what they publish is their organization's.
+            user = User(name, clearance, cheap_hash(PASSWORD), organization=AUTHOR)
+            storage.put_user(user)
             storage.set_grant(Grant(name, COLLECTION_ID, True, write))
             storage.set_grant(Grant(name, DROP_ID, True, write))
     finally:

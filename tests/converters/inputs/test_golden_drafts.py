@@ -64,3 +64,6 @@ def test_a_vetted_draft_converts(tmp_path: Path) -> None:
     objects = json.loads(bundle.read_bytes())["objects"]
     values = {o.get("value") or o.get("iban") for o in objects}
     assert {"bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "NL91ABNA0417164300"} <= values
+    results = validate_string(bundle.read_text("utf-8"), ValidationOptions(version="2.1"))
+    assert [str(e) for e in results.errors] == []
+    assert results.is_valid

@@ -110,6 +110,24 @@ def test_a_list_of_events_makes_one_package_each(tmp_path: Path) -> None:
     assert names == ["Harbour Line phishing kit and its cash-out chain", "Second event"]
 
 
+@pytest.mark.parametrize("shape", ["bare event", "list of events", "list of bare events"])
+def test_every_documented_file_shape_is_read(shape: str, tmp_path: Path) -> None:
+    """Besides ``{"Event": …}`` and the REST API's ``{"response": […]}``: an event
+    without its wrapper, and a plain list of events (as exported by scripts)."""
+    event = json.loads(harbour_line_event().to_json())
+    data: object = {
+        "bare event": event,
+        "list of events": [{"Event": event}],
+        "list of bare events": [event],
+    }[shape]
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    read = read_input(path)
+    assert read.kind == "misp"
+    (package,) = read.packages
+    assert package.id == "MISPIQYV-2024-185892"
+
+
 def test_a_file_that_is_not_a_misp_event_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "other.json"
     path.write_text('{"objects": []}', encoding="utf-8")
