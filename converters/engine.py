@@ -245,58 +245,84 @@ class _Engine:
 
     # --- relationships -----------------------------------------------------------------
 
-    def _ends(self, endpoint: Endpoint, element: Element) -> list[Draft]:
+    def _ends(self, endpoint: Endpoint) -> Callable[[Element], list[Draft]]:
+        """The objects an endpoint names for an element (decided once per rule)."""
+        registry, tags = self.registry, endpoint.tags
         if endpoint.kind == "each":
-            return [d for tag in endpoint.tags for d in self.registry.everywhere(tag)]
+            return lambda element: [d for tag in tags for d in registry.everywhere(tag)]
         if endpoint.kind == "tag":
-            for tag in endpoint.tags:
-                found = self.registry.find(tag, element)
-                if found is not None:
-                    return [found]
-            return []
+            find = registry.find
+
+            def by_tag(element: Element) -> list[Draft]:
+                for tag in tags:
+                    found = find(tag, element)
+                    if found is not None:
+                        return [found]
+                return []
+
+            return by_tag
         assert endpoint.via is not None
-        ref = endpoint.via.get(element, self.root)
-        path = self.item_paths.get(ref) if isinstance(ref, str) else None
-        if path is None:
-            raise TransformError(f"{endpoint.via.text} = {ref!r} is not the ref of an item")
-        for tag in endpoint.tags:
-            filed = self.registry.at(path, tag)
-            if filed:
-                return [filed[0]]
-        raise TransformError(f"item {ref!r} has no object tagged {', '.join(endpoint.tags)}")
+        get, text, root, item_paths, at = (
+            endpoint.via.get,
+            endpoint.via.text,
+            self.root,
+            self.item_paths,
+            registry.at,
+        )
+
+        def by_ref(element: Element) -> list[Draft]:
+            ref = get(element, root)
+            path = item_paths.get(ref) if isinstance(ref, str) else None
+            if path is None:
+                raise TransformError(f"{text} = {ref!r} is not the ref of an item")
+            for tag in tags:
+                filed = at(path, tag)
+                if filed:
+                    return [filed[0]]
+            raise TransformError(f"item {ref!r} has no object tagged {', '.join(tags)}")
+
+        return by_ref
 
     def _relationship_step(self, rule: RelationshipRule) -> Callable[[Element], None]:
-        when = self._when(rule)
+        when, sources, targets = self._when(rule), self._ends(rule.source), self._ends(rule.target)
         on_ends = [c for c in rule.when if c.endpoint is not None]
+        kind, otherwise, where, rank_of, link = (
+            rule.type,
+            rule.otherwise,
+            rule.where,
+            self._rank,
+            self._link,
+        )
 
         def step(element: Element) -> None:
             if when is not None and not when(element):
                 return
-            for source in self._ends(rule.source, element):
-                for target in self._ends(rule.target, element):
+            for source in sources(element):
+                for target in targets(element):
                     if on_ends and any(
                         ((source if c.endpoint == "source" else target).type in c.values)
                         != (c.test == "type_in")
                         for c in on_ends
                     ):
                         continue
-                    kind = rule.type
-                    if rule.otherwise and not defined_by_stix(source.type, kind, target.type):
-                        kind = rule.otherwise
-                    self._link(source, kind, target, self._rank(element), rule.where)
+                    named = kind
+                    if otherwise and not defined_by_stix(source.type, kind, target.type):
+                        named = otherwise
+                    link(source, named, target, rank_of(element), where)
 
         return step
 
     def _link(self, source: Draft, kind: str, target: Draft, rank: int, where: str) -> None:
         new_id = relationship_id(source.id, kind, target.id)
         rank = max(rank, source.rank, target.rank)
-        existing = self.registry.by_id.get(new_id)
+        by_id = self.registry.by_id
+        existing = by_id.get(new_id)
         if existing is not None:  # the same fact from two elements
             existing.rank = max(existing.rank, rank)
             return
         props = {"relationship_type": kind, "source_ref": source.id, "target_ref": target.id}
         draft = Draft("relationship", new_id, props, rank, True, where)
-        self.registry.by_id[new_id] = draft
+        by_id[new_id] = draft
         self.drafts.append(draft)
 
     # --- output ------------------------------------------------------------------------

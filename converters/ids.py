@@ -146,7 +146,8 @@ def object_id(kind: str, *key: str | int) -> str:
 
 def relationship_id(source_ref: str, relationship_type: str, target_ref: str) -> str:
     """Id of a relationship from its source, type and target."""
-    return object_id("relationship", source_ref, relationship_type, target_ref)
+    key = canonical_json(["relationship", source_ref, relationship_type, target_ref])
+    return f"relationship--{uuid5(_PROJECT_BYTES, key)}"
 
 
 #: The key kind the mapping gives organisations' identities (``id: {shared: name,

@@ -48,11 +48,13 @@ def item_path(element: Element) -> tuple[str | int, ...] | None:
 
 
 class Registry:
-    """Drafts by id and by (scope path, tag)."""
+    """Drafts by id, and by tag and scope path."""
 
     def __init__(self) -> None:
         self.by_id: dict[str, Draft] = {}
-        self._tagged: dict[tuple[tuple[str | int, ...], str], list[Draft]] = {}
+        # tag -> scope path -> drafts: a lookup hashes the path alone, and a tag
+        # nothing has is answered at once.
+        self._tagged: dict[str, dict[tuple[str | int, ...], list[Draft]]] = {}
         self._everywhere: dict[str, dict[str, Draft]] = {}  # tag -> id -> draft
 
     def file(self, draft: Draft, tag: str, element: Element) -> None:
@@ -61,30 +63,27 @@ class Registry:
         everywhere = self._everywhere.get(tag)
         if everywhere is None:
             everywhere = self._everywhere[tag] = {}
+            self._tagged[tag] = {}
         everywhere[draft.id] = draft
-        self._put((path, tag), draft)
+        scopes = self._tagged[tag]
+        _put(scopes, path, draft)
         if element.item is None:
             if path:
-                self._put(((), tag), draft)
+                _put(scopes, (), draft)
         elif len(path) > 2:  # filed at its item too
-            self._put((path[:2], tag), draft)
-
-    def _put(self, key: tuple[tuple[str | int, ...], str], draft: Draft) -> None:
-        filed = self._tagged.get(key)
-        if filed is None:
-            self._tagged[key] = [draft]
-        elif filed[-1] is not draft:
-            filed.append(draft)
+            _put(scopes, path[:2], draft)
 
     def find(self, tag: str, element: Element) -> Draft | None:
         """The object with ``tag`` nearest to ``element`` (element, item, package)."""
-        tagged = self._tagged
+        scopes = self._tagged.get(tag)
+        if scopes is None:
+            return None
         path = element.path
-        filed = tagged.get((path, tag))
+        filed = scopes.get(path)
         if filed is None and element.item is not None and len(path) > 2:
-            filed = tagged.get((path[:2], tag))
+            filed = scopes.get(path[:2])
         if filed is None:
-            filed = tagged.get(((), tag))
+            filed = scopes.get(())
             if filed is None:
                 return None
         if len(filed) > 1 and any(d is not filed[0] for d in filed):
@@ -96,8 +95,18 @@ class Registry:
 
     def at(self, scope: tuple[str | int, ...], tag: str) -> list[Draft]:
         """Every object filed under ``tag`` at exactly ``scope``."""
-        return self._tagged.get((scope, tag), [])
+        return self._tagged.get(tag, {}).get(scope, [])
 
     def everywhere(self, tag: str) -> Iterator[Draft]:
         """Every object with ``tag`` in the package, wherever it was made."""
         yield from self._everywhere.get(tag, {}).values()
+
+
+def _put(
+    scopes: dict[tuple[str | int, ...], list[Draft]], path: tuple[str | int, ...], draft: Draft
+) -> None:
+    filed = scopes.get(path)
+    if filed is None:
+        scopes[path] = [draft]
+    elif filed[-1] is not draft:
+        filed.append(draft)
