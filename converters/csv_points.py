@@ -56,28 +56,39 @@ def read_points(path: Path) -> tuple[list[CsvPoint], list[SourceProblem]]:
     if len(set(columns)) != len(columns):
         problems.append(SourceProblem(f"{path}:1", "a column name appears twice"))
     points: list[CsvPoint] = []
+    plan = [_plan(column) for column in columns]
     for row in rows:
         location = f"{path}:{row.line}"
         if row.error:
             problems.append(SourceProblem(location, row.error))
             continue
-        points.append(CsvPoint(location, _fields(row.cells)))
+        points.append(CsvPoint(location, _fields(plan, row.cells)))
     return points, problems
 
 
-def _fields(cells: dict[str, str]) -> dict[str, Any]:
+# How a column's cells become a field: (field, nested key or "", list?, confidence?).
+_Plan = tuple[str, str, bool, bool]
+
+
+def _plan(column: str) -> _Plan:
+    head, _, tail = column.partition(".")
+    return head, tail, column in _LISTS, column == "confidence"
+
+
+def _fields(plan: list[_Plan], cells: list[str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
-    for column, text in cells.items():
+    for (head, tail, listed, confidence), text in zip(plan, cells, strict=True):
+        if not text:
+            continue
         value: Any = text
-        if column in _LISTS:
+        if listed:
             value = [part.strip() for part in text.split(";") if part.strip()]
-        elif column == "confidence" and text.isascii() and text.isdigit():
+        elif confidence and text.isascii() and text.isdigit():
             value = int(text)
-        head, dot, tail = column.partition(".")
-        if dot:
+        if tail:
             fields.setdefault(head, {})[tail] = value
         else:
-            fields[column] = value
+            fields[head] = value
     return fields
 
 

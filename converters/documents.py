@@ -140,21 +140,21 @@ def line_of(path: Path, json_path: str) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class CsvRow:
-    """One CSV record: the line it starts on, its non-empty cells by column, and a
-    problem with its shape (wrong number of cells) if it has one."""
+    """One CSV record: the line it starts on, its cells (stripped), and a problem with
+    its shape (wrong number of cells) if it has one."""
 
     line: int
-    cells: dict[str, str]
+    cells: list[str]
     error: str | None = None
 
 
 def read_csv(path: Path) -> tuple[list[str], list[CsvRow]]:
     """Read a CSV file with a header row; return the columns and the records.
 
-    Empty cells are left out of ``cells`` (an empty cell means "not given"); blank
-    lines are skipped.  A record with the wrong number of cells is returned with its
-    ``error`` set so that every such record is reported; a quoting error that makes
-    the rest of the file unreadable raises :class:`DocumentError`.
+    Cells are stripped of surrounding whitespace (an empty cell means "not given");
+    blank lines are skipped.  A record with the wrong number of cells is returned
+    with its ``error`` set so that every such record is reported; a quoting error
+    that makes the rest of the file unreadable raises :class:`DocumentError`.
     """
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -177,16 +177,15 @@ def read_csv(path: Path) -> tuple[list[str], list[CsvRow]]:
         if row is None:
             break
         end = reader.line_num
-        if not any(cell.strip() for cell in row):
+        if not "".join(row).strip():
             continue  # blank line
         if columns is None:
             columns = [name.strip() for name in row]
             continue
-        cells = {c: v.strip() for c, v in zip(columns, row, strict=False) if v.strip()}
         error = None
         if len(row) != len(columns):
             error = f"expected {len(columns)} cells as in the header, found {len(row)}"
-        rows.append(CsvRow(start, cells, error))
+        rows.append(CsvRow(start, [cell.strip() for cell in row], error))
     if columns is None:
         raise DocumentError(SourceProblem(f"{path}:1", "empty file: expected a header row"))
     return columns, rows
