@@ -170,7 +170,8 @@ def check_entries(
         fields = entry.fields
         _inherit(root, fields)
         for name in ("first_seen", "last_seen", "retrieved"):
-            _timestamp(report, entry, fields, name)
+            if name in fields:  # most items have none of them
+                _timestamp(report, entry, fields, name)
         first, last = fields.get("first_seen"), fields.get("last_seen")
         if isinstance(first, str) and isinstance(last, str) and _later(first, last):
             report.add(entry, ("last_seen",), f"{last} is before first_seen ({first})")
