@@ -20,6 +20,8 @@ from .paths import Element
 
 __all__ = ["Draft", "Registry", "item_path"]
 
+_Path = tuple[str | int, ...]
+
 
 class Draft:
     """A STIX object being built: its identity, properties, marking and provenance."""
@@ -52,9 +54,11 @@ class Registry:
 
     def __init__(self) -> None:
         self.by_id: dict[str, Draft] = {}
-        # tag -> scope path -> drafts: a lookup hashes the path alone, and a tag
-        # nothing has is answered at once.
-        self._tagged: dict[str, dict[tuple[str | int, ...], list[Draft]]] = {}
+        # tag -> (scope path -> drafts, lengths of those paths): a lookup hashes the
+        # path alone, skips a path length nothing is filed at (a data point's
+        # linked_to[j] finds the data point's objects at once), and a tag nothing
+        # has is answered at once.
+        self._tagged: dict[str, tuple[dict[_Path, list[Draft]], set[int]]] = {}
         self._everywhere: dict[str, dict[str, Draft]] = {}  # tag -> id -> draft
 
     def file(self, draft: Draft, tag: str, element: Element) -> None:
@@ -63,23 +67,24 @@ class Registry:
         everywhere = self._everywhere.get(tag)
         if everywhere is None:
             everywhere = self._everywhere[tag] = {}
-            self._tagged[tag] = {}
+            self._tagged[tag] = ({}, set())
         everywhere[draft.id] = draft
-        scopes = self._tagged[tag]
-        _put(scopes, path, draft)
+        scopes, lengths = self._tagged[tag]
+        _put(scopes, lengths, path, draft)
         if element.item is None:
             if path:
-                _put(scopes, (), draft)
+                _put(scopes, lengths, (), draft)
         elif len(path) > 2:  # filed at its item too
-            _put(scopes, path[:2], draft)
+            _put(scopes, lengths, path[:2], draft)
 
     def find(self, tag: str, element: Element) -> Draft | None:
         """The object with ``tag`` nearest to ``element`` (element, item, package)."""
-        scopes = self._tagged.get(tag)
-        if scopes is None:
+        tagged = self._tagged.get(tag)
+        if tagged is None:
             return None
+        scopes, lengths = tagged
         path = element.path
-        filed = scopes.get(path)
+        filed = scopes.get(path) if len(path) in lengths else None
         if filed is None and element.item is not None and len(path) > 2:
             filed = scopes.get(path[:2])
         if filed is None:
@@ -95,18 +100,18 @@ class Registry:
 
     def at(self, scope: tuple[str | int, ...], tag: str) -> list[Draft]:
         """Every object filed under ``tag`` at exactly ``scope``."""
-        return self._tagged.get(tag, {}).get(scope, [])
+        tagged = self._tagged.get(tag)
+        return tagged[0].get(scope, []) if tagged is not None else []
 
     def everywhere(self, tag: str) -> Iterator[Draft]:
         """Every object with ``tag`` in the package, wherever it was made."""
         yield from self._everywhere.get(tag, {}).values()
 
 
-def _put(
-    scopes: dict[tuple[str | int, ...], list[Draft]], path: tuple[str | int, ...], draft: Draft
-) -> None:
+def _put(scopes: dict[_Path, list[Draft]], lengths: set[int], path: _Path, draft: Draft) -> None:
     filed = scopes.get(path)
     if filed is None:
         scopes[path] = [draft]
+        lengths.add(len(path))
     elif filed[-1] is not draft:
         filed.append(draft)
