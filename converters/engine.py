@@ -229,7 +229,10 @@ class _Engine:
                 return
             props = _properties(values, element)
             if rule.copy_custom and isinstance(element.value, dict):
-                props.update((k, v) for k, v in element.value.items() if k.startswith("x_"))
+                value = element.value
+                custom = [k for k in value if k.startswith("x_")]  # usually none
+                if custom:
+                    props.update((k, value[k]) for k in custom)
             if not props:
                 return
             if "extensions" in SCO_ID_PROPERTIES.get(target.type, ()):
@@ -343,21 +346,31 @@ class _Engine:
         append = objects.append
         deferred = {draft.id for draft, _ in self.deferred}
         made: dict[str, dict[str, Any]] = {}
+        # What follows the id: nothing for an SCO; the epoch for shared objects; the
+        # package's times for owned ones, and the creator for all but the creator.
+        sco_head: dict[str, str] = {}
+        shared_head = {"created": PROJECT_EPOCH, "modified": PROJECT_EPOCH}
+        creator_head = {"created": created, "modified": modified}
+        owned_head = {"created_by_ref": creator, **creator_head}
         for draft in self.drafts:
-            rank, props = draft.rank, draft.props
+            rank, props, kind = draft.rank, draft.props, draft.type
             ranks.add(rank)
-            obj: dict[str, Any] = {"type": draft.type, "spec_version": "2.1", "id": draft.id}
-            if draft.type not in SCO_ID_PROPERTIES:
-                if draft.owned:
-                    if draft.id != creator:
-                        obj["created_by_ref"] = creator
-                    obj["created"], obj["modified"] = created, modified
-                else:
-                    obj["created"] = obj["modified"] = PROJECT_EPOCH
-            obj.update(props)
+            if kind in SCO_ID_PROPERTIES:
+                head = sco_head
+            elif not draft.owned:
+                head = shared_head
+            else:
+                head = owned_head if draft.id != creator else creator_head
+            obj: dict[str, Any] = {
+                "type": kind,
+                "spec_version": "2.1",
+                "id": draft.id,
+                **head,
+                **props,
+                "object_marking_refs": [markings[rank]],
+            }
             # an SCO's new-sco extension, moved after the marking
             merged = obj.pop("extensions", None) if "extensions" in props else None
-            obj["object_marking_refs"] = [markings[rank]]
             if draft.extension is not None:
                 merged = {**(merged or {}), ATLAS_EXTENSION_ID: draft.extension}
             if merged:
