@@ -27,6 +27,8 @@ Test = Callable[[Element], bool]
 #: Placeholder value of ``objects: all`` until every object of the package exists.
 ALL_OBJECTS: Final = object()
 
+# Compared only with falsy values: a value read from a package is JSON (strings,
+# numbers, booleans, lists, dicts), and none of those is truthy and equal to these.
 _EMPTY: Final[tuple[object, ...]] = ([], {}, "")
 
 
@@ -90,7 +92,7 @@ def compile_value(
         found = source(element)
         if found is not None and transform is not None:
             found = transform(found, args, context)
-        if found is None or found in _EMPTY:
+        if found is None or (not found and found in _EMPTY):
             return default
         return found
 
@@ -107,7 +109,7 @@ def _source(spec: ValueSpec, root: Mapping[str, Any], registry: Registry) -> Get
             def field(element: Element) -> Any:  # the common case, in one call
                 value = element.value
                 found = value.get(key) if isinstance(value, dict) else None
-                return None if found is None or found in _EMPTY else found
+                return None if found is None or (not found and found in _EMPTY) else found
 
             return field
         if len(paths) == 1:
@@ -145,4 +147,4 @@ def _source(spec: ValueSpec, root: Mapping[str, Any], registry: Registry) -> Get
 
 def _present(value: Any) -> Any:
     """``None`` for the values STIX forbids or that say nothing (empty list, dict, string)."""
-    return None if value is None or value in _EMPTY else value
+    return None if value is None or (not value and value in _EMPTY) else value

@@ -48,15 +48,19 @@ def refang(text: str) -> str:
     Repeated until nothing changes, so that nested forms such as ``[[.]]`` refang
     completely and the function is idempotent.
     """
-    if "[" not in text and "(." not in text and text[:4].lower() != "hxxp":
-        return text  # nothing defanged (most values): what the loop below would return
-    while True:
-        result = _SCHEME.sub(lambda m: "http" + m.group(1), text)
+    while _defanged(text):  # else a round below would change nothing
+        result = _SCHEME.sub(r"http\1", text) if text[:4].lower() == "hxxp" else text
         for defanged, plain in _BRACKETS:
             result = result.replace(defanged, plain)
         if result == text:
-            return result
+            break
         text = result
+    return text
+
+
+def _defanged(text: str) -> bool:
+    """Whether ``text`` has what :func:`refang` undoes (a ``hxxp`` start, ``[`` or ``(.``)."""
+    return "[" in text or "(." in text or text[:4].lower() == "hxxp"
 
 
 def _text(value: str | int, what: str) -> str:
