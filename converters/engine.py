@@ -74,6 +74,7 @@ class _Engine:
         self.deferred: list[tuple[Draft, str]] = []  # properties filled last (objects: all)
         self.problems: list[SourceProblem] = []
         self.package_rank = tlp.rank_of_level(package.tlp)
+        self._rank = _ranker(self.package_rank)
         self.item_paths = {
             ref: (section, index)
             for section, items in package.sections.items()
@@ -116,10 +117,6 @@ class _Engine:
         else:  # a row of the CSV side file, which names its file
             path = f"{base} ({steps.lstrip('.')})" if steps else base
             self.problems.append(SourceProblem(path, message))
-
-    def _rank(self, element: Element) -> int:
-        item = element.item
-        return tlp.rank_of_level(item.tlp) if item is not None else self.package_rank
 
     def _when(self, rule: ObjectRule | ExtensionRule | RelationshipRule) -> Test | None:
         return compile_conditions(rule.when, self.root, self.registry)
@@ -386,6 +383,22 @@ class _Engine:
             extensions.add(tlp.TLP_EXTENSION_ID)
         levels = frozenset(tlp.level_of_rank(rank) for rank in ranks)
         return Conversion(objects, levels, frozenset(extensions))
+
+
+def _ranker(package_rank: int) -> Callable[[Element], int]:
+    """An element's TLP rank: its item's, or the package's for package-level elements."""
+    ranks = {level: tlp.rank_of_level(level) for level in tlp.LEVELS}
+
+    def rank(element: Element) -> int:
+        item = element.item
+        if item is None:
+            return package_rank
+        try:
+            return ranks[item.tlp]
+        except (KeyError, TypeError):
+            return tlp.rank_of_level(item.tlp)  # raises, naming the level
+
+    return rank
 
 
 def _properties(values: list[tuple[str, Getter]], element: Element) -> dict[str, Any]:

@@ -85,8 +85,13 @@ class Step:
     def descend(self, elements: list[Element]) -> list[Element]:
         """The elements this step picks inside each of ``elements``."""
         found: list[Element] = []
+        key, each = self.key, self.pick == "each"
         for element in elements:
-            value = element.value.get(self.key) if isinstance(element.value, dict) else None
+            value = element.value.get(key) if isinstance(element.value, dict) else None
+            if each and isinstance(value, list | tuple):  # the common case, without select
+                path, item = (*element.path, key), element.item
+                found += [Element((*path, n), entry, item) for n, entry in enumerate(value)]
+                continue
             for suffix, entry in self.select(value):
                 found.append(Element(element.path + suffix, entry, element.item))
         return found
