@@ -79,16 +79,16 @@ SCO_TYPES: Final = frozenset(
 )  # fmt: skip
 
 
-# Most indicators hold one comparison of a property path with a string; one regular
-# expression recognises those (a subset of the grammar), the parser the rest.  Names
-# are lowercase (so no keyword but true/false can appear) and start with a letter
-# (so none lexes as a number); spaces are the only whitespace accepted.
+# Most indicators hold one comparison of a property path with a string: one regular
+# expression recognises those, the parser the rest.  Names are lowercase and start
+# with a letter (no keyword but true/false, no number); spaces are the only whitespace.
+# Strings are unrolled, '[^'\\]*(?:\\['\\][^'\\]*)*': no alternation per character.
 _ONE_COMPARISON: Final = re.compile(
     r"\[ *(?P<type>[a-z][a-z0-9-]*):(?P<first>[a-z][a-z0-9_]*)"
-    r"(?P<rest>(?:\.(?:[a-z][a-z0-9_]*|'(?:[^'\\]|\\['\\])*'))*)"
-    r"(?: *(?:=|!=)| +(?:LIKE|MATCHES)) *(?P<value>'(?:[^'\\]|\\['\\])*') *\]\Z"
+    r"(?P<rest>(?:\.(?:[a-z][a-z0-9_]*|'[^'\\]*(?:\\['\\][^'\\]*)*'))*)"
+    r"(?: *(?:=|!=)| +(?:LIKE|MATCHES)) *(?P<value>'[^'\\]*(?:\\['\\][^'\\]*)*') *\]\Z"
 )
-_PATH_STEP: Final = re.compile(r"\.(?:([a-z][a-z0-9_]*)|'((?:[^'\\]|\\['\\])*)')")
+_PATH_STEP: Final = re.compile(r"\.(?:([a-z][a-z0-9_]*)|'([^'\\]*(?:\\['\\][^'\\]*)*)')")
 _BOOLEANS: Final = frozenset({"true", "false"})
 
 
