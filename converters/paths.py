@@ -148,6 +148,8 @@ def _getter(
             return element.item.fields if element.item is not None else None
         return root
 
+    if not keys and scope == "element":  # "@", the element itself: a via ref, a country
+        return lambda element, root: element.value
     if len(keys) == 1 and scope == "element":
         (key,) = keys
 
