@@ -63,6 +63,12 @@ def assemble_bundle(
     objects = _definitions(conversions)
     position: dict[str, int] = {}
     for conversion, (package_id, _revision) in zip(conversions, keys, strict=True):
+        ids = [obj["id"] for obj in conversion.objects]
+        if position.keys().isdisjoint(ids) and len(set(ids)) == len(ids):
+            # The common case, a package's own objects (one per id), all new: at once.
+            position.update(zip(ids, range(len(objects), len(objects) + len(ids)), strict=True))
+            objects += conversion.objects
+            continue
         for obj in conversion.objects:
             index = position.get(obj["id"])
             if index is None:
