@@ -53,15 +53,26 @@ def stix_timestamp(text: str) -> str:
         )
     except ValueError as exc:
         raise InvalidTimestamp(f"{text!r} is not a real date and time ({exc})") from None
-    if sign:
-        if int(off_h) > 23 or int(off_m) > 59:
-            raise InvalidTimestamp(f"{text!r} has an invalid UTC offset")
-        offset = timedelta(hours=int(off_h), minutes=int(off_m))
-        moment = moment - offset if sign == "+" else moment + offset
-    digits = f"{moment.microsecond:06d}"
-    if digits.endswith("000"):
-        digits = digits[:3]
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{digits}Z"
+    if not sign:  # UTC already (or a date): the digits as written, now known to be real
+        return _formatted(year, month, day, hour or "00", minute or "00", second or "00", micro)
+    if int(off_h) > 23 or int(off_m) > 59:
+        raise InvalidTimestamp(f"{text!r} has an invalid UTC offset")
+    offset = timedelta(hours=int(off_h), minutes=int(off_m))
+    moment = moment - offset if sign == "+" else moment + offset
+    return _formatted(
+        f"{moment.year:04d}",
+        f"{moment.month:02d}",
+        f"{moment.day:02d}",
+        f"{moment.hour:02d}",
+        f"{moment.minute:02d}",
+        f"{moment.second:02d}",
+        moment.microsecond,
     )
+
+
+def _formatted(
+    year: str, month: str, day: str, hour: str, minute: str, second: str, micro: int
+) -> str:
+    digits = f"{micro:06d}"
+    digits = digits[:3] if digits.endswith("000") else digits
+    return f"{year}-{month}-{day}T{hour}:{minute}:{second}.{digits}Z"
