@@ -85,6 +85,16 @@ def compile_value(
     when = compile_conditions(spec.when, root, registry)
     if transform is None and default is None and when is None and spec.source == "from":
         return source  # the common case: a path, nothing else
+    if when is None and default is None and transform is not None:
+
+        def transformed(element: Element) -> Any:  # a path and a transform
+            found = source(element)
+            if found is None:
+                return None
+            found = transform(found, args, context)
+            return None if found is None or (not found and found in _EMPTY) else found
+
+        return transformed
 
     def value(element: Element) -> Any:
         if when is not None and not when(element):
