@@ -71,7 +71,8 @@ class _Engine:
         self.registry = Registry()
         self.selection = Selection(package)
         self.drafts: list[Draft] = []
-        self.deferred: list[tuple[Draft, str]] = []  # properties filled last (objects: all)
+        # properties filled last (objects: all), by the position of their draft
+        self.deferred: list[tuple[int, str]] = []
         self.problems: list[SourceProblem] = []
         self.package_rank = tlp.rank_of_level(package.tlp)
         self._rank = _ranker(self.package_rank)
@@ -179,7 +180,7 @@ class _Engine:
                 by_id[new_id] = draft
                 drafts.append(draft)
                 if deferred:
-                    self.deferred += [(draft, name) for name in deferred]
+                    self.deferred += [(len(drafts) - 1, name) for name in deferred]
             elif draft.props != props or draft.rank != rank:
                 raise TransformError(
                     f"{new_id} is made twice with different content (by {draft.where} and {where})"
@@ -341,8 +342,6 @@ class _Engine:
         extensions: set[str] = set()
         objects: list[dict[str, Any]] = []
         append = objects.append
-        deferred = {draft.id for draft, _ in self.deferred}
-        made: dict[str, dict[str, Any]] = {}
         # What follows the id: nothing for an SCO; the epoch for shared objects; the
         # package's times for owned ones, and the creator for all but the creator.
         sco_head: dict[str, str] = {}
@@ -374,11 +373,11 @@ class _Engine:
                 obj["extensions"] = merged
                 extensions.update(merged)
             append(obj)
-            if draft.id in deferred:
-                made[draft.id] = obj
-        for draft, name in self.deferred:  # objects: all
-            assert made[draft.id][name] is ALL_OBJECTS
-            made[draft.id][name] = [d.id for d in self.drafts if d is not draft]
+        if self.deferred:  # objects: all (one object per draft, in the same order)
+            ids = [draft.id for draft in self.drafts]
+            for position, name in self.deferred:
+                assert objects[position][name] is ALL_OBJECTS
+                objects[position][name] = ids[:position] + ids[position + 1 :]
         if ranks:
             extensions.add(tlp.TLP_EXTENSION_ID)
         levels = frozenset(tlp.level_of_rank(rank) for rank in ranks)
