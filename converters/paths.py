@@ -85,10 +85,15 @@ class Step:
     def descend(self, elements: list[Element]) -> list[Element]:
         """The elements this step picks inside each of ``elements``."""
         found: list[Element] = []
-        key, each = self.key, self.pick == "each"
+        key, pick = self.key, self.pick
         for element in elements:
             value = element.value.get(key) if isinstance(element.value, dict) else None
-            if each and isinstance(value, list | tuple):  # the common case, without select
+            # The common picks without the select generator: a field, each entry.
+            if pick == "one":
+                if value is not None:
+                    found.append(Element((*element.path, key), value, element.item))
+                continue
+            if pick == "each" and isinstance(value, list | tuple):
                 path, item = (*element.path, key), element.item
                 found += [Element((*path, n), entry, item) for n, entry in enumerate(value)]
                 continue
