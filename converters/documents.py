@@ -185,7 +185,7 @@ def read_csv(path: Path) -> tuple[list[str], list[CsvRow]]:
         error = None
         if len(row) != len(columns):
             error = f"expected {len(columns)} cells as in the header, found {len(row)}"
-        rows.append(CsvRow(start, [cell.strip() for cell in row], error))
+        rows.append(CsvRow(start, list(map(str.strip, row)), error))
     if columns is None:
         raise DocumentError(SourceProblem(f"{path}:1", "empty file: expected a header row"))
     return columns, rows

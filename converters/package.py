@@ -146,10 +146,11 @@ def _csv_entries(path: Path, skip: set[str]) -> tuple[list[SourceProblem], list[
         if problem.path == str(path):  # the file itself: say where the package points
             return [SourceProblem("$.data_points_csv", f"{path}: {problem.message}")], []
         return [SourceProblem(problem.path, problem.message, str(path))], []
-    problems = [SourceProblem(p.path, p.message, str(path)) for p in problems]
+    csv_file = str(path)
+    problems = [SourceProblem(p.path, p.message, csv_file) for p in problems]
     entries = []
     for point in points:
-        entry = Entry("data_points", point.location, point.fields, csv_file=str(path))
+        entry = Entry("data_points", point.location, point.fields, csv_file=csv_file)
         for elements, message in schema_problems(point.fields, definition="data_point"):
             problems.append(entry.problem(elements, message))
             skip.add(entry.key(elements))
