@@ -20,13 +20,19 @@ def test_a_tiny_fleet_run_measures_every_path(tmp_path: Path) -> None:
     result = json.loads(output.read_text())
     (run,) = result["runs"]
     assert run["server"] == "atlas-taxii SQLite"
-    paths = {r["path"]: r for r in run["results"]}
-    assert list(paths) == [
-        "API key, Bearer",
-        "API key as Basic password",
-        "password, Basic (scrypt, cold)",
+    measured = [(r["path"], r["offered_per_s"]) for r in run["results"]]
+    # Each path paced at the default 100 polls/s, then flat out.
+    assert measured == [
+        (path, rate)
+        for path in (
+            "API key, Bearer",
+            "API key as Basic password",
+            "password, Basic (scrypt, cold)",
+        )
+        for rate in (100.0, None)
     ]
-    for measured in paths.values():
-        assert measured["polls"] == 3 and measured["problems"] == []
-        assert measured["p50_ms"] <= measured["p99_ms"]
+    for one in run["results"]:
+        assert one["polls"] == 3 and one["problems"] == []
+        assert one["p50_ms"] <= one["p99_ms"]
+    assert "p50 / p99 at 100/s (ms)" in result["table"] and "capacity (polls/s)" in result["table"]
     assert "load average" in result["table"] and result["load_average"]["start"]
