@@ -2,6 +2,7 @@
 
     python -m benchmarks before-after                    # against BEFORE (see below)
     python -m benchmarks before-after --before 1a2b3c4 --rounds 5 --measures ingest
+    python -m benchmarks before-after --only-this --measures ingest   # this tree alone
 
 The earlier revision (default :data:`BEFORE`, main just before validation moved to
 jsonschema-rs) is exported with ``git archive`` and installed, with the dependencies
@@ -69,6 +70,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ingest-objects", type=int, default=100_000, help="ingest objects")
     parser.add_argument("--envelope", type=int, default=1_000, help="objects per POST")
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated data")
+    parser.add_argument(
+        "--only-this",
+        action="store_true",
+        help="measure this tree alone (no earlier revision installed or run)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -131,9 +137,14 @@ def _ingest(command: list[str] | None, args: argparse.Namespace, workload: Any) 
 def run(args: argparse.Namespace) -> int:
     """Prepare both versions and the inputs, measure them alternately, print a table."""
     measures = [m for m in args.measures.split(",") if m]
-    venv = _revision_venv(args.before)
-    versions = {"before": str(venv / "bin" / "python"), "after": sys.executable}
-    commands = {"before": [str(venv / "bin" / "atlas-taxii")], "after": None}
+    versions: dict[str, str] = {}
+    commands: dict[str, list[str] | None] = {}
+    if not args.only_this:
+        venv = _revision_venv(args.before)
+        versions["before"] = str(venv / "bin" / "python")
+        commands["before"] = [str(venv / "bin" / "atlas-taxii")]
+    versions["after"] = sys.executable
+    commands["after"] = None
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as scratch:
         objects = Path(scratch, "objects.json")
@@ -149,13 +160,13 @@ def run(args: argparse.Namespace) -> int:
         }
         for measure in measures:
             for round_ in range(1, args.rounds + 1):
-                for version in ("before", "after"):
+                for version in versions:
                     load = load_average()[0]
                     figure = work[measure](version)
                     row = {"measure": measure, "version": version, "round": round_}
                     rows.append({**row, **figure, "load": load})
                     _print(rows[-1])
-    summary = _summary(rows, measures)
+    summary = _summary(rows, measures, list(versions))
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(
         json.dumps(
@@ -186,8 +197,12 @@ def _print(row: dict[str, Any]) -> None:
     )
 
 
-def _summary(rows: list[dict[str, Any]], measures: list[str]) -> list[dict[str, Any]]:
+def _summary(
+    rows: list[dict[str, Any]], measures: list[str], versions: list[str]
+) -> list[dict[str, Any]]:
     """The best round of each version per measure, and after/before."""
+    if "before" not in versions:
+        return _summary_alone(rows, measures)
     print(f"\n{'best of the rounds':18} {'before':>10} {'after':>10} {'after/before':>13}")
     summary = []
     for measure in measures:
@@ -203,5 +218,22 @@ def _summary(rows: list[dict[str, Any]], measures: list[str]) -> list[dict[str, 
                 f"{label:18} {best['before' + suffix]:>10,.0f} "
                 f"{best['after' + suffix]:>10,.0f} {ratio:>12.2f}x"
             )
+        summary.append({"measure": measure, **{k: round(v) for k, v in best.items()}})
+    return summary
+
+
+def _summary_alone(rows: list[dict[str, Any]], measures: list[str]) -> list[dict[str, Any]]:
+    """The best round of this tree per measure (``--only-this``)."""
+    print(f"\n{'best of the rounds':18} {'this tree':>10}")
+    summary = []
+    for measure in measures:
+        mine = [r for r in rows if r["measure"] == measure]
+        best = {
+            "after": max(r["objects"] / r["wall_s"] for r in mine),
+            "after_cpu": max(r["objects"] / r["cpu_s"] for r in mine),
+        }
+        for unit, key in (("objects/s", "after"), ("per CPU s", "after_cpu")):
+            label = f"{measure} {unit}"
+            print(f"{label:18} {best[key]:>10,.0f}")
         summary.append({"measure": measure, **{k: round(v) for k, v in best.items()}})
     return summary

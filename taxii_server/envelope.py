@@ -31,6 +31,15 @@ __all__ = ["EnvelopeItems", "parse_envelope"]
 _TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
 _VALUE = msgspec.json.Decoder()
+
+
+class _Identified(msgspec.Struct):
+    """An item of ``objects`` read for its ``id`` alone (its other members skipped)."""
+
+    id: Any = None
+
+
+_IDS = msgspec.json.Decoder(list[_Identified])
 # What a JSON value is, by its first byte, in the words of our messages.
 _KINDS = {ord("{"): "an object", ord("["): "a list", ord('"'): "a string", ord("n"): "null"}
 _KINDS |= {ord("t"): "a boolean", ord("f"): "a boolean"}
@@ -74,9 +83,20 @@ class EnvelopeItems(Sequence[Any]):
     an unpaired surrogate, a number out of range) raises :class:`BadRequest` naming it.
     """
 
-    def __init__(self, body: bytes, items: list[msgspec.Raw]) -> None:
+    def __init__(self, body: bytes, items: list[msgspec.Raw], objects: msgspec.Raw) -> None:
         self._body = body  # the items are slices of it
         self._items = items
+        self._objects = objects  # the whole list
+
+    def identifiers(self) -> list[Any] | None:
+        """Each item's ``id`` (``None`` where it has none), read without building the
+        items: one pass of the parser over the list, skipping every other member.
+        ``None`` when an item is not a JSON object or not valid JSON: read the items
+        themselves to say what is wrong."""
+        try:
+            return [item.id for item in _IDS.decode(self._objects)]
+        except (msgspec.MsgspecError, RecursionError):
+            return None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -126,4 +146,4 @@ def parse_envelope(body: bytes) -> EnvelopeItems:
         raise BadRequest(
             f"$.objects: expected a list of STIX objects, got {_kind(memoryview(objects))}"
         ) from None
-    return EnvelopeItems(body, items)
+    return EnvelopeItems(body, items, objects)

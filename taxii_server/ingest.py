@@ -47,7 +47,7 @@ from converters.tlp import (
     normalise_id,
 )
 from converters.validation import Problem, StixValidator
-from taxii_server.envelope import parse_envelope
+from taxii_server.envelope import EnvelopeItems, parse_envelope
 from taxii_server.errors import BadRequest, quoted
 from taxii_server.query import ID_PATTERN
 from taxii_server.storage.base import STIX_21, NewObject, StatusDetail
@@ -92,6 +92,12 @@ def check_identified(objects: Sequence[Any]) -> None:
     if not objects:
         raise BadRequest("$.objects: empty; an envelope to add holds at least one STIX object")
     identifier = _ID.match
+    # An envelope's items are built once, by prepare_objects: here their ids alone.
+    # When one is wrong, the items are read in order to name the first problem (an
+    # item that is not JSON before it, say).
+    ids = objects.identifiers() if isinstance(objects, EnvelopeItems) else None
+    if ids is not None and all(isinstance(i, str) and identifier(i) for i in ids):
+        return
     for index, obj in enumerate(objects):
         object_id = obj.get("id") if isinstance(obj, dict) else None
         if not (isinstance(object_id, str) and identifier(object_id)):

@@ -48,6 +48,20 @@ def test_precisions_and_offsets_as_clients_send_them(moment: datetime, fraction:
         assert parse_timestamp(text) == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0001-01-01T00:00:00.000000Z",
+        "0999-12-31T23:59:59.999999Z",  # the last second the C library's %Y would not pad
+        "1000-01-01T00:00:00.000000Z",
+        "9999-12-31T23:59:59.999999Z",
+    ],
+)
+def test_four_digit_years_at_both_ends(text: str) -> None:
+    timestamps._SECONDS.clear()
+    assert format_timestamp(parse_timestamp(text)) == text
+
+
 def test_before_the_epoch() -> None:
     assert format_timestamp(-1) == "1969-12-31T23:59:59.999999Z"
     assert parse_timestamp("1969-12-31T23:59:59.999999Z") == -1

@@ -97,6 +97,17 @@ Version 7 (issue 9, finding 2: only an object's creator changes it, STIX 2.1 §3
     ``objects_pending_owner`` indexes the ``user:NAME`` owners only.
 ``users.organization``
     The organization a user writes for (``NULL``: none yet, they cannot write).
+
+Version 8 (issue 10, validated ingest):
+
+``status_blocks``
+    Replaces ``status_entries``: a status's final entries (successes and failures,
+    ``state`` 1 and 2) as blocks, one row per run of consecutive positions, keyed by
+    ``(status, position)`` of its first entry, with ``entry_count`` entries in
+    ``entries``, the JSON array of their ``[state, object_id, version, message]``
+    (:mod:`.sql_status`).  A chunk of a POST writes one row instead of one per object
+    (and one foreign-key check, one B-tree insert), and a status is read in a few rows.
+    The upgrade copies every status's entries into blocks of at most 1,000 entries.
 """
 
 from __future__ import annotations
@@ -110,6 +121,7 @@ import orjson
 from taxii_server.storage.base import SchemaTooNew, StorageError
 from taxii_server.storage.sql_dialect import Database, Mode, Transaction
 from taxii_server.storage.sql_markings import rerank_store
+from taxii_server.storage.sql_status import Entry, block_rows
 from taxii_server.storage.versions import first_owner, origin_of
 from taxii_server.timestamps import format_timestamp
 
@@ -139,8 +151,10 @@ class Migration:
 #: the partial index ``objects_pending_owner`` and the statements using it say it.
 PENDING_OWNERS = "owner >= 'user:' AND owner < 'user;'"
 
-# Rows per page of the ownership upgrade.
+# Rows per page of the ownership upgrade, and of the status entries' (version 8).
 _PAGE = 1000
+_ENTRY_PAGE = 10_000
+_BLOCK_ROW = ("status", "position", "entry_count", "entries")
 
 
 def _posters(tx: Transaction) -> dict[tuple[int, str, str], str]:
@@ -194,6 +208,37 @@ def _own_objects(tx: Transaction) -> None:
             updates,
         )
         after = tuple(rows[-1][:3])
+
+
+def _block_entries(tx: Transaction) -> None:
+    """Version 8: every status's final entries, rows of ``status_entries``, become rows
+    of ``status_blocks`` (:func:`~.sql_status.block_rows`), page by page in
+    ``(status, position)`` order."""
+    current: str | None = None
+    entries: list[Entry] = []
+    after: tuple[Any, ...] = ("", -1)
+    while True:
+        rows = tx.rows(
+            "SELECT status, position, state, object_id, version, message FROM status_entries "
+            "WHERE (status, position) > (?, ?) ORDER BY status, position LIMIT ?",
+            [*after, _ENTRY_PAGE],
+        )
+        for status, position, state, object_id, version, message in rows:
+            if status != current:
+                if current is not None:
+                    tx.insert_rows("status_blocks", _BLOCK_ROW, block_rows(current, entries))
+                current, entries = status, []
+            entries.append((int(position), int(state), object_id, version, message))
+        if not rows:
+            if current is not None:
+                tx.insert_rows("status_blocks", _BLOCK_ROW, block_rows(current, entries))
+            return
+        after = tuple(rows[-1][:2])
+
+
+def _drop_entries(tx: Transaction) -> None:
+    """Version 8, once the entries are in blocks."""
+    tx.script("DROP TABLE status_entries")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -441,6 +486,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             f"CREATE INDEX objects_pending_owner ON objects (owner) WHERE {PENDING_OWNERS}",
         ),
         steps=(_own_objects,),
+    ),
+    Migration(
+        "status entries in blocks (issue 10)",
+        (
+            # A rowid table: its blocks are tens of kilobytes (a WITHOUT ROWID table
+            # wants small rows).
+            """CREATE TABLE status_blocks (
+                status TEXT NOT NULL REFERENCES statuses (id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                entry_count INTEGER NOT NULL,
+                entries {bytes} NOT NULL,
+                PRIMARY KEY (status, position)
+            )""",
+        ),
+        steps=(_block_entries, _drop_entries),
     ),
 )
 

@@ -1,27 +1,34 @@
-"""Status resources in SQL (TAXII 2.1 §4.3): one row per status, one per entry.
+"""Status resources in SQL (TAXII 2.1 §4.3): one row per status, its final entries in
+blocks, its pending entries one row each.
 
 An envelope of 50,000 objects is stored in chunks, each chunk moving its entries from
-pending to success or failure in the same transaction as its objects.  Keeping each
-entry in its own row makes a chunk's bookkeeping work on that chunk's entries only; a
-status kept as one serialised document would be rewritten whole by every chunk,
-quadratic in the envelope size.
+pending to success or failure in the same transaction as its objects.  Keeping the
+entries apart from the status row makes a chunk's bookkeeping work on that chunk's
+entries only; a status kept as one serialised document would be rewritten whole by
+every chunk, quadratic in the envelope size.
 
-Entries are keyed by ``(status, position)``, ``position`` being the order they were
-given in; an entry keeps its position when it moves from pending to its final list.
-Pending entries are rows of ``status_pending``, final ones of ``status_entries``, so a
-move is a delete from one and an insert into the other.  The server stores an
-envelope's valid objects in the order of their pending entries, so a chunk's entries
-are the first rows of ``status_pending`` in position order: read as a range of the
-key and deleted as one, before the add assigns ``date_added``; what is left for after
-it is one bulk insert (``COPY`` on PostgreSQL).  Objects in any other order are
-matched by id, as the protocol says (the first pending entry with the object's id).
+Entries are numbered by ``position``, the order they were given in; an entry keeps its
+position when it moves from pending to its final list.  Pending entries are rows of
+``status_pending`` keyed by ``(status, position)``.  Final ones (successes and
+failures) are written together as a block, a row of ``status_blocks`` holding the
+entries of consecutive positions as one JSON array (:func:`_blocks`): a chunk of 1,000
+objects writes one row, not 1,000, and reading a status reads its few blocks in
+position order.  So a move is a delete from ``status_pending`` and one insert into
+``status_blocks``.  The server stores an envelope's valid objects in the order of their
+pending entries, so a chunk's entries are the first rows of ``status_pending`` in
+position order: read as a range of the key and deleted as one, before the add assigns
+``date_added``.  Objects in any other order are matched by id, as the protocol says
+(the first pending entry with the object's id); their entries then make a block per
+run of consecutive positions.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+import orjson
 
 from taxii_server.storage.base import (
     AddResult,
@@ -34,14 +41,43 @@ from taxii_server.storage.sql_dialect import Transaction
 from taxii_server.storage.versions import StatusMoves, status_entry
 from taxii_server.timestamps import now_us
 
-__all__ = ["insert_status", "read_status", "record_results", "take_pending"]
+__all__ = ["block_rows", "insert_status", "read_status", "record_results", "take_pending"]
 
 _SUCCESS, _FAILURE = 1, 2
 _STATE_OF_LIST = {"successes": _SUCCESS, "failures": _FAILURE}
 _CHUNK = 500
 
 _PENDING_ROW = ("status", "position", "object_id", "version", "message")
-_ENTRY_ROW = ("status", "position", "state", "object_id", "version", "message")
+_BLOCK_ROW = ("status", "position", "entry_count", "entries")
+#: Most entries in one block (a chunk of a POST fills one; the failures of a large
+#: envelope several).
+_BLOCK = 1000
+
+#: A final entry: ``(position, state, object_id, version, message)``.
+Entry = tuple[int, int, str, str, str | None]
+
+
+def block_rows(status_id: str, entries: Iterable[Entry]) -> list[tuple[Any, ...]]:
+    """Rows of ``status_blocks`` holding ``entries``: sorted by position, one block per
+    run of consecutive positions (of at most :data:`_BLOCK` entries), each block the
+    JSON array of its entries' ``[state, object_id, version, message]``."""
+    rows: list[tuple[Any, ...]] = []
+    run: list[tuple[int, str, str, str | None]] = []
+    start = 0
+    for position, state, object_id, version, message in sorted(entries, key=_position):
+        if run and (position != start + len(run) or len(run) == _BLOCK):
+            rows.append((status_id, start, len(run), orjson.dumps(run)))
+            run = []
+        if not run:
+            start = position
+        run.append((state, object_id, version, message))
+    if run:
+        rows.append((status_id, start, len(run), orjson.dumps(run)))
+    return rows
+
+
+def _position(entry: Entry) -> int:
+    return entry[0]
 
 
 def insert_status(tx: Transaction, status: Status) -> None:
@@ -73,16 +109,16 @@ def insert_status(tx: Transaction, status: Status) -> None:
             status.total_count,
         ),
     )
-    entries: list[tuple[Any, ...]] = []
+    entries: list[Entry] = []
     for state, listed in ((_SUCCESS, status.successes), (_FAILURE, status.failures)):
         for entry in listed:
-            entries.append((status.id, len(entries), state, entry.id, entry.version, entry.message))
+            entries.append((len(entries), state, entry.id, entry.version, entry.message))
     first = len(entries)
     pending = [
         (status.id, first + n, entry.id, entry.version, entry.message)
         for n, entry in enumerate(status.pendings)
     ]
-    tx.insert_rows("status_entries", _ENTRY_ROW, entries)
+    tx.insert_rows("status_blocks", _BLOCK_ROW, block_rows(status.id, entries))
     tx.insert_rows("status_pending", _PENDING_ROW, pending)
 
 
@@ -98,12 +134,11 @@ def read_status(tx: Transaction, api_root: str, status_id: str) -> Status | None
         return None
     owner, request_timestamp, updated, total_count, collection_id = row
     lists: dict[int, list[StatusDetail]] = {_SUCCESS: [], _FAILURE: []}
-    for state, object_id, version, message in tx.rows(
-        "SELECT state, object_id, version, message FROM status_entries "
-        "WHERE status = ? ORDER BY position",
-        (status_id,),
+    for (entries,) in tx.rows(
+        "SELECT entries FROM status_blocks WHERE status = ? ORDER BY position", (status_id,)
     ):
-        lists[state].append(StatusDetail(object_id, version, message))
+        for state, object_id, version, message in orjson.loads(entries):
+            lists[state].append(StatusDetail(object_id, version, message))
     pendings = tuple(
         StatusDetail(object_id, version, message)
         for object_id, version, message in tx.rows(
@@ -186,7 +221,8 @@ def take_pending(tx: Transaction, status_id: str, objects: Sequence[NewObject]) 
         # they leave status_pending.
         row = tx.row(
             "SELECT MAX(p) FROM (SELECT MAX(position) AS p FROM status_pending WHERE status = ? "
-            "UNION ALL SELECT MAX(position) FROM status_entries WHERE status = ?) AS tops",
+            "UNION ALL SELECT MAX(position + entry_count - 1) FROM status_blocks "
+            "WHERE status = ?) AS tops",
             (status_id, status_id),
         )
         next_position = 0 if row is None or row[0] is None else int(row[0]) + 1
@@ -203,7 +239,7 @@ def record_results(
     """Write each object's final entry: in the list its result belongs in, at the
     position of the pending entry it replaces (or after every entry), so the status
     never omits an object that was stored."""
-    rows: list[tuple[Any, ...]] = []
+    entries: list[Entry] = []
     appended = 0
     for obj, result, position in zip(objects, results, moves.positions, strict=True):
         list_name, entry = status_entry(obj.id, result)
@@ -211,5 +247,5 @@ def record_results(
             position = moves.next_position + appended
             appended += 1
         state = _STATE_OF_LIST[list_name]
-        rows.append((moves.status_id, position, state, entry.id, entry.version, entry.message))
-    tx.insert_rows("status_entries", _ENTRY_ROW, rows)
+        entries.append((position, state, entry.id, entry.version, entry.message))
+    tx.insert_rows("status_blocks", _BLOCK_ROW, block_rows(moves.status_id, entries))

@@ -211,12 +211,18 @@ def test_bodies_that_are_not_envelopes_are_400(
     assert says in assert_taxii_error(response, 400)["description"]
 
 
+_ITEM_ID = b"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
+
+
 @pytest.mark.parametrize(
     ("item", "says"),
     [
         pytest.param(b'"\\ud800"', "no low surrogate in string at line 1", id="lone-surrogate"),
         pytest.param(b'"\xff"', "$.objects[1]", id="invalid-utf8-in-a-string"),
         pytest.param(b"1e400", "$.objects[1]", id="number-out-of-range"),
+        # In a member of an identified object: the ids are read skipping the rest.
+        pytest.param(b'{"id": "%s", "x": "\xff"}' % _ITEM_ID, "$.objects[1]", id="utf8-member"),
+        pytest.param(b'{"id": "%s", "x": 1e400}' % _ITEM_ID, "$.objects[1]", id="number-member"),
     ],
 )
 def test_an_item_that_is_not_json_refuses_the_envelope_naming_it(

@@ -189,6 +189,9 @@ def _old_store(blank_url: str, backend: str) -> tuple[Collection, Collection, di
             for table, column in (("objects", "owner"), ("objects", "origin")):
                 tx.script(f"ALTER TABLE {table} DROP COLUMN {column}")
             tx.script("ALTER TABLE users DROP COLUMN organization")
+            # And what the status blocks (version 8) replaced.
+            tx.script("DROP TABLE status_blocks")
+            tx.script(tx.dialect.ddl(_STATUS_ENTRIES))
             tx.run("UPDATE schema_version SET version = ?", (_SQL_BEFORE,))
         database.close()
     names = {
@@ -204,6 +207,13 @@ def _old_store(blank_url: str, backend: str) -> tuple[Collection, Collection, di
 # The schema versions before the registry's migration.
 _SQL_BEFORE = next(
     i for i, m in enumerate(sql_schema.MIGRATIONS) if "marking-definition registry" in m.summary
+)
+#: ``status_entries`` as schema version 3 created it.
+_STATUS_ENTRIES = next(
+    statement
+    for migration in sql_schema.MIGRATIONS
+    for statement in migration.statements
+    if "CREATE TABLE status_entries" in statement
 )
 _MONGO_BEFORE = next(
     i for i, m in enumerate(mongo_schema.MIGRATIONS) if "marking-definition registry" in m.summary

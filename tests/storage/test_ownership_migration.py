@@ -124,6 +124,19 @@ def _write_sql(url: str, collection: Collection) -> None:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 list(doc.values()),
             )
+        # The statuses, one row per entry as that schema kept them.
+        for status_id, _poster, objects in POSTS:
+            tx.run(
+                "INSERT INTO statuses (id, api_root, collection, owner, request_timestamp, "
+                "updated, total_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (status_id, "r", row[0], None, T, T, len(objects)),
+            )
+            for position, obj in enumerate(objects):
+                tx.run(
+                    "INSERT INTO status_entries (status, position, state, object_id, version, "
+                    "message) VALUES (?, ?, 1, ?, ?, NULL)",
+                    (status_id, position, obj["id"], format_timestamp(_version(obj))),
+                )
     database.close()
 
 
@@ -163,9 +176,12 @@ def upgraded(
         old.create_collection(collection)
         for status_id, poster, objects in POSTS:
             successes = tuple(StatusDetail(o["id"], format_timestamp(_version(o))) for o in objects)
-            old.create_status(
-                Status(status_id, "r", collection.id, None, T, T, len(objects), successes=successes)
-            )
+            if backend == "mongodb":  # SQL: written by _write_sql, as schema 6 kept them
+                old.create_status(
+                    Status(
+                        status_id, "r", collection.id, None, T, T, len(objects), successes=successes
+                    )
+                )
             old.record_audit(
                 AuditRecord(
                     T, poster, "192.0.2.1", "r", collection.id, "add", 1, status_id=status_id

@@ -78,3 +78,24 @@ def test_failed_logins_and_request_counts_are_records(
     assert counts == [_RELAXED[backend]]
     assert storage.login_failures("192.0.2.1", T0 - 1) == [T0]
     assert storage.request_counts("192.0.2.1", 7) == (0, 1)
+
+
+def test_sqlite_write_transactions_get_a_larger_page_cache(
+    storage: Storage, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An add dirties about a page per object: its transaction has room for them (no
+    spilling to the WAL mid-transaction); the connection's reads keep the default."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's page cache")
+    seen: list[Any] = []
+    original = sql_audit.insert_audit
+
+    def observed(tx: Transaction, *args: Any, **kwargs: Any) -> Any:
+        seen.append(tx.rows("PRAGMA cache_size", ())[0][0])
+        return original(tx, *args, **kwargs)
+
+    monkeypatch.setattr(sql_audit, "insert_audit", observed)
+    storage.record_audit(_record("delete"))
+    storage.record_audit(_record("objects"), durable=False)
+    storage.record_audit(_record("delete"))
+    assert seen == [-16384, -2000, -16384]

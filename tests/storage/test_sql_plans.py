@@ -124,8 +124,8 @@ def _full_scans(plan: str) -> list[str]:
     return [
         line
         for line in plan.splitlines()
-        if re.search(r"\bSCAN (o|objects|status_pending|status_entries|statuses)\b(?! USING)", line)
-        or re.search(r"Seq Scan on (objects|status_pending|status_entries)\b", line)
+        if re.search(r"\bSCAN (o|objects|status_pending|status_blocks|statuses)\b(?! USING)", line)
+        or re.search(r"Seq Scan on (objects|status_pending|status_blocks)\b", line)
     ]
 
 
