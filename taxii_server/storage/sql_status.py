@@ -38,13 +38,12 @@ from taxii_server.storage.base import (
     StorageNotFound,
 )
 from taxii_server.storage.sql_dialect import Transaction
-from taxii_server.storage.versions import StatusMoves, status_entry
-from taxii_server.timestamps import now_us
+from taxii_server.storage.versions import StatusMoves, result_message
+from taxii_server.timestamps import format_timestamp, now_us
 
 __all__ = ["block_rows", "insert_status", "read_status", "record_results", "take_pending"]
 
 _SUCCESS, _FAILURE = 1, 2
-_STATE_OF_LIST = {"successes": _SUCCESS, "failures": _FAILURE}
 _CHUNK = 500
 
 _PENDING_ROW = ("status", "position", "object_id", "version", "message")
@@ -239,13 +238,14 @@ def record_results(
     """Write each object's final entry: in the list its result belongs in, at the
     position of the pending entry it replaces (or after every entry), so the status
     never omits an object that was stored."""
+    # status_entry's rules, without a StatusDetail per object.
     entries: list[Entry] = []
     appended = 0
     for obj, result, position in zip(objects, results, moves.positions, strict=True):
-        list_name, entry = status_entry(obj.id, result)
+        message = result_message(result)
         if position is None:
             position = moves.next_position + appended
             appended += 1
-        state = _STATE_OF_LIST[list_name]
-        entries.append((position, state, entry.id, entry.version, entry.message))
+        state = _SUCCESS if message is None else _FAILURE
+        entries.append((position, state, obj.id, format_timestamp(result.version), message))
     tx.insert_rows("status_blocks", _BLOCK_ROW, block_rows(moves.status_id, entries))

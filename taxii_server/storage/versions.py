@@ -382,13 +382,14 @@ def resolve_additions(
             resolved.append((row, AddOutcome.REDEFINED))
             continue
         known = versions[obj.id]
-        if obj.version is not None:
+        # Most objects of a bulk load are new: nothing stored to compare with.
+        if known and obj.version is not None:
             match = next((v for v in known if v.version == obj.version), None)
             if match is not None:
                 same = match.digest == digest
                 resolved.append((match, AddOutcome.UNCHANGED if same else AddOutcome.CONFLICT))
                 continue
-        else:
+        elif known:
             match = next((v for v in known if v.by_content and v.digest == digest), None)
             if match is not None:
                 resolved.append((match, AddOutcome.UNCHANGED))
@@ -454,6 +455,10 @@ def assign_date_added(added: list[VersionRow], last_date_added: int) -> int:
 def refresh_masks(known: list[VersionRow]) -> list[VersionRow]:
     """Give every version of one object id its first/latest masks; return the stored
     ones whose masks changed (the rows or documents to update)."""
+    if len(known) == 1 and known[0].new is not None and 0 <= known[0].tlp < ALL_CLEARANCES:
+        # A new object's only version (most rows of a bulk load): nothing stored changes.
+        known[0].first_mask, known[0].latest_mask = _ONLY_VERSION[known[0].tlp]
+        return []
     changed: list[VersionRow] = []
     masks = version_masks([(v.version, v.tlp) for v in known])
     for row, (first, latest) in zip(known, masks, strict=True):
