@@ -284,3 +284,20 @@ def test_schemas_that_cannot_be_read_stop_the_start(
     monkeypatch.setattr(validator_module, "load_schemas", missing)
     with pytest.raises(CommandError, match="cannot validate STIX: stix2-validator lacks"):
         prepare_store(Settings(storage_url=f"sqlite:///{tmp_path / 'atlas.db'}"))
+
+
+@pytest.mark.parametrize("present", [True, False], ids=["ram-fs", "no-ram-fs"])
+def test_heartbeat_files_in_ram_when_there_is_a_ram_filesystem(
+    present: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers' heartbeat files go to the RAM filesystem where there is one (each
+    turn of a worker's loop touches its file), else where gunicorn puts them."""
+    from taxii_server.cli import launcher
+    from taxii_server.settings import Settings
+
+    shared = tmp_path / "shm"
+    if present:
+        shared.mkdir()
+    monkeypatch.setattr(launcher, "_SHARED_MEMORY", shared)
+    options = launcher.gunicorn_options(Settings(), launcher.ServerOptions())
+    assert options.get("worker_tmp_dir") == (str(shared) if present else None)
