@@ -18,7 +18,13 @@ def test_a_tiny_fleet_run_measures_every_path(tmp_path: Path) -> None:
             "--clients", "2", "--output", str(output)]  # fmt: skip
     assert main(argv) == 0
     result = json.loads(output.read_text())
-    (run,) = result["runs"]
+    floor, run = result["runs"]
+    # The machine's own cost first: a minimal server polled the same way.
+    assert floor["server"] == "floor: a minimal threaded HTTP server"
+    assert [(r["path"], r["polls"], r["problems"]) for r in floor["results"]] == [
+        ("no credentials", 3, []),
+        ("no credentials", 3, []),
+    ]
     assert run["server"] == "atlas-taxii SQLite"
     measured = [(r["path"], r["offered_per_s"]) for r in run["results"]]
     # Each path paced at the default 100 polls/s, then flat out.
