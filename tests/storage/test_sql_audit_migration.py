@@ -5,13 +5,12 @@ after them."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from taxii_server.storage import open_storage, sql, sql_schema
-from taxii_server.storage.base import ApiRoot, AuditQuery, AuditRecord, Collection
+from taxii_server.storage import open_storage, sql
+from taxii_server.storage.base import AuditQuery, AuditRecord
 from taxii_server.storage.sql_dialect import Mode
+from tests.storage.old_schema import sql_store_at
 from tests.storage.stix import T0
 
 _BEFORE = 3  # the schema version whose audit_log held texts
@@ -39,13 +38,7 @@ _OLD = [
 def test_audit_records_and_statuses_survive_the_upgrade(
     blank_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sql_schema, "MIGRATIONS", sql_schema.MIGRATIONS[:_BEFORE])
-    monkeypatch.setattr(sql_schema, "LATEST", _BEFORE)
-    old = open_storage(blank_url, migrate=True)
-    old.put_api_root(ApiRoot("r", "R"))
-    collection = Collection(str(uuid.uuid4()), "r", "C")
-    old.create_collection(collection)
-    old.close()
+    collection = sql_store_at(_BEFORE, blank_url, monkeypatch)
     database = sql.open_database(blank_url, create=False)
     with database.transaction(Mode.WRITE) as tx:
         # As version 3 wrote users (this code writes an organization too).

@@ -9,8 +9,9 @@ import uuid
 import pytest
 
 from taxii_server.storage import open_storage, sql, sql_schema
-from taxii_server.storage.base import ApiRoot, Collection, StatusDetail
+from taxii_server.storage.base import StatusDetail
 from taxii_server.storage.sql_dialect import Mode
+from tests.storage.old_schema import sql_store_at
 from tests.storage.stix import T0, sdo, ts
 
 _BEFORE = 7  # the schema version that kept one row per final entry (status_entries)
@@ -28,13 +29,7 @@ def _success(n: int) -> StatusDetail:
 
 
 def test_statuses_survive_the_upgrade(blank_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sql_schema, "MIGRATIONS", sql_schema.MIGRATIONS[:_BEFORE])
-    monkeypatch.setattr(sql_schema, "LATEST", _BEFORE)
-    old = open_storage(blank_url, migrate=True)
-    old.put_api_root(ApiRoot("r", "R"))
-    collection = Collection(str(uuid.uuid4()), "r", "C")
-    old.create_collection(collection)
-    old.close()
+    collection = sql_store_at(_BEFORE, blank_url, monkeypatch)
     waiting = sdo(modified=ts(5))
     # (position, state, id, version, message) as version 7 wrote them: a failure, many
     # successes, a pending entry (status_pending), then one more success; and a second

@@ -4,13 +4,12 @@ when the rest of its envelope is stored."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from taxii_server.storage import open_storage, sql, sql_schema
-from taxii_server.storage.base import ApiRoot, Collection, StatusDetail
+from taxii_server.storage import open_storage, sql
+from taxii_server.storage.base import StatusDetail
 from taxii_server.storage.sql_dialect import Mode
+from tests.storage.old_schema import sql_store_at
 from tests.storage.stix import T0, sdo, ts
 
 _BEFORE = 2  # the schema version that kept entries in status_details
@@ -23,13 +22,7 @@ def _sql_only(backend: str) -> None:
 
 
 def test_statuses_survive_the_upgrade(blank_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sql_schema, "MIGRATIONS", sql_schema.MIGRATIONS[:_BEFORE])
-    monkeypatch.setattr(sql_schema, "LATEST", _BEFORE)
-    old = open_storage(blank_url, migrate=True)
-    old.put_api_root(ApiRoot("r", "R"))
-    collection = Collection(str(uuid.uuid4()), "r", "C")
-    old.create_collection(collection)
-    old.close()
+    collection = sql_store_at(_BEFORE, blank_url, monkeypatch)
     waiting = sdo(modified=ts(5))
     # Position, state (0 pending, 1 success, 2 failure), id, version, message: as
     # version 2 wrote them, with a pending entry between final ones.
