@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -58,7 +59,7 @@ def test_precisions_and_offsets_as_clients_send_them(moment: datetime, fraction:
     ],
 )
 def test_four_digit_years_at_both_ends(text: str) -> None:
-    timestamps._SECONDS.clear()
+    timestamps._DATES.clear()
     assert format_timestamp(parse_timestamp(text)) == text
 
 
@@ -89,4 +90,63 @@ def test_caches_stay_bounded() -> None:
         us = day * 86_400_000_000 + 1
         assert parse_timestamp(format_timestamp(us)) == us
     assert len(timestamps._DAYS) <= timestamps._KEPT
-    assert len(timestamps._SECONDS) <= timestamps._KEPT
+    assert len(timestamps._DATES) <= timestamps._KEPT
+
+
+# Strings of about the shape the fast path reads, with every kind of character it must
+# tell apart: digits, separators in and out of place, a lower-case t or z, a comma.
+_NEAR_STAMPS = st.builds(
+    lambda moment, fraction, swaps: _swapped(
+        moment.strftime("%Y-%m-%dT%H:%M:%S").rjust(19, "0") + fraction + "Z", swaps
+    ),
+    _INSTANTS,
+    st.sampled_from(["", ".", ".1", ".12", ".123", ".123456", ".1234567", ",123"]),
+    st.lists(
+        st.tuples(st.integers(0, 27), st.sampled_from("0123456789-:.,TtZzW +\u0663")), max_size=2
+    ),
+)
+
+
+def _swapped(text: str, swaps: list[tuple[int, str]]) -> str:
+    for index, char in swaps:
+        text = text[:index] + char + text[index + 1 :]
+    return text
+
+
+def _outcome(parse: Callable[[str], int], text: str) -> int | str:
+    try:
+        return parse(text)
+    except TimestampError as exc:
+        return str(exc)
+
+
+@given(_NEAR_STAMPS)
+def test_the_fast_path_agrees_with_the_general_one(text: str) -> None:
+    assert _outcome(parse_timestamp, text) == _outcome(timestamps._parse_general, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-01-01T24:00:00Z",
+        "2024-01-01T24:00:00.000Z",
+        "2024-01-01T23:59:59.Z",
+        "2024-01-01T23:59:59,5Z",
+        "2024-W01-1T23:59:59.5Z",
+        "2024-01-01t23:59:59.5Z",
+        "2024-01-01T23:59:59.5z",
+        "0000-01-01T00:00:00Z",
+        "2024-02-29T23:59:59.999999Z",
+        "2023-02-29T23:59:59.999999Z",
+        "2024-01-01T23:59:59.1234567Z",
+    ],
+)
+def test_the_fast_path_agrees_on_the_edges(text: str) -> None:
+    assert _outcome(parse_timestamp, text) == _outcome(timestamps._parse_general, text)
+
+
+@pytest.mark.parametrize("us", [-62_135_596_800_000_001, 253_402_300_800_000_000])
+def test_formatting_outside_the_years_1_to_9999_overflows(us: int) -> None:
+    timestamps._DATES.clear()
+    with pytest.raises(OverflowError):
+        format_timestamp(us)
