@@ -118,8 +118,14 @@ class EnvelopeItems(Sequence[Any]):
             raise _syntax_error(self._items[index], exc, f"$.objects[{index}]") from None
 
     def __iter__(self) -> Iterator[Any]:
-        for index in range(len(self._items)):
-            yield self[index]
+        # As __getitem__ does, without its call and index checks per item.
+        decode = _VALUE.decode
+        for index, item in enumerate(self._items):
+            try:
+                value = decode(item)
+            except (msgspec.MsgspecError, RecursionError) as exc:
+                raise _syntax_error(item, exc, f"$.objects[{index}]") from None
+            yield value
 
 
 def parse_envelope(body: bytes) -> EnvelopeItems:
