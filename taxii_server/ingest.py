@@ -25,7 +25,6 @@ under an official TLP id must be the official one (:func:`converters.tlp.is_genu
 from __future__ import annotations
 
 import functools
-import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -49,7 +48,7 @@ from converters.tlp import (
 from converters.validation import Problem, StixValidator
 from taxii_server.envelope import EnvelopeItems, parse_envelope
 from taxii_server.errors import BadRequest, quoted
-from taxii_server.query import ID_PATTERN
+from taxii_server.query import ID_RE
 from taxii_server.storage.base import STIX_21, NewObject, StatusDetail
 from taxii_server.storage.versions import canonical_json, origin_of
 from taxii_server.timestamps import TimestampError, format_timestamp, parse_timestamp
@@ -71,7 +70,6 @@ __all__ = [
 ADD_CHUNK = 1000
 
 _MAX_PROBLEMS_SHOWN = 5
-_ID = re.compile(rf"{ID_PATTERN}\Z")
 # Longest id, version and message a status entry keeps (characters).
 _MAX_ID = 300
 _MAX_VERSION = 64
@@ -91,7 +89,7 @@ def check_identified(objects: Sequence[Any]) -> None:
     JSON object whose ``id`` is a STIX identifier (§4.3.1, status details)."""
     if not objects:
         raise BadRequest("$.objects: empty; an envelope to add holds at least one STIX object")
-    identifier = _ID.match
+    identifier = ID_RE.match
     # An envelope's items are built once, by prepare_objects: here their ids alone.
     # When one is wrong, the items are read in order to name the first problem (an
     # item that is not JSON before it, say).

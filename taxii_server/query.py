@@ -34,6 +34,7 @@ from taxii_server.timestamps import TimestampError, format_timestamp, parse_time
 
 __all__ = [
     "ID_PATTERN",
+    "ID_RE",
     "SPACES",
     "SPEC_VERSION_PATTERN",
     "TYPE_PATTERN",
@@ -61,7 +62,11 @@ SPEC_VERSION_PATTERN = r"[0-9]+\.[0-9]+"
 #: U+001C-U+001F, which JSON Schema's \s does not match).
 SPACES = " \t\n\r\f\v"
 _TYPE_RE = re.compile(rf"^{TYPE_PATTERN}\Z")
-_ID_RE = re.compile(rf"^{ID_PATTERN}\Z")
+#: :data:`ID_PATTERN`, anchored, as Python matches it fastest: the same strings, with
+#: the type's middle part lazy.  Greedy, it first runs on into the UUID (whose digits
+#: and hyphens it also admits) and backs out one character at a time: twice the cost,
+#: and a POST matches the id of every object.
+ID_RE = re.compile(rf"^{ID_PATTERN.replace('{0,248}', '{0,248}?', 1)}\Z")
 _SPEC_VERSION_RE = re.compile(rf"^{SPEC_VERSION_PATTERN}\Z")
 _LIMIT_RE = re.compile(r"^[0-9]+\Z")
 _LIMIT_DIGITS = 18  # below 2**63: any longer limit is capped at max_limit unread
@@ -177,7 +182,7 @@ def _version_selector(values: list[str]) -> VersionSelector:
 
 def check_object_id(object_id: str) -> str:
     """The object id from a URL path, or 400 when it is not ``type--UUID`` (STIX 2.1 §2.9)."""
-    if not _ID_RE.match(object_id):
+    if not ID_RE.match(object_id):
         raise BadRequest(f"{quoted(object_id)} is not a STIX identifier (type--UUID)")
     return object_id
 
@@ -190,7 +195,7 @@ def _filters(args: Args, allowed: frozenset[str]) -> Filters:
     specs = _values(args, "match[spec_version]") if "match[spec_version]" in allowed else []
     return Filters(
         added_after=_timestamp(added_after, "added_after") if added_after else None,
-        ids=_checked(ids, _ID_RE, "match[id]", "a STIX identifier (type--UUID)") if ids else None,
+        ids=_checked(ids, ID_RE, "match[id]", "a STIX identifier (type--UUID)") if ids else None,
         types=_checked(types, _TYPE_RE, "match[type]", "a STIX type name") if types else None,
         versions=_version_selector(versions) if versions else None,
         spec_versions=(

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from taxii_server.errors import BadRequest
 from taxii_server.query import (
+    ID_PATTERN,
+    ID_RE,
     Endpoint,
     Filters,
     NextToken,
@@ -275,3 +281,38 @@ def test_repeated_filters_must_match_the_token() -> None:
         Filters(types=("malware",)).resumed_from(token_filters)
     with pytest.raises(BadRequest, match="added_after differs"):
         Filters(added_after=T0 + 1).resumed_from(token_filters)
+
+
+_AS_PUBLISHED = re.compile(rf"^{ID_PATTERN}\Z")
+# Ids and near misses: a type of 1 to 260 characters (hyphens anywhere, "--" inside),
+# a UUID with a character changed, upper-case hex, a trailing newline.
+_NEAR_IDS = st.builds(
+    lambda kind, uuid, change: (
+        (kind + "--" + uuid)[: change[0]] + change[1] + (kind + "--" + uuid)[change[0] + 1 :]
+    ),
+    st.text("ab0-", min_size=0, max_size=260),
+    st.uuids().map(str) | st.uuids().map(lambda u: str(u).upper()),
+    st.tuples(st.integers(0, 300), st.sampled_from(["", "-", "g", "A", "\n", "--"])),
+)
+
+
+@given(_NEAR_IDS | st.from_regex(_AS_PUBLISHED))
+def test_the_fast_id_matcher_accepts_what_the_published_pattern_does(text: str) -> None:
+    assert bool(ID_RE.match(text)) == bool(_AS_PUBLISHED.match(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        IND1,
+        "a--" + IND1[11:],
+        "a-b--c--" + IND1[11:],
+        "x" * 250 + "--" + IND1[11:],
+        "x" * 251 + "--" + IND1[11:],
+        "-a--" + IND1[11:],
+        "a---" + IND1[11:],
+        IND1 + "\n",
+    ],
+)
+def test_the_fast_id_matcher_on_the_edges(text: str) -> None:
+    assert bool(ID_RE.match(text)) == bool(_AS_PUBLISHED.match(text))
