@@ -313,20 +313,23 @@ def marking_refs(obj: Mapping[str, Any]) -> list[str]:
     ``marking_ref`` of each ``granular_markings`` entry (STIX 2.1 §7.2.2, §7.2.3;
     granular markings cover parts of the same bytes a reader receives).  A reference
     that is not a string is kept as ``""``, which ranks as unknown."""
-    refs: list[str] = []
+    # Run for every object a server stores: a list built at once, and no granular
+    # markings (most objects) is one look-up.
     listed = obj.get("object_marking_refs")
     if isinstance(listed, list):
-        refs.extend(normalise_id(r) if isinstance(r, str) else _NOT_AN_ID for r in listed)
-    elif listed is not None:
-        refs.append(_NOT_AN_ID)
+        refs = [normalise_id(r) if isinstance(r, str) else _NOT_AN_ID for r in listed]
+    else:
+        refs = [] if listed is None else [_NOT_AN_ID]
     granular = obj.get("granular_markings")
+    if granular is None:
+        return refs
     if isinstance(granular, list):
         for entry in granular:
             ref = entry.get("marking_ref") if isinstance(entry, Mapping) else None
             if isinstance(entry, Mapping) and ref is None and "lang" in entry:
                 continue  # a language marking (§7.2.3) restricts nothing
             refs.append(normalise_id(ref) if isinstance(ref, str) else _NOT_AN_ID)
-    elif granular is not None:
+    else:
         refs.append(_NOT_AN_ID)
     return refs
 
