@@ -41,6 +41,8 @@ class TimestampError(ValueError):
 _DAYS: dict[str, int] = {}
 _DATES: dict[int, str] = {}
 _KEPT = 4096
+_SEPARATORS_FRACTION = "--T::."  # YYYY-MM-DDTHH:MM:SS.f…Z
+_SEPARATORS_SECONDS = "--T::Z"  # YYYY-MM-DDTHH:MM:SSZ
 #: "00" to "59": the hours, minutes and seconds of a formatted timestamp.
 _TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
 
@@ -48,23 +50,18 @@ _TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
 def parse_timestamp(text: str) -> int:
     """Parse an RFC 3339 timestamp into microseconds since the epoch (UTC)."""
     # STIX's own shape (``YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z``, what every object of a POST
-    # carries) is read by datetime's C parser, a quarter of the cost of the general
+    # carries) is read by datetime's C parser, under half the cost of the general
     # path.  Every separator is checked here: ``fromisoformat`` alone also reads other
     # ISO 8601 forms (week dates, a comma before the fraction, any separator before
     # the time) that RFC 3339 is not; what it refuses, the general path refuses too,
     # and says why.  Hour 24 is left to the general path (a later Python may read it
     # as the next day's midnight).  ``tests/test_timestamps.py`` compares the two.
+    # The separators (at 4, 7, 10, 13, 16 and 19) are compared as one slice.
+    separators = text[4:20:3]
     if (
-        (len(text) == 20 or (21 < len(text) < 28 and text[19] == "."))
-        and text[-1] == "Z"
-        and text[10] == "T"
-        and text[4] == "-"
-        and text[7] == "-"
-        and text[13] == ":"
-        and text[16] == ":"
-        and text[11:13] < "24"
-        and text.isascii()
-    ):
+        (separators == _SEPARATORS_FRACTION and 21 < len(text) < 28 and text[-1] == "Z")
+        or (separators == _SEPARATORS_SECONDS and len(text) == 20)
+    ) and (text[11:13] < "24" and text.isascii()):
         try:
             delta = datetime.fromisoformat(text) - _EPOCH
         except ValueError:
