@@ -39,6 +39,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Generic, Protocol, TypeVar
 
+import msgspec
+
 from converters.ids import organization_identity_id
 from converters.validation import StixValidator
 from taxii_server.audit import Auditor
@@ -488,7 +490,9 @@ class TaxiiService:
             request_timestamp=requested,
             updated=requested,
             total_count=len(objects),
-            failures=tuple(replace(f, version=f.version or received) for f in prepared.failures),
+            failures=tuple(
+                msgspec.structs.replace(f, version=f.version or received) for f in prepared.failures
+            ),
         )
         audit = self.audit.addition(caller, api_root, access.collection.id, status_id, len(objects))
         if len(prepared.valid) <= ADD_CHUNK:
