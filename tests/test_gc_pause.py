@@ -8,7 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from taxii_server import gc_pause
+from taxii_server.cli import launcher
 from taxii_server.gc_pause import gc_paused
+from taxii_server.settings import Settings
 
 
 @pytest.fixture(autouse=True)
@@ -64,3 +67,19 @@ def test_overlapping_requests_resume_it_when_the_last_one_ends() -> None:
         assert not gc.isenabled()
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_freezing_start_up_takes_the_live_objects_out_of_collections() -> None:
+    try:
+        gc_pause.freeze_start_up()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+def test_a_served_worker_freezes_its_start_up_objects(monkeypatch: pytest.MonkeyPatch) -> None:
+    frozen: list[bool] = []
+    monkeypatch.setattr(launcher, "freeze_start_up", lambda: frozen.append(True))
+    options = launcher.gunicorn_options(Settings(), launcher.ServerOptions())
+    options["post_worker_init"](None)
+    assert frozen == [True]

@@ -29,6 +29,7 @@ from gunicorn.app.base import BaseApplication
 from taxii_server.cli.access_log import AccessLogger
 from taxii_server.cli.memory import after_post
 from taxii_server.cli.workers import CLIENT_TIMEOUT, thread_worker
+from taxii_server.gc_pause import freeze_start_up
 from taxii_server.settings import Settings
 
 __all__ = ["DEFAULT_THREADS", "ServerOptions", "WORKER_CLASSES", "gunicorn_options", "run"]
@@ -110,12 +111,19 @@ def gunicorn_options(settings: Settings, options: ServerOptions) -> dict[str, An
         values["worker_tmp_dir"] = str(_SHARED_MEMORY)
     if options.release_memory:
         values["post_request"] = after_post
+    # The worker's start-up objects out of the collector's sight (gc_pause.py).
+    values["post_worker_init"] = _after_worker_init
     if options.access_log is not None:
         values["accesslog"] = options.access_log
     if options.certfile is not None:
         values["certfile"] = options.certfile
         values["keyfile"] = options.keyfile
     return values
+
+
+def _after_worker_init(worker: Any) -> None:
+    """gunicorn's ``post_worker_init`` hook: the worker has built its application."""
+    freeze_start_up()
 
 
 class _Application(BaseApplication):  # type: ignore[misc]  # gunicorn ships no types
