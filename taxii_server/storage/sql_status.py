@@ -24,6 +24,7 @@ run of consecutive positions.
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -31,6 +32,7 @@ from typing import Any
 import orjson
 
 from taxii_server.storage.base import (
+    AddOutcome,
     AddResult,
     NewObject,
     Status,
@@ -38,7 +40,7 @@ from taxii_server.storage.base import (
     StorageNotFound,
 )
 from taxii_server.storage.sql_dialect import Transaction
-from taxii_server.storage.versions import StatusMoves, result_message
+from taxii_server.storage.versions import StatusMoves, failure_message
 from taxii_server.timestamps import format_timestamp, now_us
 
 __all__ = ["block_rows", "insert_status", "read_status", "record_results", "take_pending"]
@@ -52,8 +54,12 @@ _BLOCK_ROW = ("status", "position", "entry_count", "entries")
 #: envelope several).
 _BLOCK = 1000
 
+#: The outcomes whose result has no message of its own get none (stored objects).
+_UNREMARKED = tuple(o for o in AddOutcome if failure_message(o) is None)
+
 #: A final entry: ``(position, state, object_id, version, message)``.
 Entry = tuple[int, int, str, str, str | None]
+_POSITION = operator.itemgetter(0)
 
 
 def block_rows(status_id: str, entries: Iterable[Entry]) -> list[tuple[Any, ...]]:
@@ -63,7 +69,7 @@ def block_rows(status_id: str, entries: Iterable[Entry]) -> list[tuple[Any, ...]
     rows: list[tuple[Any, ...]] = []
     run: list[tuple[int, str, str, str | None]] = []
     start = 0
-    for position, state, object_id, version, message in sorted(entries, key=_position):
+    for position, state, object_id, version, message in sorted(entries, key=_POSITION):
         if run and (position != start + len(run) or len(run) == _BLOCK):
             rows.append((status_id, start, len(run), orjson.dumps(run)))
             run = []
@@ -73,10 +79,6 @@ def block_rows(status_id: str, entries: Iterable[Entry]) -> list[tuple[Any, ...]
     if run:
         rows.append((status_id, start, len(run), orjson.dumps(run)))
     return rows
-
-
-def _position(entry: Entry) -> int:
-    return entry[0]
 
 
 def insert_status(tx: Transaction, status: Status) -> None:
@@ -238,11 +240,14 @@ def record_results(
     """Write each object's final entry: in the list its result belongs in, at the
     position of the pending entry it replaces (or after every entry), so the status
     never omits an object that was stored."""
-    # status_entry's rules, without a StatusDetail per object.
+    # status_entry's rules, without a StatusDetail per object, nor a call per object
+    # for the message of an object stored (result_message: none).
     entries: list[Entry] = []
     appended = 0
     for obj, result, position in zip(objects, results, moves.positions, strict=True):
-        message = result_message(result)
+        message = result.message
+        if not message:
+            message = None if result.outcome in _UNREMARKED else failure_message(result.outcome)
         if position is None:
             position = moves.next_position + appended
             appended += 1
