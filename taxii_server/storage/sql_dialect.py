@@ -83,12 +83,12 @@ class Dialect:
     index_hint: str = ""
     #: PostgreSQL's driver (psycopg) spells placeholders ``%s``; we write ``?``.
     percent_placeholders: bool = False
-    #: A ``FROM`` clause giving, as ``o``, the object rows of one collection whose ids
-    #: are among ``{marks}``; parameters: the collection's ``seq``, then the ids.
-    #: PostgreSQL gets a lateral join that looks each id up in ``objects_version``
-    #: whatever its statistics say: with ``id IN (…)`` on a table grown since its last
-    #: ANALYZE it walks the whole collection for every chunk of a bulk load.
-    objects_with_ids: str = "objects o WHERE o.collection = ? AND o.id IN ({marks})"
+    #: A ``FROM`` clause giving, as ``o``, the object rows of one collection whose
+    #: ``id_key`` is among ``{marks}``; parameters: the collection's ``seq``, then the
+    #: keys.  PostgreSQL gets a lateral join that looks each key up in ``objects_id``
+    #: whatever its statistics say: with ``id_key IN (…)`` on a table grown since its
+    #: last ANALYZE it walks the whole collection for every chunk of a bulk load.
+    objects_with_keys: str = "objects o WHERE o.collection = ? AND o.id_key IN ({marks})"
     _cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def translate(self, sql: str) -> str:

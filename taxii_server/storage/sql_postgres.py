@@ -80,10 +80,11 @@ POSTGRES = Dialect(
     for_update=" FOR NO KEY UPDATE",
     for_key_share=" FOR KEY SHARE",
     percent_placeholders=True,
-    objects_with_ids=(
-        "(SELECT ?::bigint AS seq) AS c CROSS JOIN unnest(ARRAY[{marks}]::text[]) AS wanted(id) "
+    objects_with_keys=(
+        "(SELECT ?::bigint AS seq) AS c "
+        "CROSS JOIN unnest(ARRAY[{marks}]::bigint[]) AS wanted(id_key) "
         "CROSS JOIN LATERAL (SELECT * FROM objects "
-        "WHERE collection = c.seq AND id = wanted.id) AS o"
+        "WHERE collection = c.seq AND id_key = wanted.id_key) AS o"
     ),
     # An arbitrary constant naming "atlas-taxii schema upgrade" among advisory locks.
     migration_lock="SELECT pg_advisory_xact_lock(7161620537215329)",

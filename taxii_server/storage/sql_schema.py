@@ -25,7 +25,8 @@ Tables (version 1):
     for operators' ad-hoc queries; the server never reads it.
     Indexes: ``(collection, date_added)`` primary key (every page),
     ``(collection, type, date_added)`` (``match[type]``), ``(collection, id, version)``
-    unique (``match[id]``, the object and versions endpoints, re-post detection).
+    unique (``match[id]``, the object and versions endpoints, re-post detection;
+    replaced in version 9).
 ``statuses`` / ``status_details``
     A status and one row per entry, so moving a chunk of entries from pending to
     success is an indexed update of those rows, not a rewrite of the whole status.
@@ -108,6 +109,20 @@ Version 8 (issue 10, validated ingest):
     (:mod:`.sql_status`).  A chunk of a POST writes one row instead of one per object
     (and one foreign-key check, one B-tree insert), and a status is read in a few rows.
     The upgrade copies every status's entries into blocks of at most 1,000 entries.
+
+Version 9 (issue 10, validated ingest):
+
+``objects.id_key`` / ``objects_id``
+    Replace the unique ``(collection, id, version)`` index: ``id_key`` is a 64-bit
+    hash of the id (:func:`~.sql_objects.id_key`) and ``objects_id`` indexes
+    ``(collection, id_key)``.  Ids are random, so every object of a bulk load lands
+    on its own leaf of that index; with text ids those leaves were five times as many,
+    and writing them was a third of an envelope's commit.  Every query by id gives the
+    key and the id; one id's versions are the few rows under its key.  The unique
+    index was a second guard: writers hold the collection's lock while they look up
+    an id's versions and add one (:mod:`.sql_objects`), and that lock is what keeps
+    a version from being stored twice.  The upgrade computes the key of every stored
+    version.
 """
 
 from __future__ import annotations
@@ -121,6 +136,7 @@ import orjson
 from taxii_server.storage.base import SchemaTooNew, StorageError
 from taxii_server.storage.sql_dialect import Database, Mode, Transaction
 from taxii_server.storage.sql_markings import rerank_store
+from taxii_server.storage.sql_objects import id_key
 from taxii_server.storage.sql_status import Entry, block_rows
 from taxii_server.storage.versions import first_owner, origin_of
 from taxii_server.timestamps import format_timestamp
@@ -154,6 +170,7 @@ PENDING_OWNERS = "owner >= 'user:' AND owner < 'user;'"
 # Rows per page of the ownership upgrade, and of the status entries' (version 8).
 _PAGE = 1000
 _ENTRY_PAGE = 10_000
+_KEY_PAGE = 10_000
 _BLOCK_ROW = ("status", "position", "entry_count", "entries")
 
 
@@ -239,6 +256,29 @@ def _block_entries(tx: Transaction) -> None:
 def _drop_entries(tx: Transaction) -> None:
     """Version 8, once the entries are in blocks."""
     tx.script("DROP TABLE status_entries")
+
+
+def _key_objects(tx: Transaction) -> None:
+    """Version 9: every stored version gets its id's :func:`~.sql_objects.id_key`,
+    page by page in primary-key order; then the index on the keys is built (once,
+    from the filled column) and, on PostgreSQL, the column made ``NOT NULL``."""
+    after: tuple[Any, ...] = (-1, -(2**62))
+    while True:
+        rows = tx.rows(
+            "SELECT collection, date_added, id FROM objects "
+            "WHERE (collection, date_added) > (?, ?) ORDER BY collection, date_added LIMIT ?",
+            [*after, _KEY_PAGE],
+        )
+        if not rows:
+            break
+        tx.run_many(
+            "UPDATE objects SET id_key = ? WHERE collection = ? AND date_added = ?",
+            [(id_key(object_id), seq, date_added) for seq, date_added, object_id in rows],
+        )
+        after = tuple(rows[-1][:2])
+    tx.script("CREATE INDEX objects_id ON objects (collection, id_key)")
+    if tx.dialect.name == "postgresql":
+        tx.script("ALTER TABLE objects ALTER COLUMN id_key SET NOT NULL")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -501,6 +541,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
         steps=(_block_entries, _drop_entries),
+    ),
+    Migration(
+        "objects found by a 64-bit key of their id (issue 10)",
+        (
+            "DROP INDEX objects_version",
+            "ALTER TABLE objects ADD COLUMN id_key BIGINT",
+        ),
+        steps=(_key_objects,),
     ),
 )
 

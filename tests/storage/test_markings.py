@@ -192,6 +192,10 @@ def _old_store(blank_url: str, backend: str) -> tuple[Collection, Collection, di
             # And what the status blocks (version 8) replaced.
             tx.script("DROP TABLE status_blocks")
             tx.script(tx.dialect.ddl(_STATUS_ENTRIES))
+            # And what the id keys (version 9) replaced.
+            tx.script("DROP INDEX objects_id")
+            tx.script("ALTER TABLE objects DROP COLUMN id_key")
+            tx.script(_OBJECTS_VERSION)
             tx.run("UPDATE schema_version SET version = ?", (_SQL_BEFORE,))
         database.close()
     names = {
@@ -214,6 +218,13 @@ _STATUS_ENTRIES = next(
     for migration in sql_schema.MIGRATIONS
     for statement in migration.statements
     if "CREATE TABLE status_entries" in statement
+)
+#: The unique ``(collection, id, version)`` index, as schema version 1 created it.
+_OBJECTS_VERSION = next(
+    statement
+    for migration in sql_schema.MIGRATIONS
+    for statement in migration.statements
+    if "INDEX objects_version" in statement
 )
 _MONGO_BEFORE = next(
     i for i, m in enumerate(mongo_schema.MIGRATIONS) if "marking-definition registry" in m.summary

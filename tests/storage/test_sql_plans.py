@@ -157,4 +157,4 @@ def test_query_plans(plans: dict[str, list[str]]) -> None:
     for shape in ("type", "types-after"):
         assert "objects_type" in plans[shape][0], plans[shape][0]
     for shape in ("id", "versions"):
-        assert "objects_version" in plans[shape][0], plans[shape][0]
+        assert "objects_id" in plans[shape][0], plans[shape][0]
