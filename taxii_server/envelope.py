@@ -112,20 +112,20 @@ class EnvelopeItems(Sequence[Any]):
             return [self[i] for i in range(*index.indices(len(self)))]
         if index < 0:
             index += len(self._items)
-        try:
-            return _VALUE.decode(self._items[index])
-        except (msgspec.MsgspecError, RecursionError) as exc:
-            raise _syntax_error(self._items[index], exc, f"$.objects[{index}]") from None
+        return _decoded(self._items[index], index)
 
     def __iter__(self) -> Iterator[Any]:
-        # As __getitem__ does, without its call and index checks per item.
-        decode = _VALUE.decode
+        # Without __getitem__'s overloads and index checks per item.
         for index, item in enumerate(self._items):
-            try:
-                value = decode(item)
-            except (msgspec.MsgspecError, RecursionError) as exc:
-                raise _syntax_error(item, exc, f"$.objects[{index}]") from None
-            yield value
+            yield _decoded(item, index)
+
+
+def _decoded(item: msgspec.Raw, index: int) -> Any:
+    """The envelope's item at ``index`` as Python values, or 400 saying what is wrong."""
+    try:
+        return _VALUE.decode(item)
+    except (msgspec.MsgspecError, RecursionError) as exc:
+        raise _syntax_error(item, exc, f"$.objects[{index}]") from None
 
 
 def parse_envelope(body: bytes) -> EnvelopeItems:

@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from converters.extensions import atlas_extension_definition, new_sco_definitions
-from converters.ids import SCO_ID_PROPERTIES, sco_id_problem
+from converters.ids import sco_id_problem
 from converters.tlp import (
     EXTENSION_DEFINITION,
     MARKING_DEFINITIONS,
@@ -359,35 +359,27 @@ def prepare_objects(
             defines, problem = _defined_rank(obj, path)
             problems = [] if problem is None else [problem]
         if not problems:
-            kind = obj["type"]
-            # Only SCO types have id-contributing properties (STIX 2.1 §2.9).
-            mismatch = (
-                sco_id_problem(obj) if isinstance(kind, str) and kind in SCO_ID_PROPERTIES else None
-            )
+            mismatch = sco_id_problem(obj)
             if mismatch is not None:
                 problems = [Problem(obj.get("id"), f"{path}.id", mismatch)]
         if not problems:
             creator = obj.get("created_by_ref")
             try:
                 refs = marking_refs(obj)
-                pending = False
-                for ref in refs:
-                    if ref not in RANK_BY_MARKING_ID:
-                        pending = True
-                        break
+                pending = any(r not in RANK_BY_MARKING_ID for r in refs)
                 data = canonical_json(obj)
-                # Positional: keywords cost a third of the construction, once per object.
+                kind = obj["type"]
                 record = NewObject(
-                    obj["id"],  # id
-                    kind,  # type
-                    STIX_21,  # spec_version
-                    _version(obj),  # version
-                    marking_rank(refs),  # tlp
-                    data,
-                    creator if isinstance(creator, str) else None,  # created_by_ref
-                    origin_of(obj),  # origin
-                    kind in _DEFINITION_TYPES and data in builtin_definitions(),  # builtin
-                    defines,  # marking
+                    id=obj["id"],
+                    type=kind,
+                    spec_version=STIX_21,
+                    version=_version(obj),
+                    tlp=marking_rank(refs),
+                    data=data,
+                    created_by_ref=creator if isinstance(creator, str) else None,
+                    origin=origin_of(obj),
+                    builtin=kind in _DEFINITION_TYPES and data in builtin_definitions(),
+                    marking=defines,
                 )
                 if pending:
                     unresolved.append((len(valid), refs))

@@ -32,7 +32,6 @@ from typing import Any
 import orjson
 
 from taxii_server.storage.base import (
-    AddOutcome,
     AddResult,
     NewObject,
     Status,
@@ -40,7 +39,7 @@ from taxii_server.storage.base import (
     StorageNotFound,
 )
 from taxii_server.storage.sql_dialect import Transaction
-from taxii_server.storage.versions import StatusMoves, failure_message
+from taxii_server.storage.versions import StatusMoves, result_message
 from taxii_server.timestamps import format_timestamp, now_us
 
 __all__ = ["block_rows", "insert_status", "read_status", "record_results", "take_pending"]
@@ -53,9 +52,6 @@ _BLOCK_ROW = ("status", "position", "entry_count", "entries")
 #: Most entries in one block (a chunk of a POST fills one; the failures of a large
 #: envelope several).
 _BLOCK = 1000
-
-#: The outcomes whose result has no message of its own get none (stored objects).
-_UNREMARKED = tuple(o for o in AddOutcome if failure_message(o) is None)
 
 #: A final entry: ``(position, state, object_id, version, message)``.
 Entry = tuple[int, int, str, str, str | None]
@@ -240,14 +236,11 @@ def record_results(
     """Write each object's final entry: in the list its result belongs in, at the
     position of the pending entry it replaces (or after every entry), so the status
     never omits an object that was stored."""
-    # status_entry's rules, without a StatusDetail per object, nor a call per object
-    # for the message of an object stored (result_message: none).
+    # status_entry's rules, without a StatusDetail per object.
     entries: list[Entry] = []
     appended = 0
     for obj, result, position in zip(objects, results, moves.positions, strict=True):
-        message = result.message
-        if not message:
-            message = None if result.outcome in _UNREMARKED else failure_message(result.outcome)
+        message = result_message(result)
         if position is None:
             position = moves.next_position + appended
             appended += 1
