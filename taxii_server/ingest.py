@@ -27,9 +27,10 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import orjson
 
 from converters.extensions import atlas_extension_definition, new_sco_definitions
@@ -324,7 +325,7 @@ def _rank_unresolved(
         if obj.marking is not None:
             registered = known.get(normalise_id(obj.id))
             if registered is not None and registered != obj.marking:
-                valid[position] = replace(obj, marking=registered)
+                valid[position] = msgspec.structs.replace(obj, marking=registered)
 
 
 def prepare_objects(

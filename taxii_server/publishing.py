@@ -37,9 +37,10 @@ author), and a new version of an object keeps its owner; ``created`` and
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import msgspec
 import orjson
 
 from converters.tlp import ADMIN_ONLY
@@ -174,7 +175,7 @@ def _plan(valid: Sequence[NewObject], latest: Mapping[str, bytes] | None) -> _Pl
         body = orjson.loads(obj.data)
         created = first_created.get(obj.id)
         if created is not None and _keep_created(body, created):
-            obj = replace(obj, data=canonical_json(body), origin=origin_of(body))
+            obj = msgspec.structs.replace(obj, data=canonical_json(body), origin=origin_of(body))
         key = content_key(body)
         seen = known.get(obj.id)
         if seen is None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import orjson
 
 from converters.tlp import ADMIN_ONLY, normalise_id
@@ -177,7 +178,7 @@ def claimable(objects: Sequence[NewObject], actor: Actor) -> Sequence[NewObject]
     if all(o.marking is None for o in objects):
         return objects
     return [
-        replace(o, marking=None)
+        msgspec.structs.replace(o, marking=None)
         if o.marking is not None and creator_refusal(o, actor) is not None
         else o
         for o in objects
