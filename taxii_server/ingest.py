@@ -307,20 +307,8 @@ def _rank_unresolved(
         rank = ranks.get(key)
         if rank is None:
             rank = ranks[key] = marking_rank(refs, defined)
-        o = valid[position]
-        if rank != o.tlp:
-            valid[position] = NewObject(
-                o.id,
-                o.type,
-                o.spec_version,
-                o.version,
-                rank,
-                o.data,
-                o.created_by_ref,
-                o.origin,
-                o.builtin,
-                o.marking,
-            )
+        if rank != valid[position].tlp:
+            valid[position] = msgspec.structs.replace(valid[position], tlp=rank)
     for position, obj in enumerate(valid):
         if obj.marking is not None:
             registered = known.get(normalise_id(obj.id))
