@@ -14,7 +14,13 @@ it measures objects per second for:
   object, one validator per type over a ``referencing`` registry of all the schemas,
   with the format checker, as stix2-validator sets it up; schema checks only;
 * ``stix2-validator``: ``validate_instance`` per object: schemas plus its MUST and
-  SHOULD checks (our scope is its schemas plus its MUST checks).
+  SHOULD checks (our scope is its schemas plus its MUST checks);
+* ``atlas-taxii, patterns by …``: warm, with STIX patterns decided without our
+  recogniser (``converters/validation/pattern_grammar.py``): by stix2patterns' ANTLR
+  parser alone, or by it after the one-comparison expression only.  Its verdict cache
+  is emptied first and every pattern of the mix is distinct: what a server or a
+  converter pays for patterns it has not seen.  These show what the recogniser's
+  lines buy.
 
 The two peers run on the first ``--peer-objects`` objects (they are slow).  Times are
 CPU time of this process (``time.process_time``): the machine is shared, and the
@@ -30,7 +36,8 @@ import json
 import platform
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +121,26 @@ def _stix2_validator(objects: list[dict[str, Any]]) -> Callable[[], object]:
     return lambda: [validate_instance(obj, options).is_valid for obj in objects]
 
 
+@contextmanager
+def _patterns_by(quick: Callable[[str, str], bool]) -> Iterator[None]:
+    """Pattern verdicts by ``quick`` then stix2patterns, instead of the recogniser."""
+    from converters.validation import pattern_grammar, patterns
+
+    patterns._reference_problems.cache_clear()
+    patterns.quick_verdict = quick
+    try:
+        yield
+    finally:
+        patterns.quick_verdict = pattern_grammar.quick_verdict
+        patterns._reference_problems.cache_clear()
+
+
+def _one_comparison_only(pattern: str, version: str) -> bool:
+    from converters.validation import pattern_grammar
+
+    return version == "2.1" and pattern_grammar._one_comparison(pattern)
+
+
 def _row(name: str, count: int, cpu: float, wall: float) -> dict[str, Any]:
     return {
         "validator": name,
@@ -148,6 +175,9 @@ def run(args: argparse.Namespace) -> int:
     def warm_broken() -> object:
         return [validator.check_object(obj) for obj in broken]
 
+    def warm_sample(chosen: list[dict[str, Any]]) -> object:
+        return [validator.check_object(obj) for obj in chosen]
+
     rows.append(_row("atlas-taxii warm", len(objects), *_measure(warm, args.repeat)))
     broken_name = f"atlas-taxii warm, {invalid} invalid"
     rows.append(_row(broken_name, len(objects), *_measure(warm_broken, args.repeat)))
@@ -156,13 +186,19 @@ def run(args: argparse.Namespace) -> int:
         rows.append(_row("jsonschema (schemas only)", len(sample), *_measure(jsonschema_work)))
         stix2_work = _stix2_validator(sample)
         rows.append(_row("stix2-validator", len(sample), *_measure(stix2_work)))
+        for name, quick in (
+            ("atlas-taxii, patterns by stix2patterns", lambda pattern, version: False),
+            ("  after the one-comparison shortcut", _one_comparison_only),
+        ):
+            with _patterns_by(quick):
+                rows.append(_row(name, len(sample), *_measure(lambda: warm_sample(sample))))
     warm_rate = rows[1]["objects_per_cpu_second"]
-    print(f"{'validator':34} {'objects':>8} {'CPU s':>8} {'obj/s (CPU)':>12} "
+    print(f"{'validator':40} {'objects':>8} {'CPU s':>8} {'obj/s (CPU)':>12} "
           f"{'obj/s (wall)':>13} {'vs warm':>8}")  # fmt: skip
     for row in rows:
         rate = row["objects_per_cpu_second"] or 0
         print(
-            f"{row['validator']:34} {row['objects']:>8} {row['cpu_seconds']:>8.3f} "
+            f"{row['validator']:40} {row['objects']:>8} {row['cpu_seconds']:>8.3f} "
             f"{rate:>12,} {row['objects_per_wall_second'] or 0:>13,} "
             f"{rate / warm_rate if warm_rate else 0:>7.2f}x"
         )
