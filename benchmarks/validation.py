@@ -169,18 +169,12 @@ def run(args: argparse.Namespace) -> int:
     invalid = sum(1 for obj in broken if validator.check_object(obj))
     assert not any(validator.check_object(obj) for obj in objects), "the mix must be valid"
 
-    def warm() -> object:
-        return [validator.check_object(obj) for obj in objects]
+    def checking(chosen: list[dict[str, Any]]) -> Callable[[], object]:
+        return lambda: [validator.check_object(obj) for obj in chosen]
 
-    def warm_broken() -> object:
-        return [validator.check_object(obj) for obj in broken]
-
-    def warm_sample(chosen: list[dict[str, Any]]) -> object:
-        return [validator.check_object(obj) for obj in chosen]
-
-    rows.append(_row("atlas-taxii warm", len(objects), *_measure(warm, args.repeat)))
+    rows.append(_row("atlas-taxii warm", len(objects), *_measure(checking(objects), args.repeat)))
     broken_name = f"atlas-taxii warm, {invalid} invalid"
-    rows.append(_row(broken_name, len(objects), *_measure(warm_broken, args.repeat)))
+    rows.append(_row(broken_name, len(objects), *_measure(checking(broken), args.repeat)))
     if args.peers:
         jsonschema_work = _jsonschema(sample)
         rows.append(_row("jsonschema (schemas only)", len(sample), *_measure(jsonschema_work)))
@@ -191,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
             ("  after the one-comparison shortcut", _one_comparison_only),
         ):
             with _patterns_by(quick):
-                rows.append(_row(name, len(sample), *_measure(lambda: warm_sample(sample))))
+                rows.append(_row(name, len(sample), *_measure(checking(sample))))
     warm_rate = rows[1]["objects_per_cpu_second"]
     print(f"{'validator':40} {'objects':>8} {'CPU s':>8} {'obj/s (CPU)':>12} "
           f"{'obj/s (wall)':>13} {'vs warm':>8}")  # fmt: skip
