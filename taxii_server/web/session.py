@@ -38,11 +38,16 @@ from flask import (
     session,
     url_for,
 )
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.exceptions import LengthRequired
 from werkzeug.wrappers import Response as BaseResponse
 
-from taxii_server.app import AUTHENTICATED_USER, get_authenticator, get_settings
+from taxii_server.app import (
+    AUTHENTICATED_USER,
+    get_authenticator,
+    get_settings,
+    is_workbench_request,
+)
 from taxii_server.auth import Principal
 from taxii_server.errors import BadRequest, PayloadTooLarge, TooManyRequests, Unauthorized
 from taxii_server.storage.base import Storage
@@ -63,7 +68,17 @@ _PUBLIC_ENDPOINTS = frozenset({"workbench.login", "workbench.static"})
 
 
 class _SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie, Secure whenever the request itself was over HTTPS."""
+    """Flask's signed cookie, Secure whenever the request itself was over HTTPS.
+
+    Only workbench pages have a session: a TAXII request gets Flask's null session,
+    neither read from a cookie nor saved (the cookie's path is ``/ui`` anyway), so a
+    poll does not build a signing serializer twice for nothing.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not is_workbench_request():
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return request.is_secure

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -79,6 +79,14 @@ def test_the_cookie_is_secure_over_https(app: Flask) -> None:
         data={"username": "alice", "password": password_of("alice"), "csrf_token": token},
     )
     assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_only_workbench_pages_open_a_session(app: Flask) -> None:
+    # A TAXII poll neither reads nor saves a session: it gets Flask's null session.
+    interface = app.session_interface
+    for path, null in (("/taxii2/", True), (f"/{ROOT}/collections/", True), ("/ui/login", False)):
+        with app.test_request_context(path):
+            assert interface.is_null_session(interface.open_session(app, request)) is null, path
 
 
 def test_a_wrong_password_is_refused_with_a_message(client: FlaskClient) -> None:
