@@ -10,6 +10,7 @@ mapping without one here fails :func:`test_the_rows_cover_the_default_mapping`.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -177,55 +178,57 @@ def test_every_row_makes_its_data_point(event_file: Path) -> None:
     assert read.unmapped == ()  # every attribute, object and relation here is mapped
     (package,) = read.packages
     made = {item.ref: item.fields for item in package.sections["data_points"]}
-    for ref, (kind, value, fields) in _expected().items():
+    expected = _expected()
+    for ref, (kind, value, fields) in expected.items():
         assert ref in made, f"{ref}: no data point"
         got = made[ref]
         assert (got["type"], got["value"]) == (kind, value), ref
         assert {name: got.get(name) for name in fields} == fields, ref
         assert got["tlp"] == "green", ref  # the event's marking
-    assert len(made) == len(_expected())
+    assert len(made) == len(expected)
 
 
-#: Where each data-point type's value is in the STIX observable it becomes.
-_OBSERVABLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "ipv4": ("ipv4-addr", ("value",)),
-    "ipv6": ("ipv6-addr", ("value",)),
-    "domain": ("domain-name", ("value",)),
-    "url": ("url", ("value",)),
-    "email": ("email-addr", ("value",)),
-    "file-md5": ("file", ("hashes", "MD5")),
-    "file-sha256": ("file", ("hashes", "SHA-256")),
-    "asn": ("autonomous-system", ("number",)),
-    "crypto-wallet": ("cryptocurrency-wallet", ("value",)),
-    "phone": ("phone-number", ("value",)),
-    "social-account": ("user-account", ("user_id",)),
+#: The STIX observable each data-point type becomes, and where in it the value is (the
+#: property paths tried, in order).
+_OBSERVABLES: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
+    "ipv4": ("ipv4-addr", (("value",),)),
+    "ipv6": ("ipv6-addr", (("value",),)),
+    "domain": ("domain-name", (("value",),)),
+    "url": ("url", (("value",),)),
+    "email": ("email-addr", (("value",),)),
+    "file-md5": ("file", (("hashes", "MD5"),)),
+    "file-sha256": ("file", (("hashes", "SHA-256"),)),
+    "asn": ("autonomous-system", (("number",),)),
+    "crypto-wallet": ("cryptocurrency-wallet", (("value",),)),
+    "bank-account": ("bank-account", (("iban",), ("account_number",))),
+    "phone": ("phone-number", (("value",),)),
+    "social-account": ("user-account", (("user_id",),)),
 }
 
 
-def _observed(obj: dict[str, Any]) -> tuple[str, Any] | None:
-    """(STIX type, the value a data point gave it) of an observable, else None."""
-    if obj["type"] == "bank-account":
-        return "bank-account", obj.get("iban", obj.get("account_number"))
-    for stix_type, path in _OBSERVABLES.values():
+def _observed(obj: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(STIX type, value) for every data-point value an observable holds."""
+    for stix_type, paths in _OBSERVABLES.values():
         if obj["type"] != stix_type:
             continue
-        value: Any = obj
-        for step in path:
-            value = value.get(step) if isinstance(value, dict) else None
-        if value is not None:
-            return stix_type, value
-    return None
+        for path in paths:
+            value: Any = obj
+            for step in path:
+                value = value.get(step) if isinstance(value, dict) else None
+            if value is not None:
+                yield stix_type, value
 
 
 def test_every_row_becomes_an_observable_in_a_valid_bundle(event_file: Path) -> None:
     # convert_packages validates the bundle: it raises if any object is invalid.
     objects = convert_packages([event_file], kind="auto").bundle["objects"]
-    observed = {found for obj in objects if (found := _observed(obj)) is not None}
-    for ref, (kind, value, _) in _expected().items():
-        stix_type = "bank-account" if kind == "bank-account" else _OBSERVABLES[kind][0]
+    observed = {found for obj in objects for found in _observed(obj)}
+    expected = _expected()
+    for ref, (kind, value, _) in expected.items():
+        stix_type = _OBSERVABLES[kind][0]
         assert (stix_type, value) in observed, f"{ref}: no {stix_type} with {value!r}"
     accounts = {o["user_id"]: o["account_type"] for o in objects if o["type"] == "user-account"}
-    for _, value, fields in _expected().values():
+    for _, value, fields in expected.values():
         if "platform" in fields:
             assert accounts[str(value)] == fields["platform"]
     wallets = [o for o in objects if o["type"] == "cryptocurrency-wallet"]
@@ -237,6 +240,6 @@ def test_every_row_becomes_an_observable_in_a_valid_bundle(event_file: Path) -> 
     }
     assert currencies == {
         str(value): fields["currency"]
-        for kind, value, fields in _expected().values()
+        for kind, value, fields in expected.values()
         if kind == "crypto-wallet"
     }
