@@ -3,7 +3,7 @@
 Which of ``stix2-validator``'s MUST checks (``stix2validator/v21/musts.py``) live here,
 and why, is in :data:`RULES_KEPT` and :data:`RULES_LEFT_OUT`; the real-date check on
 timestamps is a schema refinement (:mod:`.timestamps`).  Each rule appends
-:class:`~.nodes.Failure` s and never raises, whatever shape the object has: it runs
+:class:`~.problems.Failure` s and never raises, whatever shape the object has: it runs
 on objects that may also have failed the schema.
 """
 

@@ -1,9 +1,9 @@
 """A one-line progress bar on stderr, shared by ``convert``, ``publish``, ``pull`` and
 ``import-medallion``.
 
-Drawn only on a terminal, and only once an operation has taken longer than
-:attr:`ProgressBar.DELAY`: a small package converts or publishes in well under a
-second, and a bar for it would only flicker.  Output piped to a file or a log stays
+Drawn only on a terminal, and only once an operation has taken longer than half a
+second (``ProgressBar._DELAY``): a small package converts or publishes in well under
+a second, and a bar for it would only flicker.  Output piped to a file or a log stays
 free of carriage returns.
 """
 

@@ -11,7 +11,7 @@ Entries are numbered by ``position``, the order they were given in; an entry kee
 position when it moves from pending to its final list.  Pending entries are rows of
 ``status_pending`` keyed by ``(status, position)``.  Final ones (successes and
 failures) are written together as a block, a row of ``status_blocks`` holding the
-entries of consecutive positions as one JSON array (:func:`_blocks`): a chunk of 1,000
+entries of consecutive positions as one JSON array (:func:`block_rows`): a chunk of 1,000
 objects writes one row, not 1,000, and reading a status reads its few blocks in
 position order.  So a move is a delete from ``status_pending`` and one insert into
 ``status_blocks``.  The server stores an envelope's valid objects in the order of their
