@@ -1,11 +1,14 @@
-"""The documentation stands on its own: nothing points outside the repository, and
-every relative link in the Markdown pages leads to a file that exists."""
+"""The documentation stands on its own: nothing points outside the repository, every
+relative link in the Markdown pages leads to a file that exists, and every
+cross-reference in a docstring names code that exists."""
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -64,3 +67,76 @@ def test_readme_links_every_docs_page() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     pages = sorted(p.name for p in (ROOT / "docs").glob("*.md"))
     assert [p for p in pages if f"docs/{p}" not in readme] == []
+
+
+# :role:`target` in a docstring or comment; a target may wrap onto the next line.
+_REFERENCE = re.compile(r":(?:class|func|data|mod|meth|attr|exc):`([^`]+)`")
+_PACKAGES = ("converters", "taxii_server", "ecosystem", "benchmarks", "tests")
+
+
+def _python_modules() -> list[tuple[str, Path]]:
+    """The project's modules: (dotted name, file)."""
+    found = []
+    for path in _tracked("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if parts[0] in _PACKAGES:
+            found.append((".".join(parts[:-1] if parts[-1] == "__init__" else parts), path))
+    return found
+
+
+def _has(obj: object, names: list[str]) -> bool:
+    """Whether ``obj.<names...>`` exists, counting annotated fields of classes."""
+    for name in names:
+        if hasattr(obj, name):
+            obj = getattr(obj, name)
+        elif isinstance(obj, type) and any(
+            name in getattr(c, "__annotations__", {}) for c in obj.__mro__
+        ):
+            return name == names[-1]
+        else:
+            return False
+    return True
+
+
+def _lookup(dotted: str) -> bool:
+    """Whether a dotted name is a module, or an attribute path inside one."""
+    parts = dotted.split(".")
+    for end in range(len(parts), 0, -1):
+        try:
+            module = importlib.import_module(".".join(parts[:end]))
+        except ImportError:
+            continue
+        return _has(module, parts[end:])
+    return False
+
+
+def _resolves(module: ModuleType, target: str) -> bool:
+    """Sphinx's reading of a target written in ``module``: absolute, relative to the
+    module's package (``.problems.Failure``), or a name in the module or one of its
+    classes (``tally`` inside ``ProgressBar``)."""
+    target = "".join(target.split()).lstrip("~!").removesuffix("()")
+    if "<" in target:  # "title <target>"
+        target = target[target.index("<") + 1 : -1]
+    if target.startswith("."):
+        package = module.__name__ if hasattr(module, "__path__") else module.__package__ or ""
+        for _ in range(len(target) - len(target.lstrip(".")) - 1):
+            package = package.rpartition(".")[0]
+        relative = target.lstrip(".")
+        return _lookup(f"{package}.{relative}") or _lookup(f"{module.__name__}.{relative}")
+    if _lookup(target) or _has(module, target.split(".")):
+        return True
+    classes = [c for c in vars(module).values() if isinstance(c, type)]
+    return any(_has(c, target.split(".")) for c in classes if c.__module__ == module.__name__)
+
+
+def test_docstring_cross_references_resolve() -> None:
+    """A Sphinx role (class, func, data, mod, meth, attr, exc) naming a renamed or
+    deleted object sends the next reader to nothing: every one names something that
+    exists."""
+    broken = []
+    for name, path in _python_modules():
+        module = importlib.import_module(name)
+        for target in _REFERENCE.findall(path.read_text("utf-8")):
+            if not _resolves(module, target):
+                broken.append(f"{name}: {' '.join(target.split())}")
+    assert not broken, "references to nothing:\n" + "\n".join(broken)

@@ -1,6 +1,6 @@
 """The validation package's exception tree.
 
-Invalid STIX is never an exception here: it is a list of :class:`Problem`.  These
+Invalid STIX is never an exception here: it is a list of :class:`~.problems.Problem`.  These
 exceptions mean the validator itself cannot be built (the OASIS schemas are missing,
 or jsonschema-rs cannot compile them), which is an installation error.
 """

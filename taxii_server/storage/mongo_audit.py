@@ -2,7 +2,7 @@
 
 An audit record takes its ``seq`` from a counter in ``meta`` and is inserted under it
 as its ``_id``: two round trips, written with the client's majority, journaled write
-concern, so a record is durable when :meth:`record_audit` returns.  As with a
+concern, so a record is durable when :meth:`~.mongo.MongoStorage.record_audit` returns.  As with a
 PostgreSQL sequence, ``seq`` values are unique and increasing per writer, but a record
 may become visible after one with a higher ``seq`` written at the same moment by
 another process.
