@@ -6,6 +6,12 @@ integer and ``2024-06-11`` a ``date``; analysts write all of these unquoted.  He
 only ``true``/``false`` are booleans, only decimal digits are integers, timestamps
 stay strings (the package checker parses them and says which one is wrong), and a
 key given twice in one mapping is an error instead of silently replacing the first.
+
+A document is bounded before anything walks it (:data:`MAX_DEPTH`,
+:data:`MAX_ALIAS_GROWTH`): YAML aliases let a one-kilobyte file stand for a billion
+values ("billion laughs"), and values nested hundreds of levels deep exhaust the
+YAML constructor's recursion and the JSON serialiser's depth limit (255) when a
+custom ``x_`` field carries them into the STIX output.
 """
 
 from __future__ import annotations
@@ -22,7 +28,25 @@ import yaml
 
 from .errors import SourceProblem
 
-__all__ = ["CsvRow", "DocumentError", "line_of", "read_csv", "read_document"]
+__all__ = [
+    "MAX_ALIAS_GROWTH",
+    "MAX_DEPTH",
+    "CsvRow",
+    "DocumentError",
+    "check_nesting",
+    "line_of",
+    "read_csv",
+    "read_document",
+]
+
+#: How deeply a document's arrays and mappings may nest.  Real inputs nest under a
+#: dozen levels (the tags of a MISP event's object attributes are eight deep).
+MAX_DEPTH = 100
+#: YAML aliases may make a document at most this many times as large as it is written
+#: (counting its values), or 100,000 values if it is smaller.
+MAX_ALIAS_GROWTH = 2
+_ALIAS_FLOOR = 100_000
+_STEPS_SHOWN = 6
 
 
 class DocumentError(Exception):
@@ -80,20 +104,33 @@ def read_document(path: Path) -> object:
         raise DocumentError(problem) from None
     if path.suffix.lower() == ".json":
         try:
-            return orjson.loads(data)
+            document = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise DocumentError(
                 SourceProblem(
                     "$", f"not valid JSON: {exc.msg} (column {exc.colno})", str(path), exc.lineno
                 )
             ) from None
+        check_nesting(document, str(path))
+        return document
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         message = f"not UTF-8 text (byte {exc.start})"
         raise DocumentError(SourceProblem("$", message, str(path))) from None
+    loader = _CoreLoader(text)
     try:
-        return yaml.load(text, Loader=_CoreLoader)  # noqa: S506 - a safe loader subclass
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        bounds = _unbounded(node)
+        if bounds is not None:
+            why, where = bounds
+            raise DocumentError(SourceProblem("$", why, str(path), where.line + 1))
+        return loader.construct_document(node)
+    except RecursionError:  # PyYAML's own parser (without libyaml) recurses
+        why = f"nested more than {MAX_DEPTH} levels deep"
+        raise DocumentError(SourceProblem("$", why, str(path))) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -104,6 +141,108 @@ def read_document(path: Path) -> object:
         raise DocumentError(problem) from None
     except yaml.YAMLError as exc:
         raise DocumentError(SourceProblem("$", f"not valid YAML: {exc}", str(path))) from None
+    finally:
+        loader.dispose()
+
+
+def _unbounded(root: yaml.Node) -> tuple[str, yaml.Mark] | None:
+    """Why a composed YAML document is too deep or grows too much through its aliases,
+    and where; None when it is within :data:`MAX_DEPTH` and :data:`MAX_ALIAS_GROWTH`.
+
+    An alias is the node it names, met again: each node is walked once, and its
+    (values, depth) once known stand for it wherever it appears.
+    """
+    finished: dict[int, tuple[yaml.Node, int, int]] = {}  # in the order they finish
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in finished:
+            continue
+        children = _children(node)
+        if not children_done:
+            if key in open_nodes:  # an alias inside the node it names
+                return "not valid YAML: an alias refers to a node that contains it", node.start_mark
+            open_nodes.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in finished)
+            continue
+        open_nodes.discard(key)
+        size, depth = 1, 0 if isinstance(node, yaml.ScalarNode) else 1
+        for child in children:
+            _, child_size, child_depth = finished[id(child)]
+            size += child_size
+            depth = max(depth, child_depth + 1)
+        finished[key] = (node, size, depth)
+    if finished[id(root)][2] > MAX_DEPTH:
+        # Down the deepest branch to the first node past the limit.
+        node = root
+        for _ in range(MAX_DEPTH):
+            node = max(_children(node), key=lambda child: finished[id(child)][2])
+        return f"nested more than {MAX_DEPTH} levels deep", node.start_mark
+    written = len(finished)
+    limit = max(MAX_ALIAS_GROWTH * written, _ALIAS_FLOOR)
+    if finished[id(root)][1] <= limit:
+        return None
+    # The first node to finish over the limit is the smallest one that is: the aliases.
+    node, size, _ = next(entry for entry in finished.values() if entry[1] > limit)
+    message = (
+        f"YAML aliases expand this to {size:,} values, and a document of {written:,} "
+        f"values may expand to {limit:,} in all: write the repeated values out, or "
+        "repeat them less"
+    )
+    return message, node.start_mark
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def check_nesting(document: object, file: str) -> None:
+    """Raise :class:`DocumentError` when a parsed JSON document nests arrays and
+    objects more than :data:`MAX_DEPTH` levels deep, naming the first such value."""
+    path = _too_deep(document)
+    if path is not None:
+        raise DocumentError(SourceProblem(path, f"nested more than {MAX_DEPTH} levels deep", file))
+
+
+def _too_deep(document: object) -> str | None:
+    """The JSON path of the first value nested deeper than :data:`MAX_DEPTH`, if any."""
+    stack: list[tuple[object, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        items = value.values() if type(value) is dict else value if type(value) is list else ()
+        for item in items:
+            if type(item) is dict or type(item) is list:
+                if depth == MAX_DEPTH:
+                    return _path_to(document, item)
+                stack.append((item, depth + 1))
+    return None
+
+
+def _path_to(document: object, target: object) -> str:
+    """The JSON path of ``target`` (found by identity) inside ``document``, its first
+    steps only: the rest of a path :data:`MAX_DEPTH` levels long tells nothing more."""
+    stack: list[tuple[object, tuple[str, ...]]] = [(document, ())]
+    while stack:
+        value, steps = stack.pop()
+        if value is target:
+            shown = "".join(steps[:_STEPS_SHOWN])
+            return f"${shown}…" if len(steps) > _STEPS_SHOWN else f"${shown}"
+        if isinstance(value, dict):
+            stack.extend(
+                (v, (*steps, f".{k}")) for k, v in value.items() if isinstance(v, dict | list)
+            )
+        elif isinstance(value, list):
+            stack.extend(
+                (v, (*steps, f"[{i}]")) for i, v in enumerate(value) if isinstance(v, dict | list)
+            )
+    return "$"
 
 
 _SEGMENT = re.compile(r"\.([A-Za-z0-9_+-]+)|\[(\d+)\]")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from ..documents import DocumentError, read_document
+from ..documents import DocumentError, check_nesting, read_document
 from ..errors import PackageError, SourceProblem
 from ..package import Package, Policy, check_package
 from .feeds import CsvText, detect_feed, feed_names, load_feeds, read_feed
@@ -145,7 +145,7 @@ def parse_input(source: Path, *, text_fallback: bool = False) -> object:
     head = data[:4096].lstrip()
     if head[:1] in (b"{", b"["):
         try:
-            return orjson.loads(data)
+            document = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             if text_fallback:
                 return None
@@ -153,6 +153,11 @@ def parse_input(source: Path, *, text_fallback: bool = False) -> object:
                 "$", f"not valid JSON: {exc.msg} (column {exc.colno})", str(source), exc.lineno
             )
             raise PackageError(f"{source}: cannot read the input", [problem]) from None
+        try:
+            check_nesting(document, str(source))
+        except DocumentError as exc:
+            raise PackageError(f"{source}: cannot read the input", [exc.problem]) from None
+        return document
     suffix = source.suffix.lower()
     if suffix == ".csv" or (head[:1] == b"#" and suffix not in (".yaml", ".yml")):
         try:

@@ -26,6 +26,9 @@ __all__ = ["Problems", "Sources", "bundle_bytes", "convert_sources"]
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
 _CSV_LINE = re.compile(r":(\d+)(?::\d+)?\Z")
+# libyaml's safe loader: it refuses a document nested past 1,000 levels at once, where
+# PyYAML's own parser recurses until Python's limit, seconds later.
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +54,8 @@ class Sources:
         """The name the package gives its CSV side file, when it is a plain file
         name; else the uploaded file's name."""
         try:
-            document = yaml.safe_load(self.package_text)
-        except yaml.YAMLError:
+            document = yaml.load(self.package_text, Loader=_SAFE_LOADER)  # noqa: S506
+        except (yaml.YAMLError, RecursionError):  # the conversion says what is wrong
             document = None
         named = document.get("data_points_csv") if isinstance(document, dict) else None
         for candidate in (named, Path(self.csv_name).name, "points.csv"):

@@ -105,12 +105,19 @@ EXPECTED: dict[str, list[str]] = {
         "file or directory",
     ],
     "not-a-package": ["$ (line 1): expected a mapping of package fields at the top level"],
+    "alias-bomb": [
+        "$ (line 14): YAML aliases expand this to 597,871 values, and a document of 45 values "
+        "may expand to 100,000 in all: write the repeated values out, or repeat them less",
+    ],
+    "too-deep": ["$ (line 9): nested more than 100 levels deep"],
 }
 
 SUMMARIES = {
     "not-yaml": "cannot read the package",
     "duplicate-key": "cannot read the package",
     "not-a-package": "not a research package",
+    "alias-bomb": "cannot read the package",
+    "too-deep": "cannot read the package",
 }
 
 
@@ -151,3 +158,57 @@ def test_all_invalid_packages_of_one_call_are_reported(
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == len(EXPECTED["dangling-refs"]) + len(EXPECTED["bad-csv"]) + 1
     assert lines[-1] == "atlas-taxii: error: 2 of 3 packages are invalid"
+
+
+def _package_with(tmp_path: Path, extra: str) -> tuple[str, int]:
+    """An example package with ``extra`` lines at its end, and the line they start on."""
+    package = tmp_path / "package.yaml"
+    lines = (ROOT / "fixtures" / "packages" / "RP-2024-0007.yaml").read_text("utf-8").splitlines()
+    package.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
+    return str(package), len(lines) + 1
+
+
+def test_aliases_that_repeat_a_little_are_kept(tmp_path: Path) -> None:
+    """Anchors and aliases are YAML: an analyst may repeat a block with them."""
+    package, _ = _package_with(tmp_path, "x_regions: &r [emea, apac]\nx_again: [*r, *r]\n")
+    output = tmp_path / "bundle.json"
+    assert main(["convert", package, "-o", str(output)]) == 0
+    assert '"x_again":[["emea","apac"],["emea","apac"]]' in output.read_text("utf-8")
+
+
+_CONTAINS_ITSELF = "not valid YAML: an alias refers to a node that contains it"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("x_loop: &l [1, *l]\n", _CONTAINS_ITSELF),
+        ("x_loop: &m {a: *m}\n", _CONTAINS_ITSELF),
+        # Past PyYAML's recursion (about 330 levels) and below libyaml's limit (1,000).
+        ("x_deep: " + "[" * 900 + "]" * 900 + "\n", "nested more than 100 levels deep"),
+    ],
+)
+def test_recursive_and_deep_yaml_is_refused_at_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str, expected: str
+) -> None:
+    package, line = _package_with(tmp_path, extra)
+    assert main(["convert", package, "-o", str(tmp_path / "bundle.json")]) == 2
+    err = capsys.readouterr().err
+    assert f"{package}: $ (line {line}): {expected}" in err and "Traceback" not in err
+
+
+def test_a_json_package_nested_too_deep_is_refused_with_its_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """orjson reads 1,024 levels, but writes only 255: the STIX output would fail."""
+    package = tmp_path / "p.json"
+    deep = "[" * 300 + "]" * 300
+    package.write_text(
+        '{"format": "atlas-package/1", "id": "RP-2024-0909", "data_points": '
+        f'[{{"type": "domain", "value": "example.com", "x_deep": {deep}}}]}}',
+        encoding="utf-8",
+    )
+    assert main(["convert", str(package), "-o", str(tmp_path / "bundle.json")]) == 2
+    err = capsys.readouterr().err
+    assert f"{package}: $.data_points[0].x_deep[0][0][0]…: nested more than 100 levels deep" in err
+    assert "Traceback" not in err

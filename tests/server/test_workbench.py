@@ -261,6 +261,37 @@ def test_a_package_problem_is_shown_at_its_line(client: FlaskClient) -> None:
     assert "atlas-upload-" not in response.text  # no temporary folder named
 
 
+@pytest.mark.parametrize(
+    ("fixture", "line", "why"),
+    [
+        ("alias-bomb.yaml", 14, "YAML aliases expand this to 597,871 values"),
+        ("too-deep.yaml", 9, "nested more than 100 levels deep"),
+    ],
+)
+def test_a_package_that_would_blow_up_is_refused_at_its_line(
+    client: FlaskClient, fixture: str, line: int, why: str
+) -> None:
+    """Nine lines of YAML aliases stand for 436 million values (a billion laughs with
+    one line more).  Before the bound, converting them held a process for ten seconds
+    and 2.7 GB, and failed only when memory ran out."""
+    sign_in(client, "alice")
+    package = (FIXTURES.parent / "invalid" / fixture).read_text()
+    response = _upload(client, f"{ROOT}/{EMPTY}", package)
+    assert response.status_code == 422
+    block = re.search(rf'id="package-line-{line}".*?</div>\s*</div>', response.text, flags=re.S)
+    assert block and why in block.group(0)
+
+
+def test_a_package_nested_past_the_yaml_parser_is_refused(client: FlaskClient) -> None:
+    """Also when a CSV side file comes with it: its name is looked up in the package."""
+    sign_in(client, "alice")
+    package = "format: atlas-package/1\nx_nested: " + "[" * 5000 + "]" * 5000 + "\n"
+    for extra in ({}, {"csv_text": "type,value\ndomain,example.com\n"}):
+        response = _upload(client, f"{ROOT}/{EMPTY}", package, **extra)
+        assert response.status_code == 422
+        assert "maximum nesting depth" in response.text
+
+
 def _join_the_author(world: World, name: str = "alice") -> None:
     """Make ``name`` a member of the example packages' author (STIX 2.1 §3.6: only the
     creator publishes an object)."""
