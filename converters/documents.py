@@ -5,7 +5,8 @@ in YAML 1.1 ``NO`` (Norway) is ``False``, ``0x5fe3…`` (an Ethereum wallet) is 
 integer and ``2024-06-11`` a ``date``; analysts write all of these unquoted.  Here
 only ``true``/``false`` are booleans, only decimal digits are integers, timestamps
 stay strings (the package checker parses them and says which one is wrong), and a
-key given twice in one mapping is an error instead of silently replacing the first.
+key given twice in one mapping is an error instead of silently replacing the first,
+as is a value PyYAML cannot construct (``!!int abc``, a 5,000-digit number).
 
 A document is bounded before anything walks it (:data:`MAX_DEPTH`,
 :data:`MAX_ALIAS_GROWTH`): YAML aliases let a one-kilobyte file stand for a billion
@@ -19,6 +20,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +67,31 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 class _CoreLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     """Safe loader with YAML 1.2 core-schema scalars and duplicate-key detection."""
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """PyYAML's, but a value its constructors cannot read (``!!int abc``, a
+        5,000-digit number, ``!!timestamp 2024-13-45``) is a problem at the value's
+        line, not the ``ValueError`` or ``KeyError`` they raise."""
+        try:
+            return super().construct_object(node, deep)
+        except (yaml.YAMLError, RecursionError):
+            raise
+        except Exception:  # noqa: BLE001 - each constructor fails in its own way
+            problem = _unreadable(node)
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
+
+
+def _unreadable(node: yaml.Node) -> str:
+    """Why a value cannot be constructed, in the analyst's terms."""
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    if not isinstance(node, yaml.ScalarNode):
+        kind = "mapping" if isinstance(node, yaml.MappingNode) else "list"
+        return f"cannot read this {kind} as {tag}"
+    digits, limit = sum(c.isdigit() for c in node.value), sys.get_int_max_str_digits()
+    if tag == "!!int" and digits > limit:
+        return f"a number of {digits:,} digits: at most {limit:,} are read"
+    shown = node.value if len(node.value) <= 40 else node.value[:39] + "…"
+    return f"cannot read {shown!r} as {tag}"
+
 
 _CoreLoader.yaml_implicit_resolvers = {}
 for _tag, _regexp, _first in (
@@ -84,6 +112,9 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     result: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, Hashable):
+            problem = "a mapping key is a single value, not a list or a mapping"
+            raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
         if key in result:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark

@@ -26,8 +26,8 @@ __all__ = ["Problems", "Sources", "bundle_bytes", "convert_sources"]
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
 _CSV_LINE = re.compile(r":(\d+)(?::\d+)?\Z")
-# libyaml's safe loader: it refuses a document nested past 1,000 levels at once, where
-# PyYAML's own parser recurses until Python's limit, seconds later.
+# libyaml's parser: it refuses a document nested past 1,000 levels at once, where
+# PyYAML's own recurses until Python's limit, seconds later.
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -53,15 +53,25 @@ class Sources:
     def csv_file(self) -> str:
         """The name the package gives its CSV side file, when it is a plain file
         name; else the uploaded file's name."""
-        try:
-            document = yaml.load(self.package_text, Loader=_SAFE_LOADER)  # noqa: S506
-        except (yaml.YAMLError, RecursionError):  # the conversion says what is wrong
-            document = None
-        named = document.get("data_points_csv") if isinstance(document, dict) else None
-        for candidate in (named, Path(self.csv_name).name, "points.csv"):
+        for candidate in (self._named_csv(), Path(self.csv_name).name, "points.csv"):
             if isinstance(candidate, str) and _SAFE_NAME.fullmatch(candidate):
                 return candidate
         return "points.csv"
+
+    def _named_csv(self) -> str | None:
+        """``data_points_csv`` of the package, read from its parsed nodes: no value is
+        constructed (a bad one is the conversion's to report) and no alias expanded.
+        JSON is YAML here."""
+        try:
+            root = yaml.compose(self.package_text, Loader=_SAFE_LOADER)  # noqa: S506
+        except (yaml.YAMLError, RecursionError):  # the conversion says what is wrong
+            return None
+        if not isinstance(root, yaml.MappingNode):
+            return None
+        for key, value in root.value:
+            if key.value == "data_points_csv" and isinstance(value, yaml.ScalarNode):
+                return str(value.value)
+        return None
 
 
 @dataclass(slots=True)

@@ -212,3 +212,28 @@ def test_a_json_package_nested_too_deep_is_refused_with_its_path(
     err = capsys.readouterr().err
     assert f"{package}: $.data_points[0].x_deep[0][0][0]…: nested more than 100 levels deep" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("!!int abc", "cannot read 'abc' as !!int"),
+        ("!!int 0xZZ", "cannot read '0xZZ' as !!int"),
+        ("!!float abc", "cannot read 'abc' as !!float"),
+        ("!!bool maybe", "cannot read 'maybe' as !!bool"),
+        ("!!timestamp 2024-13-45", "cannot read '2024-13-45' as !!timestamp"),
+        ("!!timestamp soon", "cannot read 'soon' as !!timestamp"),
+        ("!!map [a]", "cannot read this list as !!map"),
+        ("9" * 5000, "a number of 5,000 digits: at most 4,300 are read"),
+        ("{[a, b]: 1}", "a mapping key is a single value, not a list or a mapping"),
+    ],
+)
+def test_a_value_yaml_cannot_construct_is_refused_at_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, expected: str
+) -> None:
+    """PyYAML's constructors raise ValueError, KeyError or AttributeError on these."""
+    package, line = _package_with(tmp_path, f"x_value: {value}\n")
+    assert main(["convert", package, "-o", str(tmp_path / "bundle.json")]) == 2
+    err = capsys.readouterr().err
+    assert f"{package}: $ (line {line}): not valid YAML: {expected}\n" in err
+    assert "Traceback" not in err

@@ -292,6 +292,21 @@ def test_a_package_nested_past_the_yaml_parser_is_refused(client: FlaskClient) -
         assert "maximum nesting depth" in response.text
 
 
+@pytest.mark.parametrize(
+    "value", ["!!int abc", "!!timestamp 2024-13-45", "9" * 5000, "{[a, b]: 1}", "!!map [a]"]
+)
+def test_a_value_yaml_cannot_construct_is_a_problem_not_a_500(
+    client: FlaskClient, value: str
+) -> None:
+    """Also with a CSV side file, whose name is looked up in the package."""
+    sign_in(client, "alice")
+    package = (FIXTURES / "RP-2024-0007.yaml").read_text() + f"x_value: {value}\n"
+    for extra in ({}, {"csv_text": "type,value\ndomain,example.com\n"}):
+        response = _upload(client, f"{ROOT}/{EMPTY}", package, **extra)
+        assert response.status_code == 422
+        assert "not valid YAML" in response.text
+
+
 def _join_the_author(world: World, name: str = "alice") -> None:
     """Make ``name`` a member of the example packages' author (STIX 2.1 §3.6: only the
     creator publishes an object)."""
