@@ -168,6 +168,9 @@ def _type_name(value: object) -> str:
 
 
 def _shown(value: object) -> str:
+    """A value as the analyst wrote it: ``null`` and ``true`` as in YAML and JSON."""
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else str(value).lower()
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -178,7 +181,8 @@ def _expectation(error: ValidationError, schema: Mapping[str, Any], value: Any) 
     match error.kind:
         case Kind.Type(types=types):
             names = " or ".join(_JSON_TYPES.get(k, k) for k in types)
-            return f"expected {names}, got {_type_name(value)} {got}"
+            found = "null" if value is None else f"{_type_name(value)} {got}"
+            return f"expected {names}, got {found}"
         case Kind.Enum(options=options) | Kind.Constant(expected_value=options):
             if wording:
                 return f"expected {wording}, got {got}"

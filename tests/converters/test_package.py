@@ -164,3 +164,13 @@ def test_yaml_values_json_cannot_hold_are_problems(tmp_path: Path) -> None:
     messages = {p.path: p.message for p in caught.value.problems}
     assert messages["$.published"] == "date is not a JSON value"
     assert messages["$.1"] == "property names must be strings, got int 1"
+
+
+def test_null_and_booleans_are_shown_as_written(tmp_path: Path) -> None:
+    """Not Python's None and True: an analyst wrote ``~`` or ``true``."""
+    text = _MINIMAL.replace("title: Minimal", "title: ~").replace("revision: 1", "revision: true")
+    with pytest.raises(PackageError) as caught:
+        load_package(_write(tmp_path, text))
+    messages = {p.path: p.message for p in caught.value.problems}
+    assert messages["$.title"] == "expected a string, got null"
+    assert messages["$.revision"] == "expected an integer, got a boolean true"
