@@ -19,19 +19,21 @@ phone numbers, Telegram handles.  The text is cut into sentences; each is refang
 Wallets and IBANs are checked (:mod:`converters.checksums`): one whose checksum fails
 is not offered as a data point but listed as rejected, with why.  Values are
 deduplicated by type and normalised value; each data point keeps the first sentence
-it was found in (``x_context``) and ``vetting: {status: unverified}``, so neither
-``convert`` nor ``publish`` takes it before an analyst has vetted it.
+it was found in (``x_context``; in a long one, such as a pasted list, its line or the
+part of it around the value: :class:`_Context`) and ``vetting: {status: unverified}``,
+so neither ``convert`` nor ``publish`` takes it before an analyst has vetted it.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import gc
 import hashlib
 import ipaddress
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -71,6 +73,12 @@ _TELEGRAM_LINK = re.compile(r"(?:https?://)?(?:t|telegram)\.me/([A-Za-z][A-Za-z0
 _HANDLE = re.compile(r"(?<![\w@.])@([A-Za-z][A-Za-z0-9_]{4,31})\b")
 _SAYS_TELEGRAM = re.compile(r"\btelegram\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[@+#])|\n\s*\n")
+#: A sentence up to this long is a data point's whole context; a longer one gives
+#: the data point's line, or this much of it.
+_CONTEXT = 300
+_LONG_RUN = 512
+_LONG_WORD = re.compile(rf"(?<!\S)\S{{{_LONG_RUN},}}")
+_WORD_RUN = re.compile(r"[A-Za-z0-9_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +129,8 @@ def extract_text(text: str, source: Path, options: DraftOptions | None = None) -
     rejected: list[Rejected] = []
     for line, sentence in _sentences(text):
         plain = refang(sentence)
-        for found in _search(plain, line, rejected):
+        context = _Context(sentence, plain, line)
+        for offset, found in _search(plain, context.line_of, rejected):
             try:
                 key = (found.type, normalize_value(found.type, found.value))
             except InvalidValue:
@@ -136,9 +145,9 @@ def extract_text(text: str, source: Path, options: DraftOptions | None = None) -
                 **dict(found.extra),
                 "vetting": {"status": "unverified"},
                 "sources": ["report"],
-                "x_context": " ".join(sentence.split()),
+                "x_context": context.around(offset),
             }
-            origins[f"$.data_points[{len(points)}]"] = Origin(f"{source}:{line}")
+            origins[f"$.data_points[{len(points)}]"] = Origin(f"{source}:{context.line_of(offset)}")
             points.append(point)
     document = _document(text, source, settings, points)
     origins["$"] = Origin(f"{source}:1")
@@ -182,25 +191,32 @@ def _sentence(text: str, start: int, end: int) -> Iterator[tuple[int, str]]:
         yield text.count("\n", 0, offset) + 1, piece.strip()
 
 
-def _search(sentence: str, line: int, rejected: list[Rejected]) -> Iterator[_Found]:
-    """Everything found in one refanged sentence, in the order it appears."""
+def _search(
+    sentence: str, line_of: Callable[[int], int], rejected: list[Rejected]
+) -> list[tuple[int, _Found]]:
+    """Everything found in one refanged sentence, with its offset, in the order it
+    appears; ``line_of`` gives the line of an offset, for rejections."""
     found: list[tuple[int, _Found]] = []
     searcher = _searcher()
-    matches = searcher.search_matches(sentence, targets=list(_GENERIC))
+    matches = searcher.search_matches(_unrun(sentence), targets=list(_GENERIC))
     for match in searcher.remove_overlaps(matches):
         if match.name == "url" and _TELEGRAM_LINK.fullmatch(match.value):
             continue  # a Telegram link is the handle it names (below)
         found.append((match.start_offset, _Found(_GENERIC[match.name], match.value)))
-    taken = [(m.start(), m.end()) for m in _spans(sentence)]
+    urls = [(m.start(), m.end()) for m in _spans(sentence)]  # in order, apart
+    says_usdt = "USDT" in sentence.upper()
     for currency, pattern in _WALLETS:
         for match in pattern.finditer(sentence):
             value = match.group(0)
-            if any(a <= match.start() < b for a, b in taken):
+            before = bisect.bisect_right(urls, (match.start(), len(sentence))) - 1
+            if before >= 0 and match.start() < urls[before][1]:
                 continue  # inside a URL: a path segment, not an address
-            ticker = _ticker(currency, sentence)
+            ticker = _ticker(currency, says_usdt)
             problem = wallet_problem(value, ticker)
             if problem is not None:
-                rejected.append(Rejected(line, f"{ticker} address", value, problem))
+                rejected.append(
+                    Rejected(line_of(match.start()), f"{ticker} address", value, problem)
+                )
                 continue
             found.append((match.start(), _Found("crypto-wallet", value, (("currency", ticker),))))
     for match in _IBAN.finditer(sentence):
@@ -209,22 +225,74 @@ def _search(sentence: str, line: int, rejected: list[Rejected]) -> Iterator[_Fou
             continue
         problem = iban_problem(compact)
         if problem is not None:
-            rejected.append(Rejected(line, "IBAN", compact, problem))
+            rejected.append(Rejected(line_of(match.start()), "IBAN", compact, problem))
             continue
         found.append((match.start(), _Found("bank-account", compact)))
     found += _phones(sentence)
     found += _telegram(sentence)
     found.sort(key=lambda pair: pair[0])
-    return (f for _, f in found)
+    return found
 
 
 def _spans(sentence: str) -> Iterator[re.Match[str]]:
     yield from re.finditer(r"\b(?:https?|ftp)://\S+", sentence)
 
 
-def _ticker(currency: str, sentence: str) -> str:
+def _unrun(sentence: str) -> str:
+    """``sentence`` with blanks for each word that holds a run of :data:`_LONG_RUN`
+    letters and digits and is not a URL: a hex dump, a long identifier.
+
+    iocsearcher's URL and e-mail patterns take time quadratic in such a run (10,000
+    hex digits: 12 s), and no value it finds can hold one (labels stop at 63
+    characters, e-mail local parts at 64).  Offsets are kept.
+    """
+    if len(sentence) < _LONG_RUN:
+        return sentence
+
+    def blank(word: re.Match[str]) -> str:
+        text = word.group()
+        if "://" in text or max(map(len, _WORD_RUN.findall(text)), default=0) < _LONG_RUN:
+            return text
+        return " " * len(text)
+
+    return _LONG_WORD.sub(blank, sentence)
+
+
+class _Context:
+    """A data point's ``x_context``: the sentence it was found in, as written
+    (defanged); in a long one (a list, a log) the line it is on, cut to
+    :data:`_CONTEXT` characters around it.  Offsets are in the refanged sentence,
+    which has the same lines."""
+
+    def __init__(self, sentence: str, plain: str, first_line: int) -> None:
+        self._whole = " ".join(sentence.split()) if len(sentence) <= _CONTEXT else None
+        self._lines = sentence.split("\n")
+        self._starts = [0, *(m.end() for m in re.finditer("\n", plain))]
+        self._first_line = first_line
+
+    def line_of(self, offset: int) -> int:
+        """The line of the text that ``offset`` is on."""
+        return self._first_line + self._index(offset)
+
+    def around(self, offset: int) -> str:
+        if self._whole is not None:
+            return self._whole
+        index = self._index(offset)
+        text = self._lines[index]
+        if len(text) <= _CONTEXT:
+            return " ".join(text.split())
+        start = max(0, offset - self._starts[index] - _CONTEXT // 3)
+        end = start + _CONTEXT
+        cut = " ".join(text[start:end].split())
+        return ("…" if start else "") + cut + ("…" if end < len(text) else "")
+
+    def _index(self, offset: int) -> int:
+        return bisect.bisect_right(self._starts, offset) - 1
+
+
+def _ticker(currency: str, says_usdt: bool) -> str:
     """``USDT-TRC20`` / ``USDT-ERC20`` when the sentence speaks of USDT, else the chain's."""
-    if "USDT" in sentence.upper() and currency in ("TRX", "ETH"):
+    if says_usdt and currency in ("TRX", "ETH"):
         return "USDT-TRC20" if currency == "TRX" else "USDT-ERC20"
     return currency
 
