@@ -36,8 +36,9 @@ __all__ = [
     "MAX_DEPTH",
     "CsvRow",
     "DocumentError",
-    "check_nesting",
+    "NotJson",
     "line_of",
+    "parse_json",
     "read_csv",
     "read_document",
 ]
@@ -58,6 +59,10 @@ class DocumentError(Exception):
     def __init__(self, problem: SourceProblem) -> None:
         self.problem = problem
         super().__init__(str(problem))
+
+
+class NotJson(DocumentError):
+    """The bytes are not JSON at all (a caller may then read them as something else)."""
 
 
 # PyYAML's C loader when libyaml is present (several times faster on large packages).
@@ -134,16 +139,7 @@ def read_document(path: Path) -> object:
         problem = SourceProblem("$", f"cannot read file: {exc.strerror}", str(path))
         raise DocumentError(problem) from None
     if path.suffix.lower() == ".json":
-        try:
-            document = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise DocumentError(
-                SourceProblem(
-                    "$", f"not valid JSON: {exc.msg} (column {exc.colno})", str(path), exc.lineno
-                )
-            ) from None
-        check_nesting(document, str(path))
-        return document
+        return parse_json(data, str(path))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -234,12 +230,19 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def check_nesting(document: object, file: str) -> None:
-    """Raise :class:`DocumentError` when a parsed JSON document nests arrays and
-    objects more than :data:`MAX_DEPTH` levels deep, naming the first such value."""
+def parse_json(data: bytes, file: str) -> object:
+    """A JSON document, nesting at most :data:`MAX_DEPTH` levels; else
+    :class:`NotJson` (with the line and column) or :class:`DocumentError` naming the
+    first value nested too deep."""
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        message = f"not valid JSON: {exc.msg} (column {exc.colno})"
+        raise NotJson(SourceProblem("$", message, file, exc.lineno)) from None
     path = _too_deep(document)
     if path is not None:
         raise DocumentError(SourceProblem(path, f"nested more than {MAX_DEPTH} levels deep", file))
+    return document
 
 
 def _too_deep(document: object) -> str | None:

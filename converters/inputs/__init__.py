@@ -19,9 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
-
-from ..documents import DocumentError, check_nesting, read_document
+from ..documents import DocumentError, NotJson, parse_json, read_document
 from ..errors import PackageError, SourceProblem
 from ..package import Package, Policy, check_package
 from .feeds import CsvText, detect_feed, feed_names, load_feeds, read_feed
@@ -145,19 +143,11 @@ def parse_input(source: Path, *, text_fallback: bool = False) -> object:
     head = data[:4096].lstrip()
     if head[:1] in (b"{", b"["):
         try:
-            document = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            if text_fallback:
-                return None
-            problem = SourceProblem(
-                "$", f"not valid JSON: {exc.msg} (column {exc.colno})", str(source), exc.lineno
-            )
-            raise PackageError(f"{source}: cannot read the input", [problem]) from None
-        try:
-            check_nesting(document, str(source))
+            return parse_json(data, str(source))
         except DocumentError as exc:
+            if text_fallback and isinstance(exc, NotJson):
+                return None
             raise PackageError(f"{source}: cannot read the input", [exc.problem]) from None
-        return document
     suffix = source.suffix.lower()
     if suffix == ".csv" or (head[:1] == b"#" and suffix not in (".yaml", ".yml")):
         try:
