@@ -13,6 +13,7 @@ it on first use: a server that is never sent a package never loads it.
 
 from __future__ import annotations
 
+import functools
 import re
 import tempfile
 from collections import defaultdict
@@ -53,25 +54,27 @@ class Sources:
     def csv_file(self) -> str:
         """The name the package gives its CSV side file, when it is a plain file
         name; else the uploaded file's name."""
-        for candidate in (self._named_csv(), Path(self.csv_name).name, "points.csv"):
+        for candidate in (_named_csv(self.package_text), Path(self.csv_name).name, "points.csv"):
             if isinstance(candidate, str) and _SAFE_NAME.fullmatch(candidate):
                 return candidate
         return "points.csv"
 
-    def _named_csv(self) -> str | None:
-        """``data_points_csv`` of the package, read from its parsed nodes: no value is
-        constructed (a bad one is the conversion's to report) and no alias expanded.
-        JSON is YAML here."""
-        try:
-            root = yaml.compose(self.package_text, Loader=_SAFE_LOADER)  # noqa: S506
-        except (yaml.YAMLError, RecursionError):  # the conversion says what is wrong
-            return None
-        if not isinstance(root, yaml.MappingNode):
-            return None
-        for key, value in root.value:
-            if key.value == "data_points_csv" and isinstance(value, yaml.ScalarNode):
-                return str(value.value)
+
+@functools.lru_cache(maxsize=4)
+def _named_csv(package_text: str) -> str | None:
+    """``data_points_csv`` of a package, read from its parsed nodes: no value is
+    constructed (a bad one is the conversion's to report) and no alias expanded.
+    JSON is YAML here.  Cached: a page asks for it up to four times."""
+    try:
+        root = yaml.compose(package_text, Loader=_SAFE_LOADER)  # noqa: S506
+    except (yaml.YAMLError, RecursionError):  # the conversion says what is wrong
         return None
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for key, value in root.value:
+        if key.value == "data_points_csv" and isinstance(value, yaml.ScalarNode):
+            return str(value.value)
+    return None
 
 
 @dataclass(slots=True)
